@@ -1,0 +1,54 @@
+// Binds the contract's channels to services. Used unchanged by the Electron main process, the e2e test
+// host and the integration tests; only the host-specific pieces (dialogs) are passed in.
+import os from 'node:os';
+import pkg from '../../package.json';
+import type { AppInfo } from '../../src-preload/contract';
+import { UnsupportedError } from '../errors';
+import { inspect } from '../io/inspect';
+import type { JobHandlers, RequestHandlers } from '../ipc/registry';
+import { hashFile } from './file-hash';
+
+export interface HostHooks {
+  host: AppInfo['host'];
+  /** Native file dialog; absent where there is none (test host, CLI). */
+  openDialog?: RequestHandlers['dialog.open'];
+  versions?: Record<string, string>;
+}
+
+export function createRequestHandlers(hooks: HostHooks): RequestHandlers {
+  return {
+    'app.info': () => ({
+      name: 'trackED',
+      version: pkg.version,
+      host: hooks.host,
+      platform: `${process.platform}-${process.arch}`,
+      versions: { node: process.versions.node, ...(hooks.versions ?? {}) },
+      cpus: os.availableParallelism(),
+    }),
+    'app.echo': ({ message, payload }) => {
+      let payloadSum = 0;
+      const bytes = payload ? new Uint8Array(payload) : new Uint8Array(0);
+      for (let i = 0; i < bytes.length; i++) payloadSum += bytes[i]!;
+      return {
+        message,
+        receivedAt: Date.now(),
+        payloadBytes: bytes.length,
+        payloadSum,
+        ...(payload ? { payload } : {}),
+      };
+    },
+    'file.info': ({ path }) => inspect(path),
+    'dialog.open':
+      hooks.openDialog ??
+      (() => {
+        throw new UnsupportedError(`No file dialog in this host (${hooks.host}); give the path instead.`);
+      }),
+  };
+}
+
+export function createJobHandlers(): JobHandlers {
+  return {
+    'file.hash': (args, ctx) =>
+      hashFile(args.path, { signal: ctx.signal, progress: ctx.progress, chunkBytes: args.chunkBytes }),
+  };
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { APP_COMMANDS } from '../../../../src-preload/contract';
+import { SHORTCUTS, matchShortcut, type KeyLike } from '../shortcuts';
+
+const key = (k: string, mods: Partial<KeyLike> = {}): KeyLike => ({ key: k, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods });
+
+describe('shortcut registry', () => {
+  it('matches modified and plain keys to their commands', () => {
+    expect(matchShortcut(key('z', { ctrlKey: true }))?.command).toBe('edit.undo');
+    expect(matchShortcut(key('Z', { ctrlKey: true, shiftKey: true }))?.command).toBe('edit.redo');
+    expect(matchShortcut(key('z', { metaKey: true }))?.command).toBe('edit.undo');
+    expect(matchShortcut(key('3'))?.command).toBe('view.tab.patterns');
+    expect(matchShortcut(key('?', { shiftKey: true }))?.command).toBe('help.shortcuts');
+    expect(matchShortcut(key('z'))).toBeUndefined();
+    expect(matchShortcut(key('3', { ctrlKey: true }))).toBeUndefined();
+  });
+
+  it('has no two shortcuts on the same keys, and only contract commands', () => {
+    const keys = SHORTCUTS.map((s) => s.keys);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const s of SHORTCUTS) expect(APP_COMMANDS).toContain(s.command);
+  });
+});

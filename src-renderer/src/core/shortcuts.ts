@@ -1,0 +1,64 @@
+// The one registry of keyboard shortcuts. The help overlay lists it; the keydown handler matches it;
+// the native menu shows the same keys (and sends the same commands through IPC).
+import type { AppCommand } from '../../../src-preload/contract';
+
+export interface Shortcut {
+  command: AppCommand;
+  /** Keys as written for people: 'Ctrl+Shift+Z', '?', '1'. 'Ctrl' means Cmd on macOS. */
+  keys: string;
+  label: string;
+  group: 'File' | 'Edit' | 'View' | 'Help';
+}
+
+export const SHORTCUTS: readonly Shortcut[] = [
+  { command: 'file.open', keys: 'Ctrl+O', label: 'Open a tilt series', group: 'File' },
+  { command: 'file.inspect', keys: 'Ctrl+I', label: 'Inspect a file', group: 'File' },
+  { command: 'edit.undo', keys: 'Ctrl+Z', label: 'Undo', group: 'Edit' },
+  { command: 'edit.redo', keys: 'Ctrl+Shift+Z', label: 'Redo', group: 'Edit' },
+  { command: 'view.tab.series', keys: '1', label: 'Series tab', group: 'View' },
+  { command: 'view.tab.masks', keys: '2', label: 'Masks tab', group: 'View' },
+  { command: 'view.tab.patterns', keys: '3', label: 'Patterns tab', group: 'View' },
+  { command: 'view.tab.reciprocal', keys: '4', label: 'Reciprocal space tab', group: 'View' },
+  { command: 'view.tab.export', keys: '5', label: 'Export tab', group: 'View' },
+  { command: 'view.toggleLog', keys: 'Ctrl+L', label: 'Show or hide the log', group: 'View' },
+  { command: 'help.shortcuts', keys: '?', label: 'Keyboard shortcuts', group: 'Help' },
+];
+
+export interface KeyLike {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  shiftKey: boolean;
+  altKey: boolean;
+}
+
+/** Parses 'Ctrl+Shift+Z' into its parts. */
+function parse(keys: string): { key: string; ctrl: boolean; shift: boolean; alt: boolean } {
+  const parts = keys.split('+');
+  const key = parts[parts.length - 1]!;
+  return {
+    key: key.toLowerCase(),
+    ctrl: parts.includes('Ctrl'),
+    shift: parts.includes('Shift'),
+    alt: parts.includes('Alt'),
+  };
+}
+
+/** The shortcut a key event triggers, if any. Pure, so it is tested without a browser. */
+export function matchShortcut(event: KeyLike, shortcuts: readonly Shortcut[] = SHORTCUTS): Shortcut | undefined {
+  const ctrl = event.ctrlKey || event.metaKey;
+  const key = event.key.toLowerCase();
+  return shortcuts.find((s) => {
+    const p = parse(s.keys);
+    if (p.key !== key || p.ctrl !== ctrl || p.alt !== event.altKey) return false;
+    // Printable symbols such as '?' already imply Shift on most layouts.
+    return p.key.length === 1 && !/[a-z0-9]/.test(p.key) ? true : p.shift === event.shiftKey;
+  });
+}
+
+/** True when typing in a field: plain-key shortcuts must not fire there. */
+export function isEditableTarget(target: EventTarget | null): boolean {
+  if (!target || typeof (target as HTMLElement).tagName !== 'string') return false;
+  const el = target as HTMLElement;
+  return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+}

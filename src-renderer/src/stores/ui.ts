@@ -1,0 +1,83 @@
+// Layout state and the command bus shared by shortcuts and the native menu.
+import { defineStore } from 'pinia';
+import { ref } from 'vue';
+import type { AppCommand, AppInfo } from '../../../src-preload/contract';
+import { api } from '../api';
+import { useLogStore } from './log';
+import { useFilesStore } from './files';
+
+export const TABS = [
+  { id: 'series', label: 'Series' },
+  { id: 'masks', label: 'Masks' },
+  { id: 'patterns', label: 'Patterns' },
+  { id: 'reciprocal', label: 'Reciprocal space' },
+  { id: 'export', label: 'Export' },
+] as const;
+export type TabId = (typeof TABS)[number]['id'];
+
+export const useUiStore = defineStore('ui', () => {
+  const activeTab = ref<TabId>('series');
+  const logVisible = ref(true);
+  const shortcutsVisible = ref(false);
+  const aboutVisible = ref(false);
+  const appInfo = ref<AppInfo | null>(null);
+  const inspectFocusTick = ref(0);
+  const log = useLogStore();
+
+  async function loadAppInfo(): Promise<void> {
+    try {
+      appInfo.value = await api().invoke('app.info', {});
+      log.info(`trackED ${appInfo.value.version} (${appInfo.value.host}, ${appInfo.value.platform}, ${appInfo.value.cpus} cores)`, 'app');
+    } catch (e) {
+      log.error(e, 'app');
+    }
+  }
+
+  async function runCommand(command: AppCommand): Promise<void> {
+    switch (command) {
+      case 'file.open':
+      case 'file.inspect': {
+        activeTab.value = 'series';
+        if (command === 'file.inspect') {
+          inspectFocusTick.value++;
+          return;
+        }
+        try {
+          const picked = await api().invoke('dialog.open', {
+            title: 'Open a tilt series (series.json, tilts.csv, HDF5 or MIB)',
+            filters: [
+              { name: '4D-STEM', extensions: ['json', 'csv', 'h5', 'hdf5', 'emd', 'hspy', 'nxs', 'mib'] },
+              { name: 'All files', extensions: ['*'] },
+            ],
+          });
+          if (!picked.canceled && picked.paths[0]) await useFilesStore().inspect(picked.paths[0]);
+        } catch (e) {
+          log.error(e, 'file');
+        }
+        return;
+      }
+      case 'edit.undo':
+      case 'edit.redo':
+        log.info(command === 'edit.undo' ? 'Nothing to undo' : 'Nothing to redo', 'edit');
+        return;
+      case 'view.tab.series':
+      case 'view.tab.masks':
+      case 'view.tab.patterns':
+      case 'view.tab.reciprocal':
+      case 'view.tab.export':
+        activeTab.value = command.slice('view.tab.'.length) as TabId;
+        return;
+      case 'view.toggleLog':
+        logVisible.value = !logVisible.value;
+        return;
+      case 'help.shortcuts':
+        shortcutsVisible.value = !shortcutsVisible.value;
+        return;
+      case 'help.about':
+        aboutVisible.value = true;
+        return;
+    }
+  }
+
+  return { activeTab, logVisible, shortcutsVisible, aboutVisible, appInfo, inspectFocusTick, loadAppInfo, runCommand };
+});

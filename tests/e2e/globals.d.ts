@@ -1,0 +1,8 @@
+import type { TrackedApi } from '../../src-preload/api';
+
+declare global {
+  interface Window {
+    api: TrackedApi;
+  }
+}
+export {};

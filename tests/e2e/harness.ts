@@ -1,0 +1,86 @@
+// Starts the test host as its own Node process and drives Debian's Chromium with playwright-core.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const SCREENSHOT_DIR = resolve('test-results/e2e');
+
+export interface Harness {
+  url: string;
+  browser: Browser;
+  host: ChildProcess;
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export function chromiumPath(): string {
+  return process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+}
+
+export async function startHarness(): Promise<Harness> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const host = spawn(process.execPath, ['out/e2e/host.mjs', '--renderer', 'out/renderer', '--bridge', 'out/e2e/bridge.js'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    let buffered = '';
+    const timer = setTimeout(() => fail(new Error('test host did not start within 20 s')), 20_000);
+    host.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const m = /TRACKED_HOST (\S+)/.exec(buffered);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]!);
+      }
+    });
+    host.on('exit', (code) => fail(new Error(`test host exited with ${code}`)));
+  });
+  const browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
+  });
+  return {
+    url,
+    browser,
+    host,
+    async newPage() {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      errorsByPage.set(page, errors);
+      await page.goto(url);
+      await page.getByTestId('workstation').waitFor();
+      return page;
+    },
+    async close() {
+      await browser.close();
+      host.kill('SIGTERM');
+    },
+  };
+}
+
+const errorsByPage = new WeakMap<Page, string[]>();
+
+/** Uncaught errors and console errors the page produced since it opened. */
+export function pageErrors(page: Page): string[] {
+  return errorsByPage.get(page) ?? [];
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const file = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
