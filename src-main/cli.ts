@@ -3,6 +3,9 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json';
 import { inspect } from './io/inspect';
+import { runVirtualCommand } from './cli/virtual';
+import { runDemo, runSynthCommand } from './cli/synth';
+import { ParameterError } from './errors';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -33,7 +36,67 @@ export function buildProgram(): Command {
       printJson(await inspect(path));
     });
 
+  program
+    .command('virtual')
+    .description('virtual images of every tilt (all detectors in one pass over the bytes) written as HDF5')
+    .argument('<series>', 'series.json, tilts.csv, a folder of tilts (with --start/--step) or one 4D/5D file')
+    .option('-d, --detector <spec>', 'bf:R | adf:RIN,ROUT | mask:FILE(.npy) | com | variance | sum (repeatable)', collect, [])
+    .requiredOption('-o, --out <file>', 'output .h5: one float32 dataset [tilt, ry, rx] per detector output')
+    .option('--dataset <path>', 'HDF5 dataset path, when the layout is not recognised')
+    .option('--scan <NYxNX>', 'scan shape (rows x columns) for files that do not record it', parseShape)
+    .option('--start <deg>', 'folder of tilts: angle of the first file', parseNumber('--start'))
+    .option('--step <deg>', 'folder of tilts: angle step', parseNumber('--step'))
+    .action(async (series: string, o: { detector: string[]; out: string; dataset?: string; scan?: [number, number]; start?: number; step?: number }) => {
+      printJson(
+        await runVirtualCommand(series, {
+          detector: o.detector,
+          out: o.out,
+          ...(o.dataset ? { dataset: o.dataset } : {}),
+          ...(o.scan ? { scanShape: o.scan } : {}),
+          ...(o.start !== undefined ? { startDeg: o.start } : {}),
+          ...(o.step !== undefined ? { stepDeg: o.step } : {}),
+        }),
+      );
+    });
+
+  program
+    .command('synth')
+    .description('synthetic 4D-STEM tilt series with ground truth (kinematic diffraction from a real structure)')
+    .requiredOption('-p, --preset <name>', 'brookite-agglomerate | cspbbr3-sensitive | single-isolated | monoclinic-pair')
+    .requiredOption('-o, --out <dir>', 'output folder (series.json, tilt_NNN.h5, truth/)')
+    .option('-s, --size <size>', 'small | medium | large', 'small')
+    .option('--seed <n>', 'random seed (same seed → identical files)', parseNumber('--seed'))
+    .option('--mib', 'also write Quantum Detectors .mib files')
+    .action(async (o: { preset: string; out: string; size: string; seed?: number; mib?: boolean }) => {
+      printJson(await runSynthCommand(o));
+    });
+
+  program
+    .command('demo')
+    .description('make the small synthetic agglomerate and run every pipeline stage; prints a summary')
+    .option('-o, --out <dir>', 'output folder (default: a folder in the system temp directory)')
+    .option('--seed <n>', 'random seed', parseNumber('--seed'))
+    .action(async (o: { out?: string; seed?: number }) => {
+      process.stdout.write(`${await runDemo(o)}\n`);
+    });
+
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+function parseNumber(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new ParameterError(flag, `${v} is not a number`);
+    return n;
+  };
+}
+function parseShape(v: string): [number, number] {
+  const m = /^(\d+)[x×,](\d+)$/.exec(v.trim());
+  if (!m) throw new ParameterError('--scan', `${v}: give rows x columns, e.g. 64x64`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. */

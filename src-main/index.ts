@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { BrowserWindow, Menu, app, dialog, ipcMain, session, shell, type MenuItemConstructorOptions } from 'electron';
 import type { AppCommand, EventMap, EventName } from '../src-preload/contract';
 import { IpcRegistry, type EventSink } from './ipc/registry';
-import { createJobHandlers, createRequestHandlers } from './services/app-services';
+import { createAppState, createJobHandlers, createRequestHandlers } from './services/app-services';
 
 const CSP = [
   "default-src 'self'",
@@ -32,6 +32,7 @@ const sink: EventSink = {
   },
 };
 
+const state = createAppState();
 const registry = new IpcRegistry(
   createRequestHandlers({
     host: 'electron',
@@ -47,8 +48,8 @@ const registry = new IpcRegistry(
         : await dialog.showOpenDialog({ ...options, properties: [...options.properties] });
       return { canceled: result.canceled, paths: result.filePaths };
     },
-  }),
-  createJobHandlers(),
+  }, state),
+  createJobHandlers(state),
   sink,
 );
 
@@ -139,6 +140,7 @@ function createWindow(): void {
   mainWindow.on('ready-to-show', () => mainWindow?.show());
   mainWindow.on('closed', () => {
     registry.jobs.cancelAll();
+    state.sessions.closeAll();
     mainWindow = null;
   });
 

@@ -35,24 +35,52 @@ export interface AppInfo {
 
 export interface Hdf5DatasetInfo {
   path: string;
-  shape: number[];
+  /** null for scalar/null dataspaces. */
+  shape: number[] | null;
   dtype: string;
-  layout?: string;
-  filters?: string[];
+  /** 'contiguous', 'chunked', 'compact', 'virtual', or 'external link → …'. */
+  layout: string;
+  chunks?: number[];
+  filters: Array<{ id: number; name: string }>;
 }
 
-/** What `tracked info PATH` prints (DESIGN §6), and what the File ▸ Inspect dialog shows. */
+/** Calibration found in a file's metadata (mirrors src-main/io/types.ts Calibration). */
+export interface CalibrationInfo {
+  voltageKV?: number;
+  wavelengthA?: number;
+  realPixelNm?: number;
+  reciprocalPixelInvA?: number;
+  cameraLengthM?: number;
+  rotationAxisDeg?: number;
+  scanRotationDeg?: number;
+  dwellTimeS?: number;
+}
+
+/** What `tracked info PATH` prints (DESIGN §6), and what the properties panel shows. */
 export interface FileInfo {
   path: string;
+  /** 'py4DSTEM', 'HyperSpy', 'NeXus', 'MIB', 'HDF5', … or 'series'. */
   format: string;
-  sizeBytes: number;
+  sizeBytes?: number;
   dataset?: string;
   scanShape?: [number, number];
+  scanShapeFrom?: string;
   detectorShape?: [number, number];
   dtype?: string;
-  calibration?: Record<string, number | null | undefined>;
+  calibration?: CalibrationInfo;
+  /** How frames are read: 'fs contiguous', 'fs chunked', 'fs mib', or 'h5wasm' (with the reason). */
+  reader?: string;
+  nTilts?: number;
+  warnings: string[];
   datasets?: Hdf5DatasetInfo[];
-  [key: string]: unknown;
+  metadata?: Record<string, unknown>;
+  /** Why an HDF5 file with a listing holds no readable 4D-STEM dataset. */
+  problem?: string;
+  series?: {
+    nTilts: number;
+    tiltRangeDeg: [number, number];
+    tilts: Array<{ index: number; angleDeg: number; source: string; dataset?: string; tiltIndex?: number }>;
+  };
 }
 
 export interface FileHashResult {
@@ -66,6 +94,11 @@ export interface FileHashResult {
 export const APP_COMMANDS = [
   'file.open',
   'file.inspect',
+  'series.prevTilt',
+  'series.nextTilt',
+  'series.firstTilt',
+  'series.lastTilt',
+  'series.play',
   'edit.undo',
   'edit.redo',
   'view.tab.series',
@@ -78,6 +111,57 @@ export const APP_COMMANDS = [
   'help.about',
 ] as const;
 export type AppCommand = (typeof APP_COMMANDS)[number];
+
+/** A tilt series as the renderer sees it (DESIGN §3 TiltSeries, without file handles). */
+export interface SeriesSummary {
+  seriesId: string;
+  name: string;
+  /** Where it came from: a manifest, a csv, a folder or a single file. */
+  source: string;
+  format: string;
+  nTilts: number;
+  anglesDeg: number[];
+  /** File name of each tilt (base names only). */
+  files: string[];
+  scanShape: [number, number];
+  detectorShape: [number, number];
+  dtype: string;
+  calibration: {
+    voltageKV?: number;
+    wavelengthA?: number;
+    realPixelNm?: number;
+    reciprocalPixelInvA?: number;
+    rotationAxisDeg?: number | null;
+  };
+  totalBytes: number;
+  warnings: string[];
+}
+
+/** Virtual detectors as the UI asks for them; centre null = the fitted direct beam of each tilt. */
+const centre = z.tuple([z.number().finite(), z.number().finite()]).nullable().optional();
+export const detectorSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('disk'), radius: z.number().positive().max(1e5), centre, name: z.string().max(40).optional() }).strict(),
+  z
+    .object({ kind: z.literal('annulus'), rIn: z.number().min(0).max(1e5), rOut: z.number().positive().max(1e5), centre, name: z.string().max(40).optional() })
+    .strict()
+    .refine((d) => d.rOut > d.rIn, { message: 'rOut must be larger than rIn', path: ['rOut'] }),
+  z.object({ kind: z.literal('com'), centre, name: z.string().max(40).optional() }).strict(),
+  z.object({ kind: z.literal('variance'), name: z.string().max(40).optional() }).strict(),
+  z.object({ kind: z.literal('sum'), name: z.string().max(40).optional() }).strict(),
+  z.object({ kind: z.literal('mask'), mask: z.instanceof(Float32Array), name: z.string().max(40).optional() }).strict(),
+]);
+export type DetectorRequest = z.input<typeof detectorSchema>;
+
+/** Result of a virtual-imaging pass, kept in main; images are fetched per output. */
+export interface VirtualSummary {
+  seriesId: string;
+  /** Output names in order, e.g. ['bf', 'adf', 'comX', 'comY', 'variance']. */
+  outputs: Array<{ name: string; kind: string; unit: string }>;
+  beamCentre: Array<[number, number] | null>;
+  warnings: string[];
+  bytesRead: number;
+  seconds: number;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Request channels: invoke(channel, args) → result
@@ -111,6 +195,38 @@ export const requests = {
       .strict(),
     returns<{ canceled: boolean; paths: string[] }>(),
   ),
+  /** Opens a series (series.json, tilts.csv, a folder of tilts, or one HDF5/MIB file) lazily. */
+  'series.open': request(
+    z
+      .object({
+        path: filePath,
+        dataset: z.string().max(1024).optional(),
+        scanShape: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+        startDeg: z.number().finite().min(-90).max(90).optional(),
+        stepDeg: z.number().finite().min(-10).max(10).optional(),
+      })
+      .strict(),
+    returns<SeriesSummary>(),
+  ),
+  'series.list': request(z.object({}).strict(), returns<SeriesSummary[]>()),
+  'series.close': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ closed: boolean }>()),
+  /** The diffraction pattern at one probe position (column rx, row ry) of one tilt. */
+  'series.pattern': request(
+    z.object({ seriesId: z.string().min(1), tilt: z.number().int().min(0), rx: z.number().int().min(0), ry: z.number().int().min(0) }).strict(),
+    returns<{ pattern: Float32Array; nqy: number; nqx: number }>(),
+  ),
+  /** The last virtual-imaging result's summary for a series (null before the first pass). */
+  'virtual.summary': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<VirtualSummary | null>()),
+  /** One output of the last pass as a stack: Float32Array of nTilts * ny * nx. */
+  'virtual.stack': request(
+    z.object({ seriesId: z.string().min(1), output: z.string().min(1).max(64) }).strict(),
+    returns<{ stack: Float32Array; nTilts: number; ny: number; nx: number }>(),
+  ),
+  /** The mean diffraction pattern of one tilt from the last pass. */
+  'virtual.meanPattern': request(
+    z.object({ seriesId: z.string().min(1), tilt: z.number().int().min(0) }).strict(),
+    returns<{ pattern: Float32Array; nqy: number; nqx: number; beamCentre: [number, number] | null }>(),
+  ),
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -122,6 +238,11 @@ export const jobs = {
   'file.hash': request(
     z.object({ path: filePath, chunkBytes: z.number().int().min(4096).max(256 * 1024 * 1024).optional() }).strict(),
     returns<FileHashResult>(),
+  ),
+  /** Every detector for every tilt in one pass over the bytes. */
+  'virtual.compute': request(
+    z.object({ seriesId: z.string().min(1), detectors: z.array(detectorSchema).min(1).max(16) }).strict(),
+    returns<VirtualSummary>(),
   ),
 } as const;
 
@@ -189,9 +310,9 @@ export type Jobs = typeof jobs;
 export type RequestChannel = keyof Requests;
 export type JobKind = keyof Jobs;
 export type RequestArgs<C extends RequestChannel> = z.input<Requests[C]['args']>;
-export type RequestResult<C extends RequestChannel> = NonNullable<Requests[C]['result']['__result']>;
+export type RequestResult<C extends RequestChannel> = Exclude<Requests[C]['result']['__result'], undefined>;
 export type JobArgs<K extends JobKind> = z.input<Jobs[K]['args']>;
-export type JobResult<K extends JobKind> = NonNullable<Jobs[K]['result']['__result']>;
+export type JobResult<K extends JobKind> = Exclude<Jobs[K]['result']['__result'], undefined>;
 
 /** An error as it crosses the bridge. */
 export interface WireError {

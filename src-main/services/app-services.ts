@@ -7,6 +7,7 @@ import { UnsupportedError } from '../errors';
 import { inspect } from '../io/inspect';
 import type { JobHandlers, RequestHandlers } from '../ipc/registry';
 import { hashFile } from './file-hash';
+import { SeriesSessions } from './series-session';
 
 export interface HostHooks {
   host: AppInfo['host'];
@@ -15,7 +16,16 @@ export interface HostHooks {
   versions?: Record<string, string>;
 }
 
-export function createRequestHandlers(hooks: HostHooks): RequestHandlers {
+/** The state one app (or test host) holds: open series and their results. */
+export interface AppState {
+  sessions: SeriesSessions;
+}
+export function createAppState(): AppState {
+  return { sessions: new SeriesSessions() };
+}
+
+export function createRequestHandlers(hooks: HostHooks, state: AppState = createAppState()): RequestHandlers {
+  const { sessions } = state;
   return {
     'app.info': () => ({
       name: 'trackED',
@@ -38,6 +48,13 @@ export function createRequestHandlers(hooks: HostHooks): RequestHandlers {
       };
     },
     'file.info': ({ path }) => inspect(path),
+    'series.open': ({ path, ...opts }) => sessions.openSeries(path, opts),
+    'series.list': () => sessions.list(),
+    'series.close': ({ seriesId }) => ({ closed: sessions.close(seriesId) }),
+    'series.pattern': ({ seriesId, tilt, rx, ry }) => sessions.pattern(seriesId, tilt, rx, ry),
+    'virtual.summary': ({ seriesId }) => sessions.virtualSummary(seriesId),
+    'virtual.stack': ({ seriesId, output }) => sessions.virtualStack(seriesId, output),
+    'virtual.meanPattern': ({ seriesId, tilt }) => sessions.meanPattern(seriesId, tilt),
     'dialog.open':
       hooks.openDialog ??
       (() => {
@@ -46,8 +63,10 @@ export function createRequestHandlers(hooks: HostHooks): RequestHandlers {
   };
 }
 
-export function createJobHandlers(): JobHandlers {
+export function createJobHandlers(state: AppState): JobHandlers {
+  const { sessions } = state;
   return {
+    'virtual.compute': ({ seriesId, detectors }, ctx) => sessions.computeVirtual(seriesId, detectors, ctx),
     'file.hash': (args, ctx) =>
       hashFile(args.path, { signal: ctx.signal, progress: ctx.progress, chunkBytes: args.chunkBytes }),
   };

@@ -8,11 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createApi, type Transport } from '../api';
 import type { EventMap, EventName } from '../contract';
 import { IpcRegistry } from '../../src-main/ipc/registry';
-import { createJobHandlers, createRequestHandlers } from '../../src-main/services/app-services';
+import { createAppState, createJobHandlers, createRequestHandlers } from '../../src-main/services/app-services';
 
 function inProcess(): Transport {
   const listeners = new Map<string, Set<(p: unknown) => void>>();
-  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }), createJobHandlers(), {
+  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }), createJobHandlers(createAppState()), {
     emit<E extends EventName>(event: E, payload: EventMap[E]) {
       // Events go through structuredClone like Electron's IPC does.
       for (const l of listeners.get(event) ?? []) l(structuredClone(payload));

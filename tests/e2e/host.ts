@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EventMap, EventName } from '../../src-preload/contract';
 import { IpcRegistry, type EventSink } from '../../src-main/ipc/registry';
-import { createJobHandlers, createRequestHandlers } from '../../src-main/services/app-services';
+import { createAppState, createJobHandlers, createRequestHandlers } from '../../src-main/services/app-services';
 import { decode, encode } from './wire';
 
 export const WS_PATH = '/__tracked_ws';
@@ -50,7 +50,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(frame);
     },
   };
-  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }), createJobHandlers(), sink);
+  const state = createAppState();
+  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }, state), createJobHandlers(state), sink);
   let port = 0;
 
   const server: Server = createServer((req, res) => {
@@ -112,6 +113,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     close: () =>
       new Promise<void>((ok) => {
         registry.jobs.cancelAll();
+        state.sessions.closeAll();
         for (const ws of clients) ws.terminate();
         wss.close();
         server.close(() => ok());

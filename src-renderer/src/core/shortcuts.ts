@@ -7,12 +7,17 @@ export interface Shortcut {
   /** Keys as written for people: 'Ctrl+Shift+Z', '?', '1'. 'Ctrl' means Cmd on macOS. */
   keys: string;
   label: string;
-  group: 'File' | 'Edit' | 'View' | 'Help';
+  group: 'File' | 'Edit' | 'View' | 'Series' | 'Help';
 }
 
 export const SHORTCUTS: readonly Shortcut[] = [
   { command: 'file.open', keys: 'Ctrl+O', label: 'Open a tilt series', group: 'File' },
   { command: 'file.inspect', keys: 'Ctrl+I', label: 'Inspect a file', group: 'File' },
+  { command: 'series.prevTilt', keys: 'ArrowLeft', label: 'Previous tilt', group: 'Series' },
+  { command: 'series.nextTilt', keys: 'ArrowRight', label: 'Next tilt', group: 'Series' },
+  { command: 'series.firstTilt', keys: 'Home', label: 'First tilt', group: 'Series' },
+  { command: 'series.lastTilt', keys: 'End', label: 'Last tilt', group: 'Series' },
+  { command: 'series.play', keys: 'Space', label: 'Play / pause the tilt series', group: 'Series' },
   { command: 'edit.undo', keys: 'Ctrl+Z', label: 'Undo', group: 'Edit' },
   { command: 'edit.redo', keys: 'Ctrl+Shift+Z', label: 'Redo', group: 'Edit' },
   { command: 'view.tab.series', keys: '1', label: 'Series tab', group: 'View' },
@@ -47,7 +52,7 @@ function parse(keys: string): { key: string; ctrl: boolean; shift: boolean; alt:
 /** The shortcut a key event triggers, if any. Pure, so it is tested without a browser. */
 export function matchShortcut(event: KeyLike, shortcuts: readonly Shortcut[] = SHORTCUTS): Shortcut | undefined {
   const ctrl = event.ctrlKey || event.metaKey;
-  const key = event.key.toLowerCase();
+  const key = event.key === ' ' ? 'space' : event.key.toLowerCase();
   return shortcuts.find((s) => {
     const p = parse(s.keys);
     if (p.key !== key || p.ctrl !== ctrl || p.alt !== event.altKey) return false;

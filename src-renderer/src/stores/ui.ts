@@ -5,6 +5,7 @@ import type { AppCommand, AppInfo } from '../../../src-preload/contract';
 import { api } from '../api';
 import { useLogStore } from './log';
 import { useFilesStore } from './files';
+import { useSeriesStore } from './series';
 
 export const TABS = [
   { id: 'series', label: 'Series' },
@@ -56,6 +57,16 @@ export const useUiStore = defineStore('ui', () => {
         }
         return;
       }
+      case 'series.prevTilt':
+        return useSeriesStore().step(-1);
+      case 'series.nextTilt':
+        return useSeriesStore().step(1);
+      case 'series.firstTilt':
+        return useSeriesStore().step('first');
+      case 'series.lastTilt':
+        return useSeriesStore().step('last');
+      case 'series.play':
+        return useSeriesStore().togglePlay();
       case 'edit.undo':
       case 'edit.redo':
         log.info(command === 'edit.undo' ? 'Nothing to undo' : 'Nothing to redo', 'edit');

@@ -12,6 +12,9 @@ describe('shortcut registry', () => {
     expect(matchShortcut(key('3'))?.command).toBe('view.tab.patterns');
     expect(matchShortcut(key('?', { shiftKey: true }))?.command).toBe('help.shortcuts');
     expect(matchShortcut(key('z'))).toBeUndefined();
+    expect(matchShortcut(key('ArrowRight'))?.command).toBe('series.nextTilt');
+    expect(matchShortcut(key(' '))?.command).toBe('series.play');
+    expect(matchShortcut(key('End'))?.command).toBe('series.lastTilt');
     expect(matchShortcut(key('3', { ctrlKey: true }))).toBeUndefined();
   });
 

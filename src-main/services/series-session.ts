@@ -1,0 +1,173 @@
+// Open tilt series and their last virtual-imaging result, kept in main (the single truth). The renderer
+// holds ids and fetches typed arrays on demand. Sources are opened lazily, read-only, once per tilt.
+import { basename, dirname } from 'node:path';
+import type { DetectorRequest, SeriesSummary, VirtualSummary } from '../../src-preload/contract';
+import { ParameterError, TrackedError } from '../errors';
+import type { DetectorSpec } from '../kernels/virtual-detectors';
+import { BYTES_PER_PIXEL } from '../io/util';
+import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io/series';
+import type { FourDSource } from '../io/types';
+import { computeVirtualImages, type VirtualResult } from './virtual';
+
+interface OpenSeries {
+  id: string;
+  series: TiltSeries;
+  sources: Array<FourDSource | undefined>;
+  virtual?: VirtualResult;
+}
+
+const UNITS: Record<string, string> = { disk: 'counts', annulus: 'counts', mask: 'counts', com: 'px', variance: 'counts²', sum: 'counts' };
+
+export class SeriesSessions {
+  private readonly open = new Map<string, OpenSeries>();
+  private counter = 0;
+
+  async openSeries(path: string, opts: SeriesOptions = {}): Promise<SeriesSummary> {
+    const series = await openSeries(path, opts);
+    const id = `series-${++this.counter}`;
+    this.open.set(id, { id, series, sources: new Array(series.tilts.length) });
+    return this.summary(id);
+  }
+
+  list(): SeriesSummary[] {
+    return [...this.open.keys()].map((id) => this.summary(id));
+  }
+
+  close(id: string): boolean {
+    const s = this.open.get(id);
+    if (!s) return false;
+    for (const src of s.sources) src?.close();
+    this.open.delete(id);
+    return true;
+  }
+
+  closeAll(): void {
+    for (const id of [...this.open.keys()]) this.close(id);
+  }
+
+  get(id: string): OpenSeries {
+    const s = this.open.get(id);
+    if (!s) throw new TrackedError(`No open series with id ${id} (it was closed or never opened)`, { field: 'seriesId' });
+    return s;
+  }
+
+  summary(id: string): SeriesSummary {
+    const { series } = this.get(id);
+    const [ny, nx] = series.scanShape;
+    const [nqy, nqx] = series.detectorShape;
+    const c = series.calibration;
+    return {
+      seriesId: id,
+      // A manifest is always called series.json: name the series after its folder then.
+      name: /^series(-\w+)?\.json$/i.test(basename(series.origin)) ? basename(dirname(series.origin)) : basename(series.origin),
+      source: series.origin,
+      format: series.tilts.length ? basename(series.tilts[0]!.source).split('.').pop()!.toUpperCase() : '',
+      nTilts: series.tilts.length,
+      anglesDeg: series.tilts.map((t) => t.angleDeg),
+      files: series.tilts.map((t) => basename(t.source)),
+      scanShape: series.scanShape,
+      detectorShape: series.detectorShape,
+      dtype: series.dtype,
+      calibration: {
+        ...(c.voltageKV !== undefined ? { voltageKV: c.voltageKV } : {}),
+        ...(c.wavelengthA !== undefined ? { wavelengthA: c.wavelengthA } : {}),
+        ...(c.realPixelNm !== undefined ? { realPixelNm: c.realPixelNm } : {}),
+        ...(c.reciprocalPixelInvA !== undefined ? { reciprocalPixelInvA: c.reciprocalPixelInvA } : {}),
+        rotationAxisDeg: c.rotationAxisDeg ?? null,
+      },
+      totalBytes: series.tilts.length * ny * nx * nqy * nqx * BYTES_PER_PIXEL[series.dtype],
+      warnings: [...series.warnings],
+    };
+  }
+
+  /** The tilt's source, opened on first use and kept open (read-only) until the series closes. */
+  async source(id: string, tilt: number): Promise<FourDSource> {
+    const s = this.get(id);
+    if (!Number.isInteger(tilt) || tilt < 0 || tilt >= s.series.tilts.length) {
+      throw new ParameterError('tilt', `${tilt} is outside 0…${s.series.tilts.length - 1}`);
+    }
+    return (s.sources[tilt] ??= await openTilt(s.series, tilt));
+  }
+
+  async pattern(id: string, tilt: number, rx: number, ry: number): Promise<{ pattern: Float32Array; nqy: number; nqx: number }> {
+    const src = await this.source(id, tilt);
+    const [ny, nx] = src.scanShape;
+    if (rx >= nx || ry >= ny) throw new ParameterError('probe', `(${rx}, ${ry}) is outside the ${nx}×${ny} scan`);
+    const frame = await src.readFrames(ry * nx + rx, 1);
+    const [nqy, nqx] = src.detectorShape;
+    return { pattern: Float32Array.from(frame), nqy, nqx };
+  }
+
+  async computeVirtual(
+    id: string,
+    detectors: DetectorRequest[],
+    ctx: { signal?: AbortSignal; progress?: (done: number, total: number, stage?: string) => void } = {},
+  ): Promise<VirtualSummary> {
+    const s = this.get(id);
+    const sources: FourDSource[] = [];
+    for (let t = 0; t < s.series.tilts.length; t++) sources.push(await this.source(id, t));
+    const result = await computeVirtualImages(sources, detectors.map(toSpec), {
+      signal: ctx.signal,
+      onProgress: (done, total, stage) => ctx.progress?.(done, total, stage),
+    });
+    s.virtual = result;
+    return this.virtualSummary(id)!;
+  }
+
+  virtualSummary(id: string): VirtualSummary | null {
+    const v = this.get(id).virtual;
+    if (!v) return null;
+    return {
+      seriesId: id,
+      outputs: v.outputs.map((o) => ({ name: o.name, kind: o.kind, unit: UNITS[o.kind] ?? '' })),
+      beamCentre: v.beamCentre,
+      warnings: v.warnings,
+      bytesRead: v.bytesRead,
+      seconds: v.seconds,
+    };
+  }
+
+  /** One output as an nTilts * ny * nx stack. */
+  virtualStack(id: string, output: string): { stack: Float32Array; nTilts: number; ny: number; nx: number } {
+    const s = this.get(id);
+    const v = s.virtual;
+    if (!v) throw new TrackedError('No virtual images yet: compute them first', { field: 'seriesId' });
+    const k = v.outputs.findIndex((o) => o.name === output);
+    if (k < 0) throw new ParameterError('output', `no output named ${output} (have ${v.outputs.map((o) => o.name).join(', ')})`);
+    const [ny, nx] = s.series.scanShape;
+    const stack = new Float32Array(v.images.length * ny * nx);
+    v.images.forEach((perTilt, t) => stack.set(perTilt[k]!, t * ny * nx));
+    return { stack, nTilts: v.images.length, ny, nx };
+  }
+
+  meanPattern(id: string, tilt: number): { pattern: Float32Array; nqy: number; nqx: number; beamCentre: [number, number] | null } {
+    const s = this.get(id);
+    const v = s.virtual;
+    if (!v) throw new TrackedError('No virtual images yet: compute them first', { field: 'seriesId' });
+    const pattern = v.meanPattern[tilt];
+    if (!pattern) throw new ParameterError('tilt', `${tilt} is outside 0…${v.meanPattern.length - 1}`);
+    const [nqy, nqx] = s.series.detectorShape;
+    const fit = v.beamCentreFit[tilt];
+    return { pattern, nqy, nqx, beamCentre: fit ? [fit.cx, fit.cy] : v.beamCentre[tilt] ?? null };
+  }
+}
+
+/** The UI's detector request → the kernel's spec (centre null/absent = the fitted beam of each tilt). */
+export function toSpec(d: DetectorRequest): DetectorSpec {
+  const centre = 'centre' in d && d.centre ? { cx: d.centre[0], cy: d.centre[1] } : {};
+  const name = d.name !== undefined ? { name: d.name } : {};
+  switch (d.kind) {
+    case 'disk':
+      return { kind: 'disk', radius: d.radius, ...centre, ...name };
+    case 'annulus':
+      return { kind: 'annulus', rIn: d.rIn, rOut: d.rOut, ...centre, ...name };
+    case 'com':
+      return { kind: 'com', ...centre, ...name };
+    case 'variance':
+      return { kind: 'variance', ...name };
+    case 'sum':
+      return { kind: 'sum', ...name };
+    case 'mask':
+      return { kind: 'mask', mask: d.mask, ...name };
+  }
+}

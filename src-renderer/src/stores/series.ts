@@ -1,0 +1,180 @@
+// Open tilt series and their virtual images, keyed by series id. Typed arrays are kept out of
+// reactivity (markRaw): Vue must never walk a 20 MB Float32Array.
+import { defineStore } from 'pinia';
+import { computed, markRaw, reactive, ref } from 'vue';
+import type { DetectorRequest, SeriesSummary, VirtualSummary } from '../../../src-preload/contract';
+import type { ColormapName } from '../core/colormaps';
+import { api } from '../api';
+import { useJobsStore } from './jobs';
+import { useLogStore } from './log';
+
+export interface DetectorGeometry {
+  /** Bright-field disk radius, detector pixels. */
+  bfRadius: number;
+  /** Annular dark-field inner and outer radii, detector pixels. */
+  adfInner: number;
+  adfOuter: number;
+}
+
+export interface DisplayState {
+  colormap: ColormapName;
+  gamma: number;
+  /** Lower/upper percentile for automatic contrast. */
+  lowPct: number;
+  highPct: number;
+}
+
+interface SeriesState {
+  summary: SeriesSummary;
+  tilt: number;
+  output: string;
+  virtual: VirtualSummary | null;
+  /** output name → stack (nTilts * ny * nx), raw. */
+  stacks: Record<string, Float32Array>;
+  meanPattern: { tilt: number; pattern: Float32Array; nqy: number; nqx: number; beamCentre: [number, number] | null } | null;
+  probe: { rx: number; ry: number; tilt: number; pattern: Float32Array; nqy: number; nqx: number } | null;
+  detector: DetectorGeometry;
+}
+
+export const useSeriesStore = defineStore('series', () => {
+  const byId = reactive<Record<string, SeriesState>>({});
+  const activeId = ref<string | null>(null);
+  const display = reactive<DisplayState>({ colormap: 'grey', gamma: 1, lowPct: 0.5, highPct: 99.5 });
+  const playing = ref(false);
+  const log = useLogStore();
+
+  const active = computed(() => (activeId.value ? byId[activeId.value] ?? null : null));
+
+  function defaultDetector(summary: SeriesSummary): DetectorGeometry {
+    // A sensible start before the user drags: BF a little larger than a typical direct-beam disk,
+    // ADF from just outside it to most of the detector.
+    const half = Math.min(...summary.detectorShape) / 2;
+    return { bfRadius: Math.max(2, Math.round(half * 0.12)), adfInner: Math.round(half * 0.18), adfOuter: Math.round(half * 0.9) };
+  }
+
+  function detectorRequests(g: DetectorGeometry): DetectorRequest[] {
+    return [
+      { kind: 'disk', radius: g.bfRadius, name: 'bf' },
+      { kind: 'annulus', rIn: g.adfInner, rOut: g.adfOuter, name: 'adf' },
+      { kind: 'com', name: 'com' },
+      { kind: 'variance', name: 'variance' },
+      { kind: 'sum', name: 'sum' },
+    ];
+  }
+
+  async function open(path: string): Promise<SeriesSummary | undefined> {
+    try {
+      const summary = await api().invoke('series.open', { path });
+      byId[summary.seriesId] = {
+        summary,
+        tilt: Math.floor(summary.nTilts / 2),
+        output: 'adf',
+        virtual: null,
+        stacks: markRaw({}),
+        meanPattern: null,
+        probe: null,
+        detector: defaultDetector(summary),
+      };
+      activeId.value = summary.seriesId;
+      log.info(
+        `Opened ${summary.name}: ${summary.nTilts} tilts (${summary.anglesDeg[0]}° … ${summary.anglesDeg[summary.nTilts - 1]}°), scan ${summary.scanShape.join('×')}, detector ${summary.detectorShape.join('×')}`,
+        'series',
+      );
+      for (const w of summary.warnings) log.warn(w, 'series');
+      await computeVirtual(summary.seriesId);
+      return summary;
+    } catch (e) {
+      log.error(e, 'series');
+      return undefined;
+    }
+  }
+
+  async function computeVirtual(seriesId: string): Promise<void> {
+    const s = byId[seriesId];
+    if (!s) return;
+    try {
+      const summary = await useJobsStore().run(
+        'virtual.compute',
+        { seriesId, detectors: detectorRequests(s.detector) },
+        `Virtual images of ${s.summary.name}`,
+      );
+      s.virtual = summary;
+      for (const w of summary.warnings) log.warn(w, 'virtual');
+      const stacks: Record<string, Float32Array> = {};
+      for (const o of summary.outputs) {
+        const r = await api().invoke('virtual.stack', { seriesId, output: o.name });
+        stacks[o.name] = r.stack;
+      }
+      s.stacks = markRaw(stacks);
+      if (!summary.outputs.some((o) => o.name === s.output)) s.output = summary.outputs[0]?.name ?? s.output;
+      await loadMeanPattern(seriesId);
+    } catch {
+      // The job store has logged it.
+    }
+  }
+
+  async function loadMeanPattern(seriesId: string): Promise<void> {
+    const s = byId[seriesId];
+    if (!s?.virtual) return;
+    const tilt = s.tilt;
+    const r = await api().invoke('virtual.meanPattern', { seriesId, tilt });
+    s.meanPattern = markRaw({ tilt, ...r });
+  }
+
+  async function showPattern(seriesId: string, rx: number, ry: number): Promise<void> {
+    const s = byId[seriesId];
+    if (!s) return;
+    try {
+      const r = await api().invoke('series.pattern', { seriesId, tilt: s.tilt, rx, ry });
+      s.probe = markRaw({ rx, ry, tilt: s.tilt, ...r });
+    } catch (e) {
+      log.error(e, 'series');
+    }
+  }
+
+  function setTilt(seriesId: string, tilt: number): void {
+    const s = byId[seriesId];
+    if (!s) return;
+    const t = Math.min(s.summary.nTilts - 1, Math.max(0, Math.round(tilt)));
+    if (t === s.tilt) return;
+    s.tilt = t;
+    void loadMeanPattern(seriesId).catch((e: unknown) => log.error(e, 'series'));
+    if (s.probe) void showPattern(seriesId, s.probe.rx, s.probe.ry);
+  }
+
+  function step(delta: number | 'first' | 'last'): void {
+    const s = active.value;
+    if (!s) return;
+    const t = delta === 'first' ? 0 : delta === 'last' ? s.summary.nTilts - 1 : s.tilt + delta;
+    setTilt(s.summary.seriesId, t);
+  }
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  function togglePlay(framesPerSecond = 8): void {
+    playing.value = !playing.value;
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    if (!playing.value) return;
+    timer = setInterval(() => {
+      const s = active.value;
+      if (!s) return;
+      setTilt(s.summary.seriesId, (s.tilt + 1) % s.summary.nTilts);
+    }, 1000 / framesPerSecond);
+  }
+
+  function setDetector(seriesId: string, geometry: Partial<DetectorGeometry>): void {
+    const s = byId[seriesId];
+    if (!s) return;
+    Object.assign(s.detector, geometry);
+  }
+
+  /** The current tilt's image of the selected output. */
+  function currentImage(s: SeriesState): Float32Array | null {
+    const stack = s.stacks[s.output];
+    if (!stack) return null;
+    const [ny, nx] = s.summary.scanShape;
+    return stack.subarray(s.tilt * ny * nx, (s.tilt + 1) * ny * nx);
+  }
+
+  return { byId, activeId, active, display, playing, open, computeVirtual, showPattern, setTilt, step, togglePlay, setDetector, currentImage };
+});

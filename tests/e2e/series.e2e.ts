@@ -1,0 +1,100 @@
+// The series view on a real synthetic tilt series (made by trackED's generator, read by its readers):
+// open → virtual images → scrub tilts → click a probe position → drag a detector ring → recompute.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesize } from '../../src-main/synth/index';
+import { pageErrors, screenshot, startHarness, type Harness } from './harness';
+
+let h: Harness;
+let dir: string;
+let manifest: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tracked-e2e-series-'));
+  const s = await synthesize({
+    preset: 'brookite-agglomerate',
+    size: { scanShape: [40, 40], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
+    outDir: dir,
+    seed: 3,
+  });
+  manifest = join(dir, s.manifest);
+  h = await startHarness();
+}, 180_000);
+afterAll(async () => {
+  await h?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function canvasInk(page: import('playwright-core').Page, testid: string): Promise<number> {
+  // Standard deviation of the drawn pixels: 0 for a blank canvas.
+  return page.evaluate((id) => {
+    const c = document.querySelector(`[data-testid="${id}"] canvas`) as HTMLCanvasElement | null;
+    if (!c || !c.width) return 0;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let s = 0;
+    let s2 = 0;
+    const n = d.length / 4;
+    for (let i = 0; i < d.length; i += 4) {
+      s += d[i]!;
+      s2 += d[i]! * d[i]!;
+    }
+    return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
+  }, testid);
+}
+
+describe('series view', () => {
+  it('opens a series, shows its virtual images, scrubs tilts, shows a probe pattern, and recomputes on a detector drag', async () => {
+    const page = await h.newPage();
+    await page.getByTestId('inspect-path').fill(manifest);
+    await page.getByTestId('open-button').click();
+    await page.getByTestId('series-view').waitFor();
+    // The virtual-imaging job runs, then the image is drawn.
+    await page.waitForFunction(() => {
+      const c = document.querySelector('[data-testid="virtual-image"] canvas') as HTMLCanvasElement | null;
+      return !!c && c.width === 40;
+    }, undefined, { timeout: 60_000 });
+    expect(await canvasInk(page, 'virtual-image')).toBeGreaterThan(5);
+    await expect(page.getByTestId('tilt-readout').textContent()).resolves.toContain('0.00°');
+    await expect(page.getByTestId('series-list').textContent()).resolves.toContain('7 tilts');
+    await expect(page.getByTestId('scalebar').isVisible()).resolves.toBe(true);
+
+    await page.keyboard.press('ArrowRight');
+    await expect(page.getByTestId('tilt-readout').textContent()).resolves.toContain('6.00°');
+    await page.keyboard.press('End');
+    await expect(page.getByTestId('tilt-readout').textContent()).resolves.toContain('18.00°');
+    await page.keyboard.press('Home');
+    await expect(page.getByTestId('tilt-readout').textContent()).resolves.toContain('-18.00°');
+
+    // Click the middle of the virtual image: the pattern of that probe position appears.
+    const box = (await page.locator('[data-testid="virtual-image"] canvas').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.getByTestId('probe-pattern-image').waitFor();
+    await expect(page.getByTestId('probe-pattern').textContent()).resolves.toContain('(20, 20)');
+    expect(await canvasInk(page, 'probe-pattern-image')).toBeGreaterThan(1);
+
+    // The mean pattern with the detector rings; drag the outer ADF ring inwards.
+    await page.getByTestId('mean-pattern').locator('canvas').waitFor();
+    const before = await page.getByTestId('detector-radii').textContent();
+    const mp = (await page.locator('[data-testid="mean-pattern"] canvas').boundingBox())!;
+    const pxPerDetector = mp.width / 96;
+    const cx = mp.x + mp.width / 2;
+    const cy = mp.y + mp.height / 2;
+    const outer = Number(/ADF \d+(?:\.\d+)?–(\d+(?:\.\d+)?)/.exec(before ?? '')![1]);
+    await page.mouse.move(cx + outer * pxPerDetector, cy);
+    await page.mouse.down();
+    await page.mouse.move(cx + 30 * pxPerDetector, cy, { steps: 5 });
+    await page.mouse.up();
+    await expect(page.getByTestId('detector-radii').textContent()).resolves.not.toBe(before);
+    // A second virtual-imaging job ran and finished.
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log"] .line')].filter((l) => /Virtual images.*done/.test(l.textContent ?? '')).length >= 2, undefined, { timeout: 60_000 });
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForTimeout(300);
+    await screenshot(page, '10-series-view');
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+});
