@@ -163,6 +163,48 @@ export interface VirtualSummary {
   seconds: number;
 }
 
+export const FRAME_STATES = ['empty', 'tracked', 'edited', 'locked', 'excluded'] as const;
+export type FrameState = (typeof FRAME_STATES)[number];
+
+/** A prompt for the trackers: points (+/−) and/or a box on one tilt, in probe-position coordinates. */
+export const promptSchema = z
+  .object({
+    tilt: z.number().int().min(0),
+    points: z.array(z.object({ x: z.number().finite(), y: z.number().finite(), positive: z.boolean() }).strict()).max(64).default([]),
+    box: z.tuple([z.number().finite(), z.number().finite(), z.number().finite(), z.number().finite()]).optional(),
+  })
+  .strict();
+export type TrackPrompt = z.output<typeof promptSchema>;
+
+export interface FrameQuality {
+  iouWithPrediction?: number;
+  areaChange?: number;
+  contrast?: number;
+  flagged: boolean;
+  reason?: string;
+}
+
+/** A tracked particle as the renderer sees it (its masks are fetched separately). */
+export interface ObjectSummary {
+  seriesId: string;
+  id: number;
+  name: string;
+  colour: string;
+  visible: boolean;
+  /** Enabled for extraction. */
+  enabled: boolean;
+  frameState: FrameState[];
+  /** Mask area per tilt, probe positions. */
+  areaPx: number[];
+  quality: Array<FrameQuality | null>;
+  prompts: TrackPrompt[];
+  /** Increments with every change, so views know when to refetch. */
+  version: number;
+}
+
+const runs = z.instanceof(Uint32Array);
+const ids = { seriesId: z.string().min(1), objectId: z.number().int().positive() };
+
 // ---------------------------------------------------------------------------------------------
 // Request channels: invoke(channel, args) → result
 // ---------------------------------------------------------------------------------------------
@@ -227,6 +269,46 @@ export const requests = {
     z.object({ seriesId: z.string().min(1), tilt: z.number().int().min(0) }).strict(),
     returns<{ pattern: Float32Array; nqy: number; nqx: number; beamCentre: [number, number] | null }>(),
   ),
+  'objects.list': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<ObjectSummary[]>()),
+  'objects.create': request(
+    z.object({ seriesId: z.string().min(1), name: z.string().min(1).max(80).optional(), colour: z.string().regex(/^#[0-9a-f]{6}$/i).optional() }).strict(),
+    returns<ObjectSummary>(),
+  ),
+  'objects.update': request(
+    z
+      .object({
+        ...ids,
+        name: z.string().min(1).max(80).optional(),
+        colour: z.string().regex(/^#[0-9a-f]{6}$/i).optional(),
+        visible: z.boolean().optional(),
+        enabled: z.boolean().optional(),
+      })
+      .strict(),
+    returns<ObjectSummary>(),
+  ),
+  'objects.delete': request(z.object(ids).strict(), returns<{ deleted: boolean }>()),
+  /** One object's masks for every tilt: Uint8Array nTilts * ny * nx. */
+  'masks.stack': request(z.object(ids).strict(), returns<{ masks: Uint8Array; nTilts: number; ny: number; nx: number; version: number }>()),
+  /** A compact edit of one tilt's mask (run-length set/clear); marks the frame 'edited' unless told otherwise. */
+  'masks.edit': request(
+    z
+      .object({ ...ids, tilt: z.number().int().min(0), set: runs, clear: runs, state: z.enum(FRAME_STATES).optional() })
+      .strict(),
+    returns<{ areaPx: number; state: FrameState; version: number }>(),
+  ),
+  'masks.setState': request(
+    z.object({ ...ids, tilts: z.array(z.number().int().min(0)).min(1).max(100_000), state: z.enum(FRAME_STATES) }).strict(),
+    returns<ObjectSummary>(),
+  ),
+  /** Sets or clears the prompts of one tilt (points and box). */
+  'masks.setPrompt': request(z.object({ ...ids, prompt: promptSchema }).strict(), returns<ObjectSummary>()),
+  /** Sum of the diffraction patterns inside a mask of one tilt (the object's, or a preview mask). */
+  'masks.livePattern': request(
+    z.object({ ...ids, tilt: z.number().int().min(0), preview: z.instanceof(Uint8Array).optional() }).strict(),
+    returns<{ pattern: Float32Array; nqy: number; nqx: number; probeCount: number }>(),
+  ),
+  /** Where the series' project (masks.h5, project.json, journal) is kept. */
+  'project.info': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ dir: string; lastSavedAt: number | null; dirty: boolean }>()),
 } as const;
 
 // ---------------------------------------------------------------------------------------------

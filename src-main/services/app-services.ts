@@ -3,11 +3,11 @@
 import os from 'node:os';
 import pkg from '../../package.json';
 import type { AppInfo } from '../../src-preload/contract';
-import { UnsupportedError } from '../errors';
+import { ParameterError, UnsupportedError } from '../errors';
 import { inspect } from '../io/inspect';
 import type { JobHandlers, RequestHandlers } from '../ipc/registry';
 import { hashFile } from './file-hash';
-import { SeriesSessions } from './series-session';
+import { SeriesSessions, type SessionOptions } from './series-session';
 
 export interface HostHooks {
   host: AppInfo['host'];
@@ -20,8 +20,8 @@ export interface HostHooks {
 export interface AppState {
   sessions: SeriesSessions;
 }
-export function createAppState(): AppState {
-  return { sessions: new SeriesSessions() };
+export function createAppState(options: SessionOptions = {}): AppState {
+  return { sessions: new SeriesSessions(options) };
 }
 
 export function createRequestHandlers(hooks: HostHooks, state: AppState = createAppState()): RequestHandlers {
@@ -50,11 +50,56 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     'file.info': ({ path }) => inspect(path),
     'series.open': ({ path, ...opts }) => sessions.openSeries(path, opts),
     'series.list': () => sessions.list(),
-    'series.close': ({ seriesId }) => ({ closed: sessions.close(seriesId) }),
+    'series.close': async ({ seriesId }) => ({ closed: await sessions.close(seriesId) }),
     'series.pattern': ({ seriesId, tilt, rx, ry }) => sessions.pattern(seriesId, tilt, rx, ry),
     'virtual.summary': ({ seriesId }) => sessions.virtualSummary(seriesId),
     'virtual.stack': ({ seriesId, output }) => sessions.virtualStack(seriesId, output),
     'virtual.meanPattern': ({ seriesId, tilt }) => sessions.meanPattern(seriesId, tilt),
+    'objects.list': async ({ seriesId }) => {
+      const p = await sessions.project(seriesId);
+      return [...p.objects.values()].map((o) => p.summary(seriesId, o));
+    },
+    'objects.create': async ({ seriesId, name, colour }) => {
+      const p = await sessions.project(seriesId);
+      return p.summary(seriesId, p.create(name, colour));
+    },
+    'objects.update': async ({ seriesId, objectId, ...patch }) => {
+      const p = await sessions.project(seriesId);
+      return p.summary(seriesId, p.update(objectId, patch));
+    },
+    'objects.delete': async ({ seriesId, objectId }) => ({ deleted: (await sessions.project(seriesId)).delete(objectId) }),
+    'masks.stack': async ({ seriesId, objectId }) => {
+      const p = await sessions.project(seriesId);
+      const o = p.get(objectId);
+      return { masks: o.masks.slice(), nTilts: p.nTilts, ny: p.scanShape[0], nx: p.scanShape[1], version: o.version };
+    },
+    'masks.edit': async ({ seriesId, objectId, tilt, set, clear, state }) => {
+      const p = await sessions.project(seriesId);
+      const o = p.edit(objectId, tilt, { set, clear }, state ?? 'edited');
+      const frame = o.masks.subarray(tilt * p.frameSize, (tilt + 1) * p.frameSize);
+      let areaPx = 0;
+      for (let i = 0; i < frame.length; i++) areaPx += frame[i]!;
+      return { areaPx, state: o.frameState[tilt]!, version: o.version };
+    },
+    'masks.setState': async ({ seriesId, objectId, tilts, state }) => {
+      const p = await sessions.project(seriesId);
+      return p.summary(seriesId, p.setState(objectId, tilts, state));
+    },
+    'masks.setPrompt': async ({ seriesId, objectId, prompt }) => {
+      const p = await sessions.project(seriesId);
+      return p.summary(seriesId, p.setPrompt(objectId, prompt));
+    },
+    'masks.livePattern': async ({ seriesId, objectId, tilt, preview }) => {
+      const p = await sessions.project(seriesId);
+      const o = p.get(objectId);
+      if (tilt >= p.nTilts) throw new ParameterError('tilt', `${tilt} is outside 0…${p.nTilts - 1}`);
+      const mask = preview ?? o.masks.subarray(tilt * p.frameSize, (tilt + 1) * p.frameSize);
+      return sessions.maskedPatternSum(seriesId, tilt, mask);
+    },
+    'project.info': async ({ seriesId }) => {
+      const p = await sessions.project(seriesId);
+      return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty() };
+    },
     'dialog.open':
       hooks.openDialog ??
       (() => {

@@ -8,12 +8,22 @@ import { BYTES_PER_PIXEL } from '../io/util';
 import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io/series';
 import type { FourDSource } from '../io/types';
 import { computeVirtualImages, type VirtualResult } from './virtual';
+import { Project, projectDirFor } from './project';
 
 interface OpenSeries {
   id: string;
   series: TiltSeries;
   sources: Array<FourDSource | undefined>;
   virtual?: VirtualResult;
+  /** Created on first use, so reading a series (e.g. `tracked virtual`) never writes a project. */
+  project?: Promise<Project>;
+}
+
+export interface SessionOptions {
+  /** Where projects go; default beside the series (projectDirFor). Tests point it elsewhere. */
+  projectDir?: (origin: string) => string;
+  /** Delay before an automatic checkpoint after a change (ms; default 3000; negative = only on close). */
+  checkpointDelayMs?: number;
 }
 
 const UNITS: Record<string, string> = { disk: 'counts', annulus: 'counts', mask: 'counts', com: 'px', variance: 'counts²', sum: 'counts' };
@@ -21,6 +31,8 @@ const UNITS: Record<string, string> = { disk: 'counts', annulus: 'counts', mask:
 export class SeriesSessions {
   private readonly open = new Map<string, OpenSeries>();
   private counter = 0;
+
+  constructor(private readonly options: SessionOptions = {}) {}
 
   async openSeries(path: string, opts: SeriesOptions = {}): Promise<SeriesSummary> {
     const series = await openSeries(path, opts);
@@ -33,16 +45,63 @@ export class SeriesSessions {
     return [...this.open.keys()].map((id) => this.summary(id));
   }
 
-  close(id: string): boolean {
+  async close(id: string): Promise<boolean> {
     const s = this.open.get(id);
     if (!s) return false;
-    for (const src of s.sources) src?.close();
     this.open.delete(id);
+    for (const src of s.sources) src?.close();
+    if (s.project) await (await s.project).close();
     return true;
   }
 
-  closeAll(): void {
-    for (const id of [...this.open.keys()]) this.close(id);
+  async closeAll(): Promise<void> {
+    for (const id of [...this.open.keys()]) await this.close(id);
+  }
+
+  /** The series' project (objects, masks), loaded from disk on first use. */
+  project(id: string): Promise<Project> {
+    const s = this.get(id);
+    s.project ??= (async () => {
+      const p = new Project(
+        (this.options.projectDir ?? projectDirFor)(s.series.origin),
+        s.series.origin,
+        s.series.tilts.length,
+        s.series.scanShape,
+        s.series.tilts.map((t) => t.angleDeg),
+        this.options.checkpointDelayMs,
+      );
+      await p.load();
+      return p;
+    })();
+    return s.project;
+  }
+
+  /** Sum of the diffraction patterns at the probe positions inside `mask` (ny*nx) on one tilt. */
+  async maskedPatternSum(id: string, tilt: number, mask: Uint8Array, signal?: AbortSignal): Promise<{ pattern: Float32Array; nqy: number; nqx: number; probeCount: number }> {
+    const src = await this.source(id, tilt);
+    const [ny, nx] = src.scanShape;
+    const [nqy, nqx] = src.detectorShape;
+    if (mask.length !== ny * nx) throw new ParameterError('mask', `has ${mask.length} pixels, the scan has ${ny * nx}`);
+    const npix = nqy * nqx;
+    const sum = new Float64Array(npix);
+    let probeCount = 0;
+    // Read each row's runs of masked probe positions as one block.
+    for (let ry = 0; ry < ny; ry++) {
+      let rx = 0;
+      while (rx < nx) {
+        if (!mask[ry * nx + rx]) {
+          rx++;
+          continue;
+        }
+        const start = rx;
+        while (rx < nx && mask[ry * nx + rx]) rx++;
+        signal?.throwIfAborted();
+        const frames = await src.readFrames(ry * nx + start, rx - start, signal);
+        for (let k = 0; k < frames.length; k++) sum[k % npix] += frames[k]!;
+        probeCount += rx - start;
+      }
+    }
+    return { pattern: Float32Array.from(sum), nqy, nqx, probeCount };
   }
 
   get(id: string): OpenSeries {

@@ -55,8 +55,11 @@ function writeRaw(path: string, frames: Float64Array, dtype: 'uint16' | 'float32
     for (let p = 0; p < NPIX; p++) {
       const at = offset + f * stride + p * bpe;
       const v = frames[f * NPIX + p];
-      if (dtype === 'uint16') (le ? buf.writeUInt16LE(v, at) : buf.writeUInt16BE(v, at));
-      else (le ? buf.writeFloatLE(v, at) : buf.writeFloatBE(v, at));
+      if (dtype === 'uint16') {
+        if (le) buf.writeUInt16LE(v, at);
+        else buf.writeUInt16BE(v, at);
+      } else if (le) buf.writeFloatLE(v, at);
+      else buf.writeFloatBE(v, at);
     }
   }
   writeFileSync(path, buf);

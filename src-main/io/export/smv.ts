@@ -1,0 +1,294 @@
+// SMV (ADSC) frames for DIALS and XDS, plus an XDS.INP skeleton and a README with the DIALS import line.
+//
+// What the readers need (dxtbx FormatSMV / FormatSMVADSC, cctbx/dxtbx src/dxtbx/format/):
+// - the file starts with exactly "{\nHEADER_BYTES=" and the header is `KEY=VALUE;` records, one per line, closed by
+//   a line holding only "}" — values must not contain '=' or ';'. HEADER_BYTES is a multiple of 512 (ADSC practice).
+// - FormatSMVADSC.understand() wants BEAM_CENTER_X, BEAM_CENTER_Y, DISTANCE, WAVELENGTH, PIXEL_SIZE, OSC_START,
+//   OSC_RANGE, SIZE1, SIZE2, BYTE_ORDER; its scan model also reads TIME. Data are unsigned 16-bit, SIZE1 fast
+//   (columns, qx), SIZE2 slow (rows, qy).
+// - Beam centre, "Mosflm convention": dxtbx builds the detector with beam centre (BEAM_CENTER_Y, BEAM_CENTER_X) as
+//   (fast, slow) millimetres from the corner of the first pixel, fast = +x, slow = −y. So BEAM_CENTER_X is the slow
+//   (row) coordinate and BEAM_CENTER_Y the fast (column) one, and a pixel *centre* at our index c (DESIGN §4: pixel
+//   centres at integers) lies (c + 0.5) pixels from the corner.
+// - DISTANCE: the equivalent distance p / (λ·s) (geometry.ts), so that DIALS/XDS see the right reciprocal pixel size.
+// - Oscillation: frame t is a still at α_t. It is written as the wedge centred on it, OSC_START = α_t − Δ/2,
+//   OSC_RANGE = Δ (the tilt step), which makes consecutive frames contiguous — what DIALS needs to build one sweep and
+//   XDS assumes (FORMATS-ED §4c: treat stepwise frames as contiguous). On a regular series α_t is taken on the grid
+//   α_0 + tΔ so the wedges abut exactly. A descending series (Δ < 0) is written as rotation by −α about the reversed
+//   axis (the same physical rotation), so OSC_RANGE is always positive; TRACKED_ANGLE_DEG keeps the true α_t.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ParameterError, throwIfAborted } from '../../errors';
+import { writeFileAtomicSync } from '../atomic';
+import { NATIVE_LITTLE_ENDIAN } from '../util';
+import type { ExtractedSeries } from '../../extraction/types';
+import { extractedTilts, frameNumber } from './frames';
+import { centreOf, equivalentDistanceMm, fallbackCentre, oscillationOf, type ExportCalibration } from './geometry';
+import { toUint16, uint16Scale } from './tiff';
+
+/** Encodes one SMV image: header padded to a multiple of 512 bytes, then little-endian uint16 pixels. */
+export function encodeSmv(data: Uint16Array, width: number, height: number, fields: ReadonlyArray<readonly [string, string | number]>): Uint8Array {
+  if (data.length !== width * height) throw new RangeError(`SMV data has ${data.length} values for ${width}×${height}`);
+  const body = [
+    ['DIM', 2],
+    ['BYTE_ORDER', 'little_endian'],
+    ['TYPE', 'unsigned_short'],
+    ['SIZE1', width],
+    ['SIZE2', height],
+    ...fields,
+  ] as ReadonlyArray<readonly [string, string | number]>;
+  for (const [k, v] of body) {
+    if (/[=;\n}]/.test(k) || /[=;\n}]/.test(String(v))) throw new ParameterError('smv header', `record ${k}=${v} would break the SMV header`);
+  }
+  const recs = body.map(([k, v]) => `${k}=${v};\n`).join('');
+  // HEADER_BYTES is written in a fixed width so that its own length does not depend on the value.
+  const fixed = `{\nHEADER_BYTES=${' '.repeat(5)};\n${recs}}\n`.length;
+  const headerBytes = Math.ceil(fixed / 512) * 512;
+  const text = `{\nHEADER_BYTES=${String(headerBytes).padStart(5, ' ')};\n${recs}}\n`;
+  const out = new Uint8Array(headerBytes + data.length * 2);
+  out.fill(0x20, 0, headerBytes); // pad with spaces, as ADSC does
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  if (NATIVE_LITTLE_ENDIAN) out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), headerBytes);
+  else {
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < data.length; i++) dv.setUint16(headerBytes + 2 * i, data[i], true);
+  }
+  return out;
+}
+
+/** Parses an SMV header (for tests and for reading our own files back). */
+export function parseSmvHeader(bytes: Uint8Array): { headerBytes: number; fields: Record<string, string> } {
+  const head = String.fromCharCode(...bytes.subarray(0, Math.min(bytes.length, 64)));
+  if (!head.startsWith('{\nHEADER_BYTES=')) throw new ParameterError('smv', 'not an SMV file (no "{\\nHEADER_BYTES=")');
+  const headerBytes = parseInt(head.split('\n')[1].split('=')[1].replace(';', '').trim(), 10);
+  const text = String.fromCharCode(...bytes.subarray(0, headerBytes));
+  const fields: Record<string, string> = {};
+  for (const rec of text.split('\n')) {
+    if (rec === '}') break;
+    if (!rec.includes('=')) continue;
+    const [k, v] = rec.replace(';', '').split('=');
+    fields[k.trim()] = v.trim();
+  }
+  return { headerBytes, fields };
+}
+
+export interface SmvSeriesOptions {
+  calibration: ExportCalibration;
+  /** Detector pixel size written as PIXEL_SIZE (mm). Any value works — DISTANCE follows it; default 0.055 (Medipix/Timepix). */
+  pixelSizeMm?: number;
+  /** File name stem: files are `${stem}_0001.img`… (default 'frame'). */
+  stem?: string;
+  /** The brightest pixel of the series maps to this (default 60000). */
+  maxValue?: number;
+  signal?: AbortSignal;
+}
+
+export interface WrittenSmv {
+  dir: string;
+  files: string[];
+  /** stored = round(value · scale). */
+  scale: number;
+  distanceMm: number;
+  pixelSizeMm: number;
+  oscillationStepDeg: number;
+  /** True when the axis was reversed to write a descending series with positive OSC_RANGE. */
+  axisReversed: boolean;
+  /** Things the user should know (irregular angles, frames without a centre fit). */
+  warnings: string[];
+}
+
+/** Writes `dir/${stem}_0001.img`… for the extracted tilts, plus `XDS.INP` and `README.txt`. */
+export function writeSmvSeries(s: ExtractedSeries, dir: string, o: SmvSeriesOptions): WrittenSmv {
+  const cal = o.calibration;
+  const pixelSizeMm = o.pixelSizeMm ?? 0.055;
+  if (!(pixelSizeMm > 0)) throw new ParameterError('pixelSizeMm', 'must be positive');
+  const stem = o.stem ?? 'frame';
+  if (!/^[A-Za-z0-9_.-]+$/.test(stem)) throw new ParameterError('stem', `'${stem}' is not a plain file-name stem`);
+  mkdirSync(dir, { recursive: true });
+  const [nqy, nqx] = s.detectorShape;
+  const npix = nqy * nqx;
+  const tilts = extractedTilts(s);
+  const warnings: string[] = [];
+  if (tilts.length === 0) throw new ParameterError('series', `object '${s.name}' has no extracted frames`);
+
+  const osc = oscillationOf(s.anglesDeg);
+  if (s.nTilts > 1 && osc.stepDeg === 0) throw new ParameterError('anglesDeg', 'first and last tilt have the same angle; no oscillation step');
+  if (!osc.regular) {
+    warnings.push(
+      `tilt angles deviate from a regular ${osc.stepDeg.toFixed(4)}° grid by up to ${osc.maxDeviationDeg.toFixed(4)}°; OSC_START follows the true angles, so DIALS may split the series into several sweeps`,
+    );
+  }
+  const reversed = osc.stepDeg < 0;
+  const sign = reversed ? -1 : 1;
+  const range = Math.abs(osc.stepDeg);
+  const phiOf = (t: number): number => sign * (osc.regular ? s.anglesDeg[0] + t * osc.stepDeg : s.anglesDeg[t]);
+  const distanceMm = equivalentDistanceMm(pixelSizeMm, cal.wavelengthA, cal.reciprocalPixelInvA);
+
+  let max = 0;
+  for (const t of tilts) for (let q = 0; q < npix; q++) max = Math.max(max, s.frames[t * npix + q]);
+  const scale = uint16Scale(Float32Array.of(max), o.maxValue ?? 60000);
+  const fb = fallbackCentre(s);
+  const files: string[] = [];
+  let noCentre = 0;
+  for (const t of tilts) {
+    throwIfAborted(o.signal);
+    if (!Number.isFinite(s.beamCentre[2 * t])) noCentre++;
+    const [cx, cy] = centreOf(s, t, fb);
+    const u = toUint16(s.frames.subarray(t * npix, (t + 1) * npix), scale);
+    const start = phiOf(t) - range / 2;
+    const fields: Array<[string, string | number]> = [
+      ['PIXEL_SIZE', pixelSizeMm.toFixed(6)],
+      ['DISTANCE', distanceMm.toFixed(4)],
+      ['WAVELENGTH', cal.wavelengthA.toFixed(8)],
+      ['BEAM_CENTER_X', ((cy + 0.5) * pixelSizeMm).toFixed(6)],
+      ['BEAM_CENTER_Y', ((cx + 0.5) * pixelSizeMm).toFixed(6)],
+      ['PHI', start.toFixed(6)],
+      ['OSC_START', start.toFixed(6)],
+      ['OSC_RANGE', range.toFixed(6)],
+      ['TWOTHETA', '0.000000'],
+      ['AXIS', 'phi'],
+      ['TIME', (cal.exposureS ?? 1).toFixed(6)],
+      ['DETECTOR_SN', 'unknown'],
+      ['BIN', 'none'],
+      ['IMAGE_PEDESTAL', 0],
+      ['TRACKED_OBJECT', s.name.replace(/[^A-Za-z0-9_.-]/g, '_') || String(s.objectId)],
+      ['TRACKED_TILT_INDEX', t],
+      ['TRACKED_ANGLE_DEG', s.anglesDeg[t].toFixed(6)],
+      ['TRACKED_SCALE', scale.toPrecision(9)],
+      ['TRACKED_PROBE_COUNT', s.probeCount[t]],
+    ];
+    const file = `${stem}_${frameNumber(t)}.img`;
+    writeFileAtomicSync(join(dir, file), encodeSmv(u.data, nqx, nqy, fields));
+    files.push(file);
+  }
+  if (noCentre > 0) warnings.push(`${noCentre} frame(s) had no beam-centre fit; they use the median centre (${fb[0].toFixed(2)}, ${fb[1].toFixed(2)})`);
+
+  const firstCentre = centreOf(s, tilts[0], fb);
+  writeFileAtomicSync(
+    join(dir, 'XDS.INP'),
+    formatXdsInp({ s, stem, tilts, cal, pixelSizeMm, distanceMm, range, phi0: phiOf(0) - range / 2, sign, centre: firstCentre }),
+  );
+  writeFileAtomicSync(join(dir, 'README.txt'), formatReadme({ s, stem, cal, sign, scale, distanceMm, pixelSizeMm, warnings }));
+  return { dir, files, scale, distanceMm, pixelSizeMm, oscillationStepDeg: osc.stepDeg, axisReversed: reversed, warnings };
+}
+
+/** The rotation axis in our lab frame (DESIGN §4), times `sign`; null when unknown. */
+function axisVector(cal: ExportCalibration, sign: number): [number, number, number] | null {
+  if (cal.rotationAxisDeg === undefined || !Number.isFinite(cal.rotationAxisDeg)) return null;
+  const a = (cal.rotationAxisDeg * Math.PI) / 180;
+  return [sign * Math.cos(a), sign * Math.sin(a), 0];
+}
+
+const n6 = (v: number): string => (Math.abs(v) < 5e-7 ? 0 : v).toFixed(6);
+
+interface XdsArgs {
+  s: ExtractedSeries;
+  stem: string;
+  tilts: number[];
+  cal: ExportCalibration;
+  pixelSizeMm: number;
+  distanceMm: number;
+  range: number;
+  phi0: number;
+  sign: number;
+  centre: [number, number];
+}
+
+/**
+ * XDS.INP skeleton (FORMATS-ED §4c). XDS's detector frame is ours (X along the fast axis +qx, Y along the slow axis
+ * +qy, beam along +Z towards the detector), so the axis vector is written as it is. ORGX/ORGY are the beam position
+ * in pixels measured from the detector corner, BEAM_CENTER_Y/QX and BEAM_CENTER_X/QY as generate_XDS.INP reads
+ * ADSC headers. Excluded tilts are left out with EXCLUDE_DATA_RANGE, so frame numbers keep their angles.
+ */
+function formatXdsInp(a: XdsArgs): string {
+  const n = a.s.nTilts;
+  const [nqy, nqx] = a.s.detectorShape;
+  const axis = axisVector(a.cal, a.sign);
+  const first = a.tilts[0] + 1;
+  const last = a.tilts[a.tilts.length - 1] + 1;
+  const missing: Array<[number, number]> = [];
+  for (let t = a.tilts[0]; t <= a.tilts[a.tilts.length - 1]; t++) {
+    if (a.s.included[t]) continue;
+    const prev = missing[missing.length - 1];
+    if (prev && prev[1] === t) prev[1] = t + 1;
+    else missing.push([t + 1, t + 1]);
+  }
+  return [
+    `! XDS.INP skeleton written by trackED for object '${a.s.name}' (${n} tilts, electron diffraction, stepwise tilt).`,
+    '! Check ROTATION_AXIS (and refine it), the space group and the cell before trusting CORRECT.',
+    'JOB= XYCORR INIT COLSPOT IDXREF DEFPIX INTEGRATE CORRECT',
+    `NAME_TEMPLATE_OF_DATA_FRAMES= ${a.stem}_????.img SMV`,
+    `DATA_RANGE= ${first} ${last}`,
+    `SPOT_RANGE= ${first} ${last}`,
+    `BACKGROUND_RANGE= ${first} ${Math.min(last, first + 9)}`,
+    ...missing.map(([p, q]) => `EXCLUDE_DATA_RANGE= ${p} ${q}`),
+    `STARTING_FRAME= 1`,
+    `STARTING_ANGLE= ${n6(a.phi0)}`,
+    `OSCILLATION_RANGE= ${n6(a.range)}`,
+    axis ? `ROTATION_AXIS= ${n6(axis[0])} ${n6(axis[1])} ${n6(axis[2])}` : '! ROTATION_AXIS= unknown: determine it (e.g. dials.find_rotation_axis) and fill in',
+    `X-RAY_WAVELENGTH= ${a.cal.wavelengthA.toFixed(8)}`,
+    `DETECTOR= ADSC  MINIMUM_VALID_PIXEL_VALUE= 0  OVERLOAD= 65535`,
+    `NX= ${nqx}  NY= ${nqy}  QX= ${a.pixelSizeMm.toFixed(6)}  QY= ${a.pixelSizeMm.toFixed(6)}`,
+    `ORGX= ${(a.centre[0] + 0.5).toFixed(3)}  ORGY= ${(a.centre[1] + 0.5).toFixed(3)}`,
+    `DETECTOR_DISTANCE= ${a.distanceMm.toFixed(4)}`,
+    'DIRECTION_OF_DETECTOR_X-AXIS= 1 0 0',
+    'DIRECTION_OF_DETECTOR_Y-AXIS= 0 1 0',
+    'INCIDENT_BEAM_DIRECTION= 0 0 1',
+    '! electrons: unpolarised, thin sensor',
+    'FRACTION_OF_POLARIZATION= 0.5',
+    'POLARIZATION_PLANE_NORMAL= 0 1 0',
+    'SENSOR_THICKNESS= 0.01',
+    'TRUSTED_REGION= 0.0 1.41',
+    'INCLUDE_RESOLUTION_RANGE= 50 0',
+    'SPACE_GROUP_NUMBER= 0',
+    'UNIT_CELL_CONSTANTS= 0 0 0 0 0 0',
+    'REFINE(IDXREF)= CELL BEAM ORIENTATION AXIS',
+    'REFINE(INTEGRATE)= BEAM ORIENTATION',
+    'REFINE(CORRECT)= CELL BEAM ORIENTATION AXIS',
+    '',
+  ].join('\n');
+}
+
+interface ReadmeArgs {
+  s: ExtractedSeries;
+  stem: string;
+  cal: ExportCalibration;
+  sign: number;
+  scale: number;
+  distanceMm: number;
+  pixelSizeMm: number;
+  warnings: string[];
+}
+
+/**
+ * README with the DIALS import line. dxtbx's lab frame for ADSC has fast = +x, slow = −y and the beam along −z, so
+ * our (X, Y, Z) maps to (x, −y, −z) — a 180° rotation about x, which keeps rotations right-handed: our axis
+ * (cos ω, sin ω, 0) becomes (cos ω, −sin ω, 0).
+ */
+function formatReadme(a: ReadmeArgs): string {
+  const axis = axisVector(a.cal, a.sign);
+  const dialsAxis = axis ? `${n6(axis[0])},${n6(-axis[1])},0` : null;
+  return [
+    `SMV frames of object '${a.s.name}' extracted by trackED (one summed 4D-STEM pattern per tilt).`,
+    '',
+    `Files: ${a.stem}_0001.img …, numbered by tilt index (tilt t -> frame t+1); excluded tilts have no file.`,
+    `Intensities: stored = round(value * ${a.scale.toPrecision(9)}) as unsigned 16-bit, negatives written as 0.`,
+    `Geometry: wavelength ${a.cal.wavelengthA.toFixed(6)} A, ${a.cal.reciprocalPixelInvA} A^-1 per pixel, written as pixel ${a.pixelSizeMm} mm`,
+    `at an equivalent distance of ${a.distanceMm.toFixed(3)} mm (= pixel / (wavelength * A^-1 per pixel)).`,
+    'Each frame is a still at one tilt, written as the wedge of one tilt step centred on it (OSC_START = angle - step/2).',
+    a.sign < 0 ? 'The tilt angles decrease; they are written negated about the reversed axis (same rotation), so OSC_RANGE > 0.' : '',
+    '',
+    'DIALS:',
+    dialsAxis
+      ? `  dials.import ${a.stem}_*.img goniometer.axes=${dialsAxis}`
+      : `  dials.import ${a.stem}_*.img        (rotation axis unknown: run dials.find_rotation_axis after indexing)`,
+    '  dials.find_spots imported.expt',
+    '  dials.index imported.expt strong.refl detector.fix=distance',
+    '  (for ED the distance and the cell correlate: fix the distance, FORMATS-ED §4b)',
+    '',
+    'XDS: XDS.INP in this folder is a skeleton with the same geometry; run xds_par here.',
+    ...(a.warnings.length ? ['', 'Warnings:', ...a.warnings.map((w) => `  ${w}`)] : []),
+    '',
+  ].join('\n');
+}

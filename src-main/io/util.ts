@@ -1,0 +1,246 @@
+// Small pure helpers shared by the readers: pixel types, byte order, scan-shape inference, units,
+// the electron wavelength, natural sorting and the non-finite scan. No I/O except `readExactly`.
+
+import type { FileHandle } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import type { PixelArray, PixelDType, ScanShapeOrigin } from './types.js';
+
+export const BYTES_PER_PIXEL: Record<PixelDType, number> = {
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  float32: 4,
+  float64: 8,
+};
+
+/** Allocates a typed array of `n` pixels of `dtype`. */
+export function allocPixels(dtype: PixelDType, n: number): PixelArray {
+  switch (dtype) {
+    case 'uint8':
+      return new Uint8Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'uint16':
+      return new Uint16Array(n);
+    case 'int16':
+      return new Int16Array(n);
+    case 'uint32':
+      return new Uint32Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+  }
+}
+
+/** Views `bytes` (whose byteOffset must be aligned) as pixels of `dtype`, without copying. */
+export function viewPixels(dtype: PixelDType, buf: ArrayBuffer, byteOffset: number, n: number): PixelArray {
+  switch (dtype) {
+    case 'uint8':
+      return new Uint8Array(buf, byteOffset, n);
+    case 'int8':
+      return new Int8Array(buf, byteOffset, n);
+    case 'uint16':
+      return new Uint16Array(buf, byteOffset, n);
+    case 'int16':
+      return new Int16Array(buf, byteOffset, n);
+    case 'uint32':
+      return new Uint32Array(buf, byteOffset, n);
+    case 'int32':
+      return new Int32Array(buf, byteOffset, n);
+    case 'float32':
+      return new Float32Array(buf, byteOffset, n);
+    case 'float64':
+      return new Float64Array(buf, byteOffset, n);
+  }
+}
+
+/** The machine's byte order: typed arrays use it, files say theirs. */
+export const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Reverses the byte order of every `width`-byte element of `b` in place (width 1: nothing). */
+export function swapBytesInPlace(b: Uint8Array, width: number): void {
+  if (width === 2) {
+    for (let i = 0; i + 1 < b.length; i += 2) {
+      const t = b[i]!;
+      b[i] = b[i + 1]!;
+      b[i + 1] = t;
+    }
+  } else if (width === 4) {
+    for (let i = 0; i + 3 < b.length; i += 4) {
+      const t0 = b[i]!;
+      const t1 = b[i + 1]!;
+      b[i] = b[i + 3]!;
+      b[i + 1] = b[i + 2]!;
+      b[i + 2] = t1;
+      b[i + 3] = t0;
+    }
+  } else if (width === 8) {
+    for (let i = 0; i + 7 < b.length; i += 8) {
+      for (let k = 0; k < 4; k++) {
+        const t = b[i + k]!;
+        b[i + k] = b[i + 7 - k]!;
+        b[i + 7 - k] = t;
+      }
+    }
+  }
+}
+
+/**
+ * Reads exactly `length` bytes at `position` into `buf[offset…]`. A short read means the file ends
+ * early (truncated or still being written): an InputError naming the file and the byte range.
+ */
+export async function readExactly(fh: FileHandle, file: string, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    // fs reads are capped at 2 GiB − 1 per call; stay well below.
+    const n = Math.min(length - done, 1 << 30);
+    const { bytesRead } = await fh.read(buf, offset + done, n, position + done);
+    if (bytesRead === 0) {
+      throw new InputError(file, `file ends at byte ${position + done}, but data is expected up to byte ${position + length} (truncated file?)`, {
+        expectedEnd: position + length,
+      });
+    }
+    done += bytesRead;
+  }
+}
+
+export interface ScanShapeHints {
+  user?: [number, number];
+  /** From the file's own metadata (e.g. a .hdr ScanX/ScanY, an ARINA side file). */
+  metadata?: [number, number];
+  metadataFrom?: ScanShapeOrigin;
+  /** Line length found from per-frame timestamps (MIB). */
+  lineLength?: number;
+  /** When set, an undecided shape is an error rather than square / one-row (HDF5 3D stacks). */
+  requireExplicit?: string;
+}
+
+export interface ScanShapeDecision {
+  shape: [number, number];
+  from: ScanShapeOrigin;
+  warnings: string[];
+}
+
+/**
+ * Decides the scan shape of `nFrames` frames: the user's shape, then the file's metadata, then a
+ * detected line length, then a perfect square, then one row. A shape asking for more frames than the
+ * file has is an error (naming both); fewer is accepted, with a warning, when only complete scan
+ * lines are dropped (interrupted acquisition, as rosettasciio does) or when the user asked for it.
+ */
+export function decideScanShape(file: string, nFrames: number, hints: ScanShapeHints): ScanShapeDecision {
+  if (!Number.isInteger(nFrames) || nFrames <= 0) throw new InputError(file, 'contains no complete frames');
+  const warnings: string[] = [];
+  const check = (s: [number, number], what: string): void => {
+    if (!s.every((v) => Number.isInteger(v) && v > 0)) throw new InputError(file, `${what} scan shape [${s.join(', ')}] is not two positive integers`);
+    if (s[0] * s[1] > nFrames) {
+      throw new InputError(file, `${what} scan shape [${s[0]}, ${s[1]}] needs ${s[0] * s[1]} frames but the file has ${nFrames}`, { nFrames });
+    }
+  };
+  if (nFrames === 1 && !hints.user) return { shape: [1, 1], from: 'single-row', warnings };
+  if (hints.user) {
+    check(hints.user, 'requested');
+    if (hints.user[0] * hints.user[1] < nFrames) warnings.push(`using the first ${hints.user[0] * hints.user[1]} of ${nFrames} frames`);
+    return { shape: hints.user, from: 'user', warnings };
+  }
+  if (hints.metadata) {
+    const nx = hints.metadata[1];
+    let ny = hints.metadata[0];
+    if (ny * nx > nFrames && nx > 0 && nFrames >= nx) {
+      // Interrupted acquisition: keep the complete lines.
+      warnings.push(`metadata says ${ny}×${nx} probe positions but only ${nFrames} frames exist; keeping ${Math.floor(nFrames / nx)} complete lines`);
+      ny = Math.floor(nFrames / nx);
+    }
+    check([ny, nx], 'metadata');
+    if (ny * nx < nFrames) warnings.push(`${nFrames - ny * nx} frames beyond the ${ny}×${nx} scan are ignored`);
+    return { shape: [ny, nx], from: hints.metadataFrom ?? 'metadata', warnings };
+  }
+  if (hints.lineLength && hints.lineLength > 1 && hints.lineLength < nFrames) {
+    const nx = hints.lineLength;
+    const ny = Math.floor(nFrames / nx);
+    if (ny * nx < nFrames) warnings.push(`${nFrames - ny * nx} frames of an incomplete last line are ignored`);
+    return { shape: [ny, nx], from: 'timestamps', warnings };
+  }
+  if (hints.requireExplicit) throw new InputError(file, hints.requireExplicit);
+  const r = Math.round(Math.sqrt(nFrames));
+  if (r * r === nFrames) {
+    warnings.push(`scan shape not recorded in the file: assuming a square ${r}×${r} scan (pass scanShape to override)`);
+    return { shape: [r, r], from: 'square', warnings };
+  }
+  warnings.push(`scan shape not recorded in the file and ${nFrames} is not a square: assuming one row of ${nFrames} (pass scanShape to override)`);
+  return { shape: [1, nFrames], from: 'single-row', warnings };
+}
+
+/** Relativistic electron wavelength in Å for an accelerating voltage in kV (DESIGN §4). */
+export function electronWavelengthA(voltageKV: number): number {
+  const h = 6.62607015e-34;
+  const m0 = 9.1093837015e-31;
+  const e = 1.602176634e-19;
+  const c = 299792458;
+  const V = voltageKV * 1e3;
+  return (h / Math.sqrt(2 * m0 * e * V * (1 + (e * V) / (2 * m0 * c * c)))) * 1e10;
+}
+
+/** Converts a real-space length `value` in `units` to nm; undefined for unknown/pixel units. */
+export function toNm(value: number, units: string | undefined): number | undefined {
+  if (!Number.isFinite(value) || value <= 0) return undefined;
+  const u = normUnits(units);
+  if (u === 'nm' || u === 'n_m') return value;
+  if (u === 'a' || u === 'å' || u === 'angstrom') return value / 10;
+  if (u === 'pm') return value / 1000;
+  if (u === 'um' || u === 'µm' || u === 'μm') return value * 1000;
+  if (u === 'm') return value * 1e9;
+  return undefined;
+}
+
+/** Converts a reciprocal-space pixel size in `units` to Å⁻¹; undefined for unknown/pixel units. */
+export function toInvA(value: number, units: string | undefined): number | undefined {
+  if (!Number.isFinite(value) || value <= 0) return undefined;
+  const u = normUnits(units);
+  if (['1/a', 'a^-1', 'a-1', '1/å', 'å^-1', 'å-1'].includes(u)) return value;
+  if (['1/nm', 'nm^-1', 'nm-1', 'n_m^-1'].includes(u)) return value / 10;
+  if (['1/pm', 'pm^-1'].includes(u)) return value * 100;
+  return undefined;
+}
+
+function normUnits(units: string | undefined): string {
+  return (units ?? '').toLowerCase().replace(/[\s[\]]/g, '').replace('⁻¹', '^-1');
+}
+
+/** Compares strings in natural order ("tilt_2" before "tilt_10"). */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
+}
+
+export interface NonFiniteReport {
+  nan: number;
+  posInf: number;
+  negInf: number;
+  /** Index of the first non-finite value, or -1. */
+  firstIndex: number;
+}
+
+/**
+ * Counts NaN and ±Inf values in frames read from a float dataset. readFrames hands such values on
+ * unchanged (a detector never produces them, a simulation or a processed file may); callers that sum
+ * or threshold call this on what they read and report the positions instead of producing NaN images.
+ */
+export function scanForNonFinite(a: PixelArray): NonFiniteReport {
+  const r: NonFiniteReport = { nan: 0, posInf: 0, negInf: 0, firstIndex: -1 };
+  if (!(a instanceof Float32Array || a instanceof Float64Array)) return r;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    if (v - v !== 0) {
+      if (Number.isNaN(v)) r.nan++;
+      else if (v > 0) r.posInf++;
+      else r.negInf++;
+      if (r.firstIndex < 0) r.firstIndex = i;
+    }
+  }
+  return r;
+}

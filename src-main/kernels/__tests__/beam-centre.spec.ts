@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { fitBeamCentre } from '../beam-centre';
+import { detectorWeights } from '../virtual-detectors';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Mean-pattern-like image: area-weighted disk at (cx, cy) + background + noise + Bragg disks + a hot pixel. */
+function synthetic(cx: number, cy: number, r: number, seed: number): Float64Array {
+  const shape: [number, number] = [96, 104];
+  const disk = detectorWeights({ kind: 'disk', radius: r, cx, cy }, { detectorShape: shape });
+  const out = new Float64Array(disk.length);
+  const rand = rng(seed);
+  for (let p = 0; p < out.length; p++) out[p] = 5 + 1000 * disk[p] + 2 * (rand() - 0.5);
+  for (const [bx, by] of [[cx + 30, cy + 4], [cx - 28, cy - 9], [cx + 3, cy + 33]]) {
+    const b = detectorWeights({ kind: 'disk', radius: r * 0.8, cx: bx, cy: by }, { detectorShape: shape });
+    for (let p = 0; p < out.length; p++) out[p] += 300 * b[p];
+  }
+  out[5 * 104 + 7] = 50_000; // a hot pixel far from the beam
+  return out;
+}
+
+describe('fitBeamCentre', () => {
+  const cases: Array<[number, number, number]> = [
+    [51.37, 47.81, 9.3],
+    [48.02, 50.64, 5.1],
+    [55.5, 44.25, 14.7],
+  ];
+  for (const [cx, cy, r] of cases) {
+    it(`finds a disk at (${cx}, ${cy}), r ${r}, to a small fraction of a pixel`, () => {
+      const pat = synthetic(cx, cy, r, Math.round(cx * 100));
+      const copy = pat.slice();
+      const c = fitBeamCentre(pat, [96, 104]);
+      const k = fitBeamCentre(pat, [96, 104], { method: 'circle' });
+      expect(pat).toEqual(copy);
+      expect(c).not.toBeNull();
+      expect(k).not.toBeNull();
+      expect(Math.hypot(c!.cx - cx, c!.cy - cy)).toBeLessThan(0.03);
+      expect(Math.abs(c!.radius - r)).toBeLessThan(0.5);
+      expect(k!.method).toBe('circle');
+      expect(Math.hypot(k!.cx - cx, k!.cy - cy)).toBeLessThan(0.1);
+      expect(Math.abs(k!.radius - r)).toBeLessThan(0.2);
+    });
+  }
+
+  it('works on float32 patterns', () => {
+    const pat = Float32Array.from(synthetic(40.6, 52.2, 8, 4));
+    const c = fitBeamCentre(pat, [96, 104]);
+    expect(Math.hypot(c!.cx - 40.6, c!.cy - 52.2)).toBeLessThan(0.03);
+  });
+
+  it('returns null when there is no beam (flat, NaN, wrong size)', () => {
+    expect(fitBeamCentre(new Float64Array(96 * 104).fill(3), [96, 104])).toBeNull();
+    const nan = synthetic(50, 50, 8, 1);
+    nan[100] = NaN;
+    expect(fitBeamCentre(nan, [96, 104])).toBeNull();
+    expect(fitBeamCentre(new Float64Array(10), [96, 104])).toBeNull();
+  });
+});

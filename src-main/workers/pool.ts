@@ -1,0 +1,239 @@
+// A small worker_threads pool: one task at a time per worker, a FIFO queue, transferables both ways, typed errors
+// across the thread boundary, and cancellation that is cooperative first (a flag in shared memory that the task's
+// AbortSignal reads) and forced after a grace period (the worker is terminated and replaced). A task that throws
+// or a worker that dies fails only that task; the pool and the process carry on.
+//
+// Workers start lazily (up to `size`) and are unref'd while idle, so an idle pool never keeps a CLI process alive.
+
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import { CancelledError, TrackedError } from '../errors';
+import { reviveError, type ReplyMessage, type TaskMessage } from './protocol';
+import type { TaskArgs, TaskName, TaskResult } from './tasks';
+
+export type { TaskArgs, TaskName, TaskResult } from './tasks';
+
+/** A worker thread ended (crash, process.exit, out of memory) while running a task. */
+export class WorkerCrashError extends TrackedError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerCrashError';
+  }
+}
+
+export interface PoolOptions {
+  /** Number of worker threads (default os.availableParallelism(), at least 1). */
+  size?: number;
+  /** The worker script; default: env TRACKED_WORKER, else worker.mjs / worker.js next to this bundle. */
+  workerPath?: string | URL;
+  /** How long a cancelled task may take to notice before its worker is terminated (default 2000 ms). */
+  cancelGraceMs?: number;
+}
+
+export interface RunOptions {
+  /** ArrayBuffers to move (not copy) to the worker; they are detached here afterwards. */
+  transfer?: TransferListItem[];
+  signal?: AbortSignal;
+}
+
+/**
+ * The worker script: an explicit path, else env TRACKED_WORKER, else worker.mjs (CLI bundle) or worker.js
+ * (electron-vite main) next to the module holding this code; when running from source (tests, ts loaders) that
+ * is src-main/workers/, so the esbuild output out/cli/worker.mjs is the last resort.
+ */
+export function resolveWorkerPath(explicit?: string | URL): string {
+  if (explicit) return explicit instanceof URL ? fileURLToPath(explicit) : explicit;
+  const env = process.env.TRACKED_WORKER;
+  if (env) return env;
+  const candidates = [
+    new URL('./worker.mjs', import.meta.url),
+    new URL('./worker.js', import.meta.url),
+    new URL('../../out/cli/worker.mjs', import.meta.url),
+  ];
+  for (const c of candidates) {
+    if (c.protocol === 'file:' && existsSync(c)) return fileURLToPath(c);
+  }
+  throw new TrackedError(
+    `worker script not found (looked for ${candidates.map((c) => c.pathname).join(', ')}); ` +
+      'build it with `npm run build:cli` or set TRACKED_WORKER',
+  );
+}
+
+interface Job {
+  id: number;
+  name: string;
+  args: unknown;
+  transfer: TransferListItem[];
+  signal: AbortSignal | undefined;
+  cancel: Int32Array;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  onAbort: (() => void) | null;
+  graceTimer: NodeJS.Timeout | null;
+  settled: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly workerPath: string;
+  private readonly graceMs: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: PoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(opts.size ?? availableParallelism()));
+    this.workerPath = resolveWorkerPath(opts.workerPath);
+    this.graceMs = opts.cancelGraceMs ?? 2000;
+  }
+
+  /** Tasks waiting for a worker plus tasks running. */
+  get pending(): number {
+    return this.queue.length + this.slots.filter((s) => s.job).length;
+  }
+
+  /** Live worker threads (they start lazily). */
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  /** Runs task `name` on the next free worker. Rejects with the task's own error class, CancelledError, or WorkerCrashError. */
+  run<K extends TaskName>(name: K, args: TaskArgs<K>, opts: RunOptions = {}): Promise<TaskResult<K>> {
+    return new Promise<TaskResult<K>>((resolve, reject) => {
+      if (this.closed) return reject(new TrackedError('worker pool is closed'));
+      if (opts.signal?.aborted) return reject(new CancelledError());
+      const job: Job = {
+        id: this.nextId++,
+        name,
+        args,
+        transfer: opts.transfer ?? [],
+        signal: opts.signal,
+        cancel: new Int32Array(new SharedArrayBuffer(4)),
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        onAbort: null,
+        graceTimer: null,
+        settled: false,
+      };
+      if (opts.signal) {
+        job.onAbort = () => this.cancelJob(job);
+        opts.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Terminates every worker; queued and running tasks reject with CancelledError. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) this.settle(job, false, new CancelledError('worker pool closed'));
+    const slots = this.slots.splice(0);
+    for (const s of slots) if (s.job) this.settle(s.job, false, new CancelledError('worker pool closed'));
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => !s.job);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const job = this.queue.shift() as Job;
+      slot.job = job;
+      slot.worker.ref();
+      const msg: TaskMessage = { id: job.id, name: job.name, args: job.args, cancel: job.cancel };
+      try {
+        slot.worker.postMessage(msg, job.transfer);
+      } catch (e) {
+        // Not cloneable or a detached buffer: this task fails, the worker is fine.
+        slot.job = null;
+        slot.worker.unref();
+        this.settle(job, false, e);
+      }
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.workerPath);
+    const slot: Slot = { worker, job: null };
+    worker.unref();
+    worker.on('message', (reply: ReplyMessage) => {
+      const job = slot.job;
+      if (!job || job.id !== reply.id) return; // a late reply for a job already given up on
+      slot.job = null;
+      worker.unref();
+      if (reply.ok) this.settle(job, true, reply.value);
+      else this.settle(job, false, job.cancel[0] !== 0 && reply.error.name === 'AbortError' ? new CancelledError() : reviveError(reply.error));
+      this.dispatch();
+    });
+    worker.on('error', (err) => {
+      // An exception that escaped the worker's handler: the thread is about to exit; 'exit' cleans up.
+      const job = slot.job;
+      if (job) this.settle(job, false, new WorkerCrashError(`worker failed while running '${job.name}': ${err.message}`));
+    });
+    worker.on('exit', (code) => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      const job = slot.job;
+      slot.job = null;
+      if (job) {
+        this.settle(
+          job,
+          false,
+          job.cancel[0] !== 0 ? new CancelledError() : new WorkerCrashError(`worker exited (code ${code}) while running '${job.name}'`),
+        );
+      }
+      if (!this.closed) this.dispatch();
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private cancelJob(job: Job): void {
+    if (job.settled) return;
+    const qi = this.queue.indexOf(job);
+    if (qi >= 0) {
+      this.queue.splice(qi, 1);
+      this.settle(job, false, new CancelledError());
+      return;
+    }
+    Atomics.store(job.cancel, 0, 1);
+    // A task that does not look at its signal (or is stuck in a long read) is stopped by force.
+    job.graceTimer = setTimeout(() => {
+      const slot = this.slots.find((s) => s.job === job);
+      if (!slot || job.settled) return;
+      this.settle(job, false, new CancelledError());
+      slot.job = null;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      void slot.worker.terminate();
+      this.dispatch();
+    }, this.graceMs);
+    job.graceTimer.unref();
+  }
+
+  private settle(job: Job, ok: boolean, value: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    if (job.graceTimer) clearTimeout(job.graceTimer);
+    if (job.onAbort && job.signal) job.signal.removeEventListener('abort', job.onAbort);
+    if (ok) job.resolve(value);
+    else job.reject(value);
+  }
+}
+
+let shared: WorkerPool | null = null;
+
+/** The process-wide pool (created on first use, sized to the machine). */
+export function sharedPool(): WorkerPool {
+  shared ??= new WorkerPool();
+  return shared;
+}

@@ -1,0 +1,188 @@
+// Worker-side virtual imaging: the glue between bytes and the pure kernel.
+//
+// virtualDirect: the worker opens the file itself (read-only), streams its probe range with fs reads into two
+// reused buffers (the next read runs on libuv's thread pool while this block is being summed), swaps bytes in
+// place when the file is big-endian, and accumulates locally. The bytes never pass through the main thread, and
+// memory is 2 × blockBytes per worker whatever the file size.
+//
+// virtualBlock: the fallback for sources without a direct layout: the main thread reads frames with readFrames
+// and transfers them here.
+
+import { open } from 'node:fs/promises';
+import { InputError, ParameterError, throwIfAborted } from '../errors';
+import type { DirectLayout, PixelArray, PixelDType } from '../io/types';
+import {
+  accumulateFrames,
+  createAccumulator,
+  type CompiledDetectors,
+  type PatternOptions,
+  type VirtualAccumulator,
+} from '../kernels/virtual-detectors';
+
+export const BYTES_PER_ELEMENT: Record<PixelDType, number> = {
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  float32: 4,
+  float64: 8,
+};
+
+/** A typed view of `length` elements of `dtype` at the start of `buf`. */
+export function viewAs(dtype: PixelDType, buf: ArrayBuffer, length: number): PixelArray {
+  switch (dtype) {
+    case 'uint8': return new Uint8Array(buf, 0, length);
+    case 'int8': return new Int8Array(buf, 0, length);
+    case 'uint16': return new Uint16Array(buf, 0, length);
+    case 'int16': return new Int16Array(buf, 0, length);
+    case 'uint32': return new Uint32Array(buf, 0, length);
+    case 'int32': return new Int32Array(buf, 0, length);
+    case 'float32': return new Float32Array(buf, 0, length);
+    case 'float64': return new Float64Array(buf, 0, length);
+  }
+}
+
+/** What a worker sends back for its range (or block). */
+export interface VirtualPartial {
+  outputs: Float32Array[];
+  patternSum: Float64Array | null;
+  patternMax: Float64Array | null;
+  frames: number;
+  /** Position within the range of the first frame with NaN/Inf, or −1. */
+  firstNonFinite: number;
+  bytesRead: number;
+}
+
+function partialOf(acc: VirtualAccumulator, bytesRead: number): VirtualPartial {
+  return { ...acc, bytesRead };
+}
+
+export interface VirtualDirectArgs {
+  path: string;
+  layout: DirectLayout;
+  dtype: PixelDType;
+  detectorShape: [number, number];
+  compiled: CompiledDetectors;
+  patterns: PatternOptions;
+  /** First flat probe index of the range and number of frames. */
+  start: number;
+  count: number;
+  /** Target bytes per read (default 4 MiB); at least one frame. */
+  blockBytes?: number;
+  /** Shared progress counters: the task stores its frames done at `progressSlot`. */
+  progress?: Int32Array;
+  progressSlot?: number;
+}
+
+const DEFAULT_BLOCK_BYTES = 4 << 20;
+
+export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal): Promise<VirtualPartial> {
+  const [nqy, nqx] = a.detectorShape;
+  const npix = nqy * nqx;
+  const bpe = BYTES_PER_ELEMENT[a.dtype];
+  const frameBytes = npix * bpe;
+  const stride = a.layout.frameStrideBytes;
+  if (stride < frameBytes) {
+    throw new InputError(a.path, `frames are ${stride} bytes apart but a ${nqy}×${nqx} ${a.dtype} frame takes ${frameBytes}`);
+  }
+  const acc = createAccumulator(a.compiled, a.count, a.patterns);
+  // When every frame starts at a multiple of the element size (always, except odd MIB headers), one read covers a
+  // whole block, headers included, and the kernel steps over the headers with its stride. Otherwise each frame's
+  // pixels are read into a packed block.
+  const aligned = stride % bpe === 0;
+  const span = aligned ? stride : frameBytes;
+  const perBlock = Math.max(1, Math.floor((a.blockBytes ?? DEFAULT_BLOCK_BYTES) / span));
+  const bufBytes = (perBlock - 1) * span + frameBytes;
+  const bufs = [new ArrayBuffer(bufBytes), new ArrayBuffer(bufBytes)];
+  const swap = bpe > 1 && a.layout.littleEndian !== isLittleEndianHost();
+  const fh = await open(a.path, 'r');
+  let bytesRead = 0;
+
+  const readFully = async (buf: Buffer, position: number): Promise<void> => {
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead: n } = await fh.read(buf, got, buf.length - got, position + got);
+      if (n === 0) {
+        throw new InputError(a.path, `file ends at byte ${position + got}, frames need bytes up to ${position + buf.length} (truncated?)`);
+      }
+      got += n;
+    }
+    bytesRead += got;
+  };
+
+  /** Reads frames [first, first+n) of the range into bufs[which]; resolves to the block's byte length. */
+  const readBlock = async (first: number, n: number, which: number): Promise<number> => {
+    const frame0 = a.start + first;
+    if (aligned) {
+      const len = (n - 1) * stride + frameBytes;
+      await readFully(Buffer.from(bufs[which], 0, len), a.layout.offset + frame0 * stride);
+      return len;
+    }
+    for (let k = 0; k < n; k++) {
+      await readFully(Buffer.from(bufs[which], k * frameBytes, frameBytes), a.layout.offset + (frame0 + k) * stride);
+    }
+    return n * frameBytes;
+  };
+
+  let pending: Promise<number> | null = null;
+  try {
+    let first = 0;
+    let which = 0;
+    let n = Math.min(perBlock, a.count);
+    pending = a.count > 0 ? readBlock(0, n, 0) : null;
+    while (pending) {
+      const len = await pending;
+      pending = null;
+      throwIfAborted(signal);
+      const nextFirst = first + n;
+      const nextN = Math.min(perBlock, a.count - nextFirst);
+      if (nextN > 0) pending = readBlock(nextFirst, nextN, 1 - which);
+      if (swap) {
+        const b = Buffer.from(bufs[which], 0, len);
+        if (bpe === 2) b.swap16();
+        else if (bpe === 4) b.swap32();
+        else b.swap64();
+      }
+      accumulateFrames(
+        a.compiled,
+        acc,
+        { data: viewAs(a.dtype, bufs[which], len / bpe), count: n, position: first, stride: span / bpe },
+        signal,
+      );
+      if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, nextFirst);
+      first = nextFirst;
+      n = nextN;
+      which = 1 - which;
+    }
+  } finally {
+    // Never close the file under a read that is still in flight.
+    if (pending) await pending.catch(() => undefined);
+    await fh.close();
+  }
+  return partialOf(acc, bytesRead);
+}
+
+let hostLE: boolean | undefined;
+function isLittleEndianHost(): boolean {
+  hostLE ??= new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  return hostLE;
+}
+
+export interface VirtualBlockArgs {
+  compiled: CompiledDetectors;
+  patterns: PatternOptions;
+  data: PixelArray;
+  count: number;
+}
+
+export function virtualBlock(a: VirtualBlockArgs, signal?: AbortSignal): VirtualPartial {
+  const npix = a.compiled.detectorShape[0] * a.compiled.detectorShape[1];
+  if (a.data.length < a.count * npix) {
+    throw new ParameterError('data', `holds ${a.data.length} pixels, ${a.count} frames need ${a.count * npix}`);
+  }
+  const acc = createAccumulator(a.compiled, a.count, a.patterns);
+  accumulateFrames(a.compiled, acc, { data: a.data, count: a.count, position: 0 }, signal);
+  return partialOf(acc, a.data.byteLength);
+}

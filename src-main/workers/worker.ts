@@ -1,0 +1,35 @@
+// The single worker_threads entry (bundled as out/cli/worker.mjs and out/main/worker.js): receives one task at a
+// time from WorkerPool, runs it from the task table, replies with the result (typed arrays transferred) or the
+// error (name, message, detail, stack: revived as the same class on the main side).
+
+import { parentPort } from 'node:worker_threads';
+import { ParameterError } from '../errors';
+import { serialiseError, signalFromFlag, transferablesOf, type ReplyMessage, type TaskMessage } from './protocol';
+import { tasks, type TaskContext } from './tasks';
+
+type AnyTask = (args: unknown, ctx: TaskContext) => unknown;
+
+if (!parentPort) throw new Error('worker.ts must run as a worker_thread (started by WorkerPool)');
+const port = parentPort;
+
+port.on('message', (msg: TaskMessage) => {
+  void (async () => {
+    let reply: ReplyMessage;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const fn = (tasks as Record<string, AnyTask>)[msg.name];
+      if (!fn || !Object.hasOwn(tasks, msg.name)) throw new ParameterError('task', `no task named '${msg.name}'`);
+      const value = await fn(msg.args, { signal: signalFromFlag(msg.cancel) });
+      reply = { id: msg.id, ok: true, value };
+      transfer = transferablesOf(value);
+    } catch (e) {
+      reply = { id: msg.id, ok: false, error: serialiseError(e) };
+    }
+    try {
+      port.postMessage(reply, transfer);
+    } catch (e) {
+      // A result that cannot be cloned (a function, a class instance with private state…): report it, do not die.
+      port.postMessage({ id: msg.id, ok: false, error: serialiseError(e) } satisfies ReplyMessage);
+    }
+  })();
+});
