@@ -140,7 +140,7 @@ function createWindow(): void {
   mainWindow.on('ready-to-show', () => mainWindow?.show());
   mainWindow.on('closed', () => {
     registry.jobs.cancelAll();
-    state.sessions.closeAll();
+    void state.sessions.closeAll();
     mainWindow = null;
   });
 
@@ -168,6 +168,17 @@ app.whenReady().then(() => {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
+});
+
+// Fold the journal into masks.h5/project.json before quitting (nothing is lost if this is skipped:
+// the journal is replayed on the next open).
+let quitting = false;
+app.on('before-quit', (event) => {
+  if (quitting) return;
+  event.preventDefault();
+  quitting = true;
+  registry.jobs.cancelAll();
+  void state.sessions.closeAll().finally(() => app.quit());
 });
 
 app.on('window-all-closed', () => {

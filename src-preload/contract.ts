@@ -99,6 +99,26 @@ export const APP_COMMANDS = [
   'series.firstTilt',
   'series.lastTilt',
   'series.play',
+  'masks.toolBrush',
+  'masks.toolEraser',
+  'masks.toolPolygon',
+  'masks.toolFill',
+  'masks.toolPointPositive',
+  'masks.toolPointNegative',
+  'masks.toolBox',
+  'masks.brushSmaller',
+  'masks.brushLarger',
+  'masks.fillHoles',
+  'masks.grow',
+  'masks.shrink',
+  'masks.clear',
+  'masks.copyPrevious',
+  'masks.copyNext',
+  'masks.toggleLock',
+  'masks.toggleExclude',
+  'masks.retrackForward',
+  'masks.retrackBackward',
+  'masks.zoomFit',
   'edit.undo',
   'edit.redo',
   'view.tab.series',
@@ -200,6 +220,21 @@ export interface ObjectSummary {
   prompts: TrackPrompt[];
   /** Increments with every change, so views know when to refetch. */
   version: number;
+}
+
+export interface TrackRunResult {
+  objects: Array<{ id: number; framesTracked: number; framesFlagged: number; stopped?: string }>;
+  seconds: number;
+}
+export interface CandidateSummary {
+  /** Centroid in probe positions. */
+  x: number;
+  y: number;
+  areaPx: number;
+  bbox: [number, number, number, number];
+  /** True when it touches no other candidate. */
+  isolated: boolean;
+  score: number;
 }
 
 const runs = z.instanceof(Uint32Array);
@@ -307,6 +342,11 @@ export const requests = {
     z.object({ ...ids, tilt: z.number().int().min(0), preview: z.instanceof(Uint8Array).optional() }).strict(),
     returns<{ pattern: Float32Array; nqy: number; nqx: number; probeCount: number }>(),
   ),
+  /** Auto-detect: particle candidates on one tilt's virtual image. */
+  'track.candidates': request(
+    z.object({ seriesId: z.string().min(1), tilt: z.number().int().min(0), image: z.string().max(64).optional() }).strict(),
+    returns<CandidateSummary[]>(),
+  ),
   /** Where the series' project (masks.h5, project.json, journal) is kept. */
   'project.info': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ dir: string; lastSavedAt: number | null; dirty: boolean }>()),
 } as const;
@@ -320,6 +360,22 @@ export const jobs = {
   'file.hash': request(
     z.object({ path: filePath, chunkBytes: z.number().int().min(4096).max(256 * 1024 * 1024).optional() }).strict(),
     returns<FileHashResult>(),
+  ),
+  /** Tracks objects through the tilts from their prompted/edited frames; never overwrites edited or locked frames. */
+  'track.run': request(
+    z
+      .object({
+        seriesId: z.string().min(1),
+        objectIds: z.array(z.number().int().positive()).min(1).max(64),
+        fromTilt: z.number().int().min(0).optional(),
+        direction: z.enum(['forward', 'backward', 'both']).default('both'),
+        maxFrames: z.number().int().positive().max(100_000).optional(),
+        image: z.string().max(64).optional(),
+        tracker: z.enum(['classical', 'sam2']).default('classical'),
+        modelDir: z.string().max(4096).optional(),
+      })
+      .strict(),
+    returns<TrackRunResult>(),
   ),
   /** Every detector for every tilt in one pass over the bytes. */
   'virtual.compute': request(

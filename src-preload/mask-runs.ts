@@ -4,9 +4,9 @@
 
 export interface MaskRuns {
   /** Runs of pixels that become 1. */
-  set: Uint32Array;
+  set: Uint32Array<ArrayBuffer>;
   /** Runs of pixels that become 0. */
-  clear: Uint32Array;
+  clear: Uint32Array<ArrayBuffer>;
 }
 
 /** The runs that turn `before` into `after` (same length, values 0/1). */

@@ -141,6 +141,6 @@ export async function runVirtualCommand(seriesPath: string, opts: VirtualCommand
     };
   } finally {
     progress.stop();
-    sessions.closeAll();
+    await sessions.closeAll();
   }
 }

@@ -25,6 +25,7 @@
 
 import { ParameterError, throwIfAborted } from '../errors';
 import type { PixelArray, PixelDType } from '../io/types';
+import { WASM_STATS, WasmFrameKernel, wasmAvailable, wasmSupports } from './wasm';
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
 // Detector specs
@@ -523,16 +524,59 @@ export function dtypeOf(a: PixelArray): PixelDType {
 const CHECK_EVERY = 64;
 
 /**
- * Processes every frame of `block` once, writing all compiled outputs at positions block.position … +count−1
- * and adding to the accumulator's patterns. Never mutates block.data. Throws CancelledError between groups of
- * frames when `signal` is aborted, ParameterError when the block does not fit.
+ * Which inner loops run: 'wasm' (WebAssembly SIMD, uint8/uint16/uint32/float32 only), 'js' (the generated JS
+ * loops: the reference, every dtype) or 'auto' (wasm where it applies and loads, else js).
  */
-export function accumulateFrames(
+export type KernelChoice = 'auto' | 'js' | 'wasm';
+
+/** The kernel `choice` resolves to for `dtype` (throws ParameterError for 'wasm' where it cannot run). */
+export function resolveKernel(choice: KernelChoice | undefined, dtype: PixelDType): 'js' | 'wasm' {
+  if (choice === 'js') return 'js';
+  const ok = wasmSupports(dtype) && wasmAvailable();
+  if (choice === 'wasm' && !ok) {
+    throw new ParameterError('kernel', wasmSupports(dtype) ? 'WebAssembly SIMD is not available in this runtime' : `the wasm kernel does not handle ${dtype}`);
+  }
+  return ok ? 'wasm' : 'js';
+}
+
+/**
+ * Writes the dense outputs (sum, variance, com) of one frame from its stats: S = Σv, Q = Σ(v − K)², SX = Σx·v,
+ * SY = Σy·v, K = the shift. Shared by both kernels, so equal stats give bit-equal images. Returns false when the
+ * frame is not finite.
+ */
+export function writeFrameOutputs(
   compiled: CompiledDetectors,
-  acc: VirtualAccumulator,
-  block: FrameBlock,
-  signal?: AbortSignal,
-): void {
+  outs: Float32Array[],
+  pos: number,
+  npix: number,
+  s: number,
+  q: number,
+  sx: number,
+  sy: number,
+  k: number,
+): boolean {
+  for (const out of compiled.sum) outs[out][pos] = s;
+  if (compiled.variance.length) {
+    // Σ(v−k) = s − n·k exactly for integers; population variance of the frame's pixels.
+    const sd = s - npix * k;
+    const v = (q - (sd * sd) / npix) / npix;
+    for (const out of compiled.variance) outs[out][pos] = v > 0 ? v : 0;
+  }
+  if (compiled.com.length) {
+    // An empty frame has no centre of mass: report it at the beam centre (0, 0) rather than NaN, which would
+    // poison contrast limits and thresholds downstream.
+    const inv = s !== 0 ? 1 / s : 0;
+    const mx = sx * inv;
+    const my = sy * inv;
+    for (const c of compiled.com) {
+      outs[c.outX][pos] = s !== 0 ? mx - c.cx : 0;
+      outs[c.outY][pos] = s !== 0 ? my - c.cy : 0;
+    }
+  }
+  return Number.isFinite(s);
+}
+
+function checkBlock(compiled: CompiledDetectors, acc: VirtualAccumulator, block: FrameBlock): { offset: number; stride: number; npix: number } {
   const [nqy, nqx] = compiled.detectorShape;
   const npix = nqy * nqx;
   const { data, count, position } = block;
@@ -547,6 +591,39 @@ export function accumulateFrames(
   if (position < 0 || position + count > nPositions) {
     throw new ParameterError('block.position', `frames ${position}…${position + count - 1} fall outside 0…${nPositions - 1}`);
   }
+  return { offset, stride, npix };
+}
+
+/**
+ * Processes every frame of `block` once, writing all compiled outputs at positions block.position … +count−1
+ * and adding to the accumulator's patterns. Never mutates block.data. Throws CancelledError between groups of
+ * frames when `signal` is aborted, ParameterError when the block does not fit. `kernel` picks the inner loops
+ * (default 'auto': WebAssembly SIMD for uint8/uint16/uint32/float32; both give the same results, see the tests).
+ */
+export function accumulateFrames(
+  compiled: CompiledDetectors,
+  acc: VirtualAccumulator,
+  block: FrameBlock,
+  signal?: AbortSignal,
+  kernel: KernelChoice = 'auto',
+): void {
+  const { offset, stride } = checkBlock(compiled, acc, block);
+  if (resolveKernel(kernel, dtypeOf(block.data)) === 'wasm') accumulateWasm(compiled, acc, block, offset, stride, signal);
+  else accumulateJs(compiled, acc, block, offset, stride, signal);
+  acc.frames += block.count;
+}
+
+function accumulateJs(
+  compiled: CompiledDetectors,
+  acc: VirtualAccumulator,
+  block: FrameBlock,
+  offset: number,
+  stride: number,
+  signal: AbortSignal | undefined,
+): void {
+  const [nqy, nqx] = compiled.detectorShape;
+  const npix = nqy * nqx;
+  const { data, count, position } = block;
   const ft: DenseFeatures = {
     variance: compiled.variance.length > 0,
     com: compiled.com.length > 0,
@@ -570,34 +647,88 @@ export function accumulateFrames(
       (n === FRAMES_PER_PASS ? denseN : dense1)(data, o, stride, nqy, nqx, acc.patternSum, acc.patternMax, stats);
       for (let b = 0; b < n; b++) {
         const pos = position + done + b;
-        const fo = o + b * stride;
         const st = b * STATS;
-        const s = stats[st + ST_SUM];
-        if (!Number.isFinite(s) && acc.firstNonFinite < 0) acc.firstNonFinite = pos;
-        for (const out of compiled.sum) outs[out][pos] = s;
-        if (ft.variance) {
-          // Σ(v−k) = s − n·k exactly for integers; population variance of the frame's pixels.
-          const sd = s - npix * stats[st + ST_SHIFT];
-          const v = (stats[st + ST_SQDEV] - (sd * sd) / npix) / npix;
-          for (const out of compiled.variance) outs[out][pos] = v > 0 ? v : 0;
-        }
-        if (ft.com) {
-          // An empty frame has no centre of mass: report it at the beam centre (0, 0) rather than NaN, which
-          // would poison contrast limits and thresholds downstream.
-          const inv = s !== 0 ? 1 / s : 0;
-          const mx = stats[st + ST_SUMX] * inv;
-          const my = stats[st + ST_SUMY] * inv;
-          for (const c of compiled.com) {
-            outs[c.outX][pos] = s !== 0 ? mx - c.cx : 0;
-            outs[c.outY][pos] = s !== 0 ? my - c.cy : 0;
-          }
-        }
+        const finite = writeFrameOutputs(
+          compiled, outs, pos, npix,
+          stats[st + ST_SUM], stats[st + ST_SQDEV], stats[st + ST_SUMX], stats[st + ST_SUMY], stats[st + ST_SHIFT],
+        );
+        if (!finite && acc.firstNonFinite < 0) acc.firstNonFinite = pos;
+        const fo = o + b * stride;
         for (const d of compiled.linear) outs[d.output][pos] = linear(data, fo, d.runs, d.idx, d.w);
       }
       done += n;
     }
   }
-  acc.frames += count;
+}
+
+/** Bytes of frames copied into the wasm kernel per run (when the frames are not already in its memory). */
+const WASM_CHUNK_BYTES = 4 << 20;
+
+/** One reusable kernel for accumulateFrames (synchronous, so never used by two calls at once). */
+let scratch: { compiled: CompiledDetectors; dtype: string; mean: boolean; max: boolean; kernel: WasmFrameKernel } | null = null;
+
+function scratchKernel(compiled: CompiledDetectors, dtype: 'uint8' | 'uint16' | 'uint32' | 'float32', mean: boolean, max: boolean): WasmFrameKernel {
+  if (!scratch || scratch.compiled !== compiled || scratch.dtype !== dtype || scratch.mean !== mean || scratch.max !== max) {
+    scratch = { compiled, dtype, mean, max, kernel: new WasmFrameKernel(compiled, dtype, { mean, max, areaBytes: WASM_CHUNK_BYTES }) };
+  }
+  // A previous call that threw (cancel) may have left frames in the patterns: drop them.
+  scratch.kernel.flushPatterns(null, null);
+  return scratch.kernel;
+}
+
+/**
+ * Reads the stats of `count` frames from a wasm run and writes every output; the first non-finite frame is
+ * recorded in acc.firstNonFinite. Used by accumulateFrames and by workers that read files straight into the
+ * kernel's memory.
+ */
+export function writeWasmOutputs(compiled: CompiledDetectors, acc: VirtualAccumulator, stats: Float64Array, count: number, position: number): void {
+  const npix = compiled.detectorShape[0] * compiled.detectorShape[1];
+  const per = WASM_STATS + compiled.linear.length;
+  const outs = acc.outputs;
+  for (let b = 0; b < count; b++) {
+    const st = b * per;
+    const pos = position + b;
+    const finite = writeFrameOutputs(compiled, outs, pos, npix, stats[st], stats[st + 1], stats[st + 2], stats[st + 3], stats[st + 4]);
+    if (!finite && acc.firstNonFinite < 0) acc.firstNonFinite = pos;
+    for (let d = 0; d < compiled.linear.length; d++) outs[compiled.linear[d].output][pos] = stats[st + WASM_STATS + d];
+  }
+}
+
+function accumulateWasm(
+  compiled: CompiledDetectors,
+  acc: VirtualAccumulator,
+  block: FrameBlock,
+  offset: number,
+  stride: number,
+  signal: AbortSignal | undefined,
+): void {
+  const { data, count, position } = block;
+  const dtype = dtypeOf(data) as 'uint8' | 'uint16' | 'uint32' | 'float32';
+  const k = scratchKernel(compiled, dtype, acc.patternSum !== null, acc.patternMax !== null);
+  const bpe = data.BYTES_PER_ELEMENT;
+  const frameBytes = k.npix * bpe;
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const area = k.area(0);
+  const per = Math.min(k.maxFrames, CHECK_EVERY);
+  let done = 0;
+  try {
+    while (done < count) {
+      throwIfAborted(signal);
+      const n = Math.min(per, count - done);
+      if (k.needsFlushBefore(n)) k.flushPatterns(acc.patternSum, acc.patternMax);
+      // Copy the frames packed (headers dropped): the kernel swaps and may not touch the caller's data.
+      for (let b = 0; b < n; b++) {
+        const at = (offset + (done + b) * stride) * bpe;
+        area.set(bytes.subarray(at, at + frameBytes), b * frameBytes);
+      }
+      const stats = k.run(0, 0, n, frameBytes, false);
+      writeWasmOutputs(compiled, acc, stats, n, position + done);
+      done += n;
+    }
+    k.flushPatterns(acc.patternSum, acc.patternMax);
+  } finally {
+    if (done < count) k.flushPatterns(null, null);
+  }
 }
 
 /** Adds `from`'s patterns and frame count into `into` (outputs are per range and are not touched). */

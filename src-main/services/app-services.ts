@@ -8,6 +8,7 @@ import { inspect } from '../io/inspect';
 import type { JobHandlers, RequestHandlers } from '../ipc/registry';
 import { hashFile } from './file-hash';
 import { SeriesSessions, type SessionOptions } from './series-session';
+import { findCandidates, runTracking } from './tracking';
 
 export interface HostHooks {
   host: AppInfo['host'];
@@ -96,6 +97,7 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
       const mask = preview ?? o.masks.subarray(tilt * p.frameSize, (tilt + 1) * p.frameSize);
       return sessions.maskedPatternSum(seriesId, tilt, mask);
     },
+    'track.candidates': ({ seriesId, tilt, image }) => findCandidates(sessions, seriesId, tilt, image),
     'project.info': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
       return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty() };
@@ -112,6 +114,7 @@ export function createJobHandlers(state: AppState): JobHandlers {
   const { sessions } = state;
   return {
     'virtual.compute': ({ seriesId, detectors }, ctx) => sessions.computeVirtual(seriesId, detectors, ctx),
+    'track.run': (args, ctx) => runTracking(sessions, args, ctx),
     'file.hash': (args, ctx) =>
       hashFile(args.path, { signal: ctx.signal, progress: ctx.progress, chunkBytes: args.chunkBytes }),
   };

@@ -113,7 +113,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     close: () =>
       new Promise<void>((ok) => {
         registry.jobs.cancelAll();
-        state.sessions.closeAll();
+        void state.sessions.closeAll();
         for (const ws of clients) ws.terminate();
         wss.close();
         server.close(() => ok());

@@ -50,16 +50,16 @@ export async function writeExtractedHdf5(path: string, series: readonly Extracte
         g.create_attribute('statistic', s.statistic);
         g.create_attribute('background', s.background.method);
         g.create_attribute('ringWidth', s.background.ringWidth);
-        g.create_dataset({ name: 'frames', data: s.frames, shape: [s.nTilts, nqy, nqx], dtype: '<f4' });
-        g.create_dataset({ name: 'angleDeg', data: s.anglesDeg, shape: [s.nTilts], dtype: '<f8' });
-        g.create_dataset({ name: 'probeCount', data: s.probeCount, shape: [s.nTilts], dtype: '<i4' });
-        g.create_dataset({ name: 'included', data: s.included, shape: [s.nTilts], dtype: '|u1' });
-        g.create_dataset({ name: 'beamCentre', data: s.beamCentre, shape: [s.nTilts, 2], dtype: '<f8' });
-        g.create_dataset({ name: 'doseScale', data: s.doseScale, shape: [s.nTilts], dtype: '<f8' });
-        g.create_dataset({ name: 'sharedSignalFraction', data: s.sharedSignalFraction, shape: [s.nTilts], dtype: '<f8' });
+        g.create_dataset({ name: 'frames', data: s.frames, shape: [s.nTilts, nqy, nqx], dtype: '<f' });
+        g.create_dataset({ name: 'angleDeg', data: s.anglesDeg, shape: [s.nTilts], dtype: '<d' });
+        g.create_dataset({ name: 'probeCount', data: s.probeCount, shape: [s.nTilts], dtype: '<i' });
+        g.create_dataset({ name: 'included', data: s.included, shape: [s.nTilts], dtype: '<B' });
+        g.create_dataset({ name: 'beamCentre', data: s.beamCentre, shape: [s.nTilts, 2], dtype: '<d' });
+        g.create_dataset({ name: 'doseScale', data: s.doseScale, shape: [s.nTilts], dtype: '<d' });
+        g.create_dataset({ name: 'sharedSignalFraction', data: s.sharedSignalFraction, shape: [s.nTilts], dtype: '<d' });
         if (s.background.pattern) {
-          g.create_dataset({ name: 'backgroundPattern', data: s.background.pattern, shape: [s.nTilts, nqy, nqx], dtype: '<f4' });
-          g.create_dataset({ name: 'ringProbeCount', data: s.background.ringProbeCount, shape: [s.nTilts], dtype: '<i4' });
+          g.create_dataset({ name: 'backgroundPattern', data: s.background.pattern, shape: [s.nTilts, nqy, nqx], dtype: '<f' });
+          g.create_dataset({ name: 'ringProbeCount', data: s.background.ringProbeCount, shape: [s.nTilts], dtype: '<i' });
         }
       }
     } finally {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventMap, EventName } from '../../../src-preload/contract';
 import { IpcRegistry, type JobHandlers, type RequestHandlers } from '../registry';
-import { createJobHandlers, createRequestHandlers } from '../../services/app-services';
+import { createAppState, createJobHandlers, createRequestHandlers } from '../../services/app-services';
 
 function collectingSink() {
   const events: Array<{ event: EventName; payload: unknown }> = [];
@@ -16,7 +16,7 @@ function collectingSink() {
 describe('IpcRegistry', () => {
   const make = () => {
     const sink = collectingSink();
-    const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }), createJobHandlers(), sink);
+    const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }), createJobHandlers(createAppState()), sink);
     return { sink, registry };
   };
 
@@ -29,7 +29,7 @@ describe('IpcRegistry', () => {
         throw new Error('must not run');
       },
     };
-    const registry = new IpcRegistry(handlers, createJobHandlers(), collectingSink());
+    const registry = new IpcRegistry(handlers, createJobHandlers(createAppState()), collectingSink());
     const reply = await registry.handle('file.info', { path: 42 });
     expect(reply.ok).toBe(false);
     if (reply.ok) return;
@@ -73,6 +73,7 @@ describe('IpcRegistry', () => {
   it('a failing job ends as job:error and does not disturb a job running beside it', async () => {
     const sink = collectingSink();
     const jobs: JobHandlers = {
+      ...createJobHandlers(createAppState()),
       'file.hash': async (args, ctx) => {
         if (args.path === 'fail') throw new TypeError('boom in the kernel');
         for (let i = 1; i <= 5; i++) {

@@ -7,7 +7,7 @@ export interface Shortcut {
   /** Keys as written for people: 'Ctrl+Shift+Z', '?', '1'. 'Ctrl' means Cmd on macOS. */
   keys: string;
   label: string;
-  group: 'File' | 'Edit' | 'View' | 'Series' | 'Help';
+  group: 'File' | 'Edit' | 'View' | 'Series' | 'Masks' | 'Help';
 }
 
 export const SHORTCUTS: readonly Shortcut[] = [
@@ -18,6 +18,26 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { command: 'series.firstTilt', keys: 'Home', label: 'First tilt', group: 'Series' },
   { command: 'series.lastTilt', keys: 'End', label: 'Last tilt', group: 'Series' },
   { command: 'series.play', keys: 'Space', label: 'Play / pause the tilt series', group: 'Series' },
+  { command: 'masks.toolBrush', keys: 'B', label: 'Brush', group: 'Masks' },
+  { command: 'masks.toolEraser', keys: 'E', label: 'Eraser', group: 'Masks' },
+  { command: 'masks.toolPolygon', keys: 'P', label: 'Polygon / lasso fill (Enter closes, Esc cancels)', group: 'Masks' },
+  { command: 'masks.toolFill', keys: 'F', label: 'Flood fill', group: 'Masks' },
+  { command: 'masks.toolPointPositive', keys: 'A', label: 'Positive prompt point', group: 'Masks' },
+  { command: 'masks.toolPointNegative', keys: 'N', label: 'Negative prompt point', group: 'Masks' },
+  { command: 'masks.toolBox', keys: 'R', label: 'Prompt box', group: 'Masks' },
+  { command: 'masks.brushSmaller', keys: '[', label: 'Brush one pixel smaller', group: 'Masks' },
+  { command: 'masks.brushLarger', keys: ']', label: 'Brush one pixel larger', group: 'Masks' },
+  { command: 'masks.fillHoles', keys: 'H', label: 'Fill holes', group: 'Masks' },
+  { command: 'masks.grow', keys: '=', label: 'Grow by one pixel', group: 'Masks' },
+  { command: 'masks.shrink', keys: '-', label: 'Shrink by one pixel', group: 'Masks' },
+  { command: 'masks.clear', keys: 'Delete', label: 'Clear this frame', group: 'Masks' },
+  { command: 'masks.copyPrevious', keys: 'Ctrl+ArrowLeft', label: 'Copy the mask of the previous tilt', group: 'Masks' },
+  { command: 'masks.copyNext', keys: 'Ctrl+ArrowRight', label: 'Copy the mask of the next tilt', group: 'Masks' },
+  { command: 'masks.toggleLock', keys: 'L', label: 'Lock / unlock this frame', group: 'Masks' },
+  { command: 'masks.toggleExclude', keys: 'X', label: 'Exclude / include this frame in extraction', group: 'Masks' },
+  { command: 'masks.retrackForward', keys: 'T', label: 'Re-track forward from this frame', group: 'Masks' },
+  { command: 'masks.retrackBackward', keys: 'Shift+T', label: 'Re-track backward from this frame', group: 'Masks' },
+  { command: 'masks.zoomFit', keys: '0', label: 'Zoom to fit', group: 'Masks' },
   { command: 'edit.undo', keys: 'Ctrl+Z', label: 'Undo', group: 'Edit' },
   { command: 'edit.redo', keys: 'Ctrl+Shift+Z', label: 'Redo', group: 'Edit' },
   { command: 'view.tab.series', keys: '1', label: 'Series tab', group: 'View' },

@@ -6,6 +6,8 @@ import { api } from '../api';
 import { useLogStore } from './log';
 import { useFilesStore } from './files';
 import { useSeriesStore } from './series';
+import { useMasksStore, type MaskTool } from './masks';
+import { useTrackingStore } from './tracking';
 
 export const TABS = [
   { id: 'series', label: 'Series' },
@@ -23,6 +25,7 @@ export const useUiStore = defineStore('ui', () => {
   const aboutVisible = ref(false);
   const appInfo = ref<AppInfo | null>(null);
   const inspectFocusTick = ref(0);
+  const zoomFitTick = ref(0);
   const log = useLogStore();
 
   async function loadAppInfo(): Promise<void> {
@@ -68,15 +71,55 @@ export const useUiStore = defineStore('ui', () => {
       case 'series.play':
         return useSeriesStore().togglePlay();
       case 'edit.undo':
+        return useMasksStore().undo();
       case 'edit.redo':
-        log.info(command === 'edit.undo' ? 'Nothing to undo' : 'Nothing to redo', 'edit');
-        return;
+        return useMasksStore().redo();
       case 'view.tab.series':
       case 'view.tab.masks':
       case 'view.tab.patterns':
       case 'view.tab.reciprocal':
       case 'view.tab.export':
         activeTab.value = command.slice('view.tab.'.length) as TabId;
+        return;
+      case 'masks.toolBrush':
+      case 'masks.toolEraser':
+      case 'masks.toolPolygon':
+      case 'masks.toolFill':
+      case 'masks.toolPointPositive':
+      case 'masks.toolPointNegative':
+      case 'masks.toolBox': {
+        const tool = command.slice('masks.tool'.length);
+        useMasksStore().tool = (tool.charAt(0).toLowerCase() + tool.slice(1)) as MaskTool;
+        return;
+      }
+      case 'masks.brushSmaller':
+        useMasksStore().brushSize = Math.max(1, useMasksStore().brushSize - 1);
+        return;
+      case 'masks.brushLarger':
+        useMasksStore().brushSize = Math.min(64, useMasksStore().brushSize + 1);
+        return;
+      case 'masks.fillHoles':
+        return useMasksStore().wholeFrame('fillHoles');
+      case 'masks.grow':
+        return useMasksStore().wholeFrame('grow');
+      case 'masks.shrink':
+        return useMasksStore().wholeFrame('shrink');
+      case 'masks.clear':
+        return useMasksStore().wholeFrame('clear');
+      case 'masks.copyPrevious':
+        return useMasksStore().wholeFrame('copyPrevious');
+      case 'masks.copyNext':
+        return useMasksStore().wholeFrame('copyNext');
+      case 'masks.toggleLock':
+        return useMasksStore().toggleLock();
+      case 'masks.toggleExclude':
+        return useMasksStore().toggleExclude();
+      case 'masks.retrackForward':
+        return useTrackingStore().retrack('forward');
+      case 'masks.retrackBackward':
+        return useTrackingStore().retrack('backward');
+      case 'masks.zoomFit':
+        zoomFitTick.value++;
         return;
       case 'view.toggleLog':
         logVisible.value = !logVisible.value;
@@ -90,5 +133,5 @@ export const useUiStore = defineStore('ui', () => {
     }
   }
 
-  return { activeTab, logVisible, shortcutsVisible, aboutVisible, appInfo, inspectFocusTick, loadAppInfo, runCommand };
+  return { activeTab, logVisible, shortcutsVisible, aboutVisible, appInfo, inspectFocusTick, zoomFitTick, loadAppInfo, runCommand };
 });

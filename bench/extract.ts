@@ -1,0 +1,228 @@
+// `npm run bench -- extract`: throughput of the extraction pass (issue 7) against two baselines measured in the same
+// run on the same bytes:
+//   fsRead    plain sequential fs.read of every tilt file, one 4 MiB buffer, one thread (what the page cache gives)
+//   virtual   computeVirtualImages (bright-field disk + whole-detector sum) over the same files, on the shared worker
+//             pool and on a 1-worker pool (like for like with extraction, which runs in one thread unless a pool task
+//             is registered for it)
+//   extract   extractSeries: two touching particles (disks covering most of the scan) plus a 3-step background ring,
+//             saturation check on, beam-centre fits on — in this thread (the default), and spread over a worker pool
+//             through ctx.runDirectUnit. The task table (src-main/workers/tasks.ts) has no extraction task yet, so the
+//             bench bundles a one-task worker entry with esbuild (the same protocol, running reader.ts's
+//             runDirectUnit): the number registering `extractDirect` in tasks.ts will give.
+// Data: uint16 frames of 128×128 in raw contiguous files (the layout of a contiguous HDF5 dataset), written to a temp
+// folder and deleted afterwards. Size: env TRACKED_BENCH_EXTRACT_MB (default 300). Runs are repeated (best of 3), all
+// with a warm page cache (the files were just written and fit in memory).
+
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import type { DirectUnitArgs, UnitResult } from '../src-main/extraction/reader';
+import { extractSeries } from '../src-main/extraction/service';
+import type { ExtractionObject } from '../src-main/extraction/types';
+import type { FourDSource, PixelArray } from '../src-main/io/types';
+import type { DetectorSpec } from '../src-main/kernels/virtual-detectors';
+import { computeVirtualImages } from '../src-main/services/virtual';
+import { WorkerPool } from '../src-main/workers/pool';
+
+const NQ = 128;
+const FRAME_BYTES = NQ * NQ * 2;
+const NX = 64;
+const N_TILTS = 3;
+const BLOCK = 4 << 20;
+
+function rawSource(path: string, ny: number): FourDSource {
+  const npix = NQ * NQ;
+  return {
+    path,
+    format: 'raw-bench',
+    scanShape: [ny, NX],
+    detectorShape: [NQ, NQ],
+    dtype: 'uint16',
+    calibration: { wavelengthA: 0.02508, reciprocalPixelInvA: 0.01 },
+    direct: { kind: 'contiguous', offset: 0, frameStrideBytes: FRAME_BYTES, littleEndian: true },
+    async readFrames(start: number, count: number): Promise<PixelArray> {
+      const buf = new Uint16Array(count * npix);
+      const fd = openSync(path, 'r');
+      try {
+        readSync(fd, new Uint8Array(buf.buffer), 0, buf.byteLength, start * FRAME_BYTES);
+      } finally {
+        closeSync(fd);
+      }
+      return buf;
+    },
+    close() {},
+  };
+}
+
+/** Writes one tilt: a direct beam, a few Bragg spots that move with the probe position, Poisson-ish noise. */
+function writeTilt(path: string, ny: number, tilt: number): void {
+  const fd = openSync(path, 'w');
+  const rowFrames = new Uint16Array(NX * NQ * NQ);
+  let seed = 12345 + tilt;
+  const rnd = (): number => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+  try {
+    for (let ry = 0; ry < ny; ry++) {
+      for (let rx = 0; rx < NX; rx++) {
+        const f0 = rx * NQ * NQ;
+        for (let q = 0; q < NQ * NQ; q++) rowFrames[f0 + q] = rnd() < 0.05 ? 1 : 0;
+        for (let qy = 58; qy < 70; qy++) for (let qx = 58; qx < 70; qx++) rowFrames[f0 + qy * NQ + qx] = 400 + ((rx + ry) & 7);
+        const sx = 20 + ((rx * 3) % 80);
+        const sy = 30 + ((ry * 5) % 60);
+        rowFrames[f0 + sy * NQ + sx] += 50;
+      }
+      const bytes = new Uint8Array(rowFrames.buffer);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsReadAll(paths: string[]): { bytes: number; seconds: number } {
+  const buf = new Uint8Array(BLOCK);
+  const t0 = performance.now();
+  let bytes = 0;
+  for (const p of paths) {
+    const fd = openSync(p, 'r');
+    try {
+      let pos = 0;
+      for (;;) {
+        const n = readSync(fd, buf, 0, BLOCK, pos);
+        if (n === 0) break;
+        pos += n;
+        bytes += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+function disk(ny: number, nx: number, cy: number, cx: number, r: number): Uint8Array {
+  const m = new Uint8Array(ny * nx);
+  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) if ((y - cy) ** 2 + (x - cx) ** 2 <= r * r) m[y * nx + x] = 1;
+  return m;
+}
+
+/** A worker entry speaking the pool's protocol with one task, runDirectUnit (bundled into `dir`). */
+async function extractionWorker(dir: string): Promise<string> {
+  const root = resolve(process.cwd());
+  const outfile = join(dir, 'extract-worker.mjs');
+  await build({
+    stdin: {
+      resolveDir: root,
+      loader: 'ts',
+      contents: `
+        import { parentPort } from 'node:worker_threads';
+        import { serialiseError, signalFromFlag, transferablesOf } from './src-main/workers/protocol';
+        import { runDirectUnit } from './src-main/extraction/reader';
+        parentPort.on('message', async (msg) => {
+          try {
+            const value = await runDirectUnit(msg.args, signalFromFlag(msg.cancel));
+            parentPort.postMessage({ id: msg.id, ok: true, value }, transferablesOf(value));
+          } catch (e) {
+            parentPort.postMessage({ id: msg.id, ok: false, error: serialiseError(e) });
+          }
+        });`,
+    },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+async function best<T extends { seconds: number }>(n: number, run: () => Promise<T> | T): Promise<T> {
+  let b: T | null = null;
+  for (let i = 0; i < n; i++) {
+    const r = await run();
+    if (!b || r.seconds < b.seconds) b = r;
+  }
+  return b as T;
+}
+
+export default async function bench(): Promise<Record<string, unknown>> {
+  const mb = Number(process.env.TRACKED_BENCH_EXTRACT_MB ?? 300);
+  const totalFrames = Math.max(N_TILTS * NX, Math.round((mb * 2 ** 20) / FRAME_BYTES));
+  const ny = Math.max(1, Math.round(totalFrames / (N_TILTS * NX)));
+  const dir = mkdtempSync(join(tmpdir(), 'tracked-bench-extract-'));
+  const pool1 = new WorkerPool({ size: 1 });
+  const exPool = new WorkerPool({ workerPath: await extractionWorker(dir) });
+  // The pool is typed by the app's task table; this entry has only the one task.
+  const runOnPool = (a: DirectUnitArgs, signal: AbortSignal): Promise<UnitResult> =>
+    (exPool.run as unknown as (n: string, a: DirectUnitArgs, o: { signal: AbortSignal }) => Promise<UnitResult>)('extractDirect', a, { signal });
+  try {
+    const paths = Array.from({ length: N_TILTS }, (_, t) => join(dir, `tilt_${t}.raw`));
+    paths.forEach((p, t) => writeTilt(p, ny, t));
+    const sources = paths.map((p) => rawSource(p, ny));
+    const dataBytes = N_TILTS * ny * NX * FRAME_BYTES;
+
+    // Two touching particles covering most of the scan, a background ring around each.
+    const r = Math.min(ny, NX) * 0.45;
+    const m1 = disk(ny, NX, (ny - 1) / 2, NX * 0.3, r);
+    const m2 = disk(ny, NX, (ny - 1) / 2, NX * 0.7, r);
+    const stack = (m: Uint8Array): Uint8Array => {
+      const out = new Uint8Array(N_TILTS * m.length);
+      for (let t = 0; t < N_TILTS; t++) out.set(m, t * m.length);
+      return out;
+    };
+    const objects: ExtractionObject[] = [
+      { id: 1, name: 'a', masks: stack(m1), frameState: new Array(N_TILTS).fill('tracked') },
+      { id: 2, name: 'b', masks: stack(m2), frameState: new Array(N_TILTS).fill('tracked') },
+    ];
+    const anglesDeg = Array.from({ length: N_TILTS }, (_, t) => t);
+    const detectors: DetectorSpec[] = [{ kind: 'disk', radius: 8, cx: 63.5, cy: 63.5 }, { kind: 'sum' }];
+
+    fsReadAll(paths); // warm the page cache
+    const fs = await best(3, () => fsReadAll(paths));
+    const ex = await best(3, () => extractSeries({ sources, anglesDeg }, objects, { background: { ringWidth: 3 }, saturationLevel: 65535 }));
+    const exPlain = await best(3, () => extractSeries({ sources, anglesDeg }, objects, { beamCentre: false }));
+    const exWorkers = await best(3, () =>
+      extractSeries({ sources, anglesDeg }, objects, { background: { ringWidth: 3 }, saturationLevel: 65535 }, { runDirectUnit: runOnPool, parallelism: exPool.size }),
+    );
+    const vPool = await best(3, () => computeVirtualImages(sources, detectors));
+    const v1 = await best(3, () => computeVirtualImages(sources, detectors, { pool: pool1 }));
+
+    const rate = (bytes: number, s: number): number => bytes / s;
+    const fsRate = rate(fs.bytes, fs.seconds);
+    const exRate = rate(ex.bytesRead, ex.seconds);
+    const exPlainRate = rate(exPlain.bytesRead, exPlain.seconds);
+    const exWorkersRate = rate(exWorkers.bytesRead, exWorkers.seconds);
+    const vRate = rate(dataBytes, vPool.seconds);
+    const v1Rate = rate(dataBytes, v1.seconds);
+    return {
+      dataMB: dataBytes / 2 ** 20,
+      frames: N_TILTS * ny * NX,
+      frameBytes: FRAME_BYTES,
+      cpus: availableParallelism(),
+      extractBytesRead: ex.bytesRead,
+      extractFractionOfData: ex.bytesRead / dataBytes,
+      fsReadMBps: fsRate / 2 ** 20,
+      extractMBps: exRate / 2 ** 20,
+      extractNoCentreNoRingMBps: exPlainRate / 2 ** 20,
+      extractWorkersMBps: exWorkersRate / 2 ** 20,
+      extractWorkers: exPool.size,
+      virtualPoolMBps: vRate / 2 ** 20,
+      virtualOneWorkerMBps: v1Rate / 2 ** 20,
+      ratioToFsRead: exRate / fsRate,
+      ratioToVirtualPool: exRate / vRate,
+      ratioToVirtualOneWorker: exRate / v1Rate,
+      ratioWorkersToVirtualPool: exWorkersRate / vRate,
+      target: 'ratioToVirtual ≥ 0.8',
+    };
+  } finally {
+    await pool1.close();
+    await exPool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,214 @@
+// The synthetic experiments trackED ships (issue 3) and their sizes. Numbers are chosen to look like a
+// real 4D-STEM tomography session: 200–300 kV, a 0.6–1.2 mrad probe (so reflections are small disks), a
+// counting detector, particles of 20–100 nm on an amorphous carbon film, a few degrees per tilt.
+import type { BundledStructure } from '../crystallography/structures';
+import type { Vec3 } from '../crystallography/math3';
+import type { ShapeKind } from './shapes';
+
+export const PRESET_NAMES = ['brookite-agglomerate', 'cspbbr3-sensitive', 'single-isolated', 'monoclinic-pair'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export const SIZE_NAMES = ['small', 'medium', 'large'] as const;
+export type SizeName = (typeof SIZE_NAMES)[number];
+
+/** Shape of the data set. The named sizes are below; tests may pass their own (tiny) one. */
+export interface SizeSpec {
+  /** [ny, nx] probe positions. */
+  scanShape: [number, number];
+  /** [nqy, nqx] detector pixels. */
+  detectorShape: [number, number];
+  nTilts: number;
+  /** Tilts run symmetric about 0°: angle_i = (i − (nTilts − 1)/2) · tiltStepDeg. */
+  tiltStepDeg: number;
+}
+
+/**
+ * small: quick demo and CI (≈0.7 GB, seconds to generate); medium: a realistic session (≈1.9 GB);
+ * large: a full-size series (≈33 GB) that only ever exists on disk, streamed a few scan rows at a time.
+ */
+export const SIZES: Record<SizeName, SizeSpec> = {
+  small: { scanShape: [32, 32], detectorShape: [128, 128], nTilts: 21, tiltStepDeg: 4 },
+  medium: { scanShape: [40, 40], detectorShape: [128, 128], nTilts: 37, tiltStepDeg: 3 },
+  large: { scanShape: [64, 64], detectorShape: [256, 256], nTilts: 61, tiltStepDeg: 2 },
+};
+
+export interface ParticleSpec {
+  structure: BundledStructure;
+  shape: ShapeKind;
+  /** Ranges [min, max] for each semi-axis / half-extent (nm); the seed picks within them. */
+  semiAxesNm: [[number, number], [number, number], [number, number]];
+  /**
+   * Direct-lattice direction [uvw] along the body z axis (the rod's long axis, the cube's face normal).
+   * Absent: the crystal orientation is uniformly random with respect to the shape.
+   */
+  growthUvw?: Vec3;
+  /** How it lies on the film: 'long-axis-in-plane' (rods), 'face-down' (cubes, plates), 'random'. */
+  pose: 'long-axis-in-plane' | 'face-down' | 'random';
+}
+
+export interface PresetSpec {
+  name: PresetName;
+  description: string;
+  voltageKV: number;
+  /** Probe convergence semi-angle, mrad. */
+  convergenceMrad: number;
+  /** Field of view (nm) across the scan; the probe step is fovNm / nx. */
+  fovNm: number;
+  /** Reciprocal distance (Å⁻¹) at the detector edge; the pixel is edge / (nq/2). */
+  detectorEdgeInvA: number;
+  rotationAxisDeg: number;
+  /** Electrons per probe position (dose per frame). */
+  electronsPerProbe: number;
+  /** Dwell time per probe position, s (metadata and MIB headers). */
+  dwellS: number;
+  /**
+   * Beam damage: fraction of the Bragg intensity left at the last tilt (1 = no fading). The critical dose
+   * follows from the series' accumulated dose, so every size fades alike.
+   */
+  fadeRemainingAtEnd: number;
+  /** Elastic scattering of the amorphous carbon support into its rings, fraction of the beam. */
+  filmFraction: number;
+  /** Diffuse (thermal-diffuse, inelastic, amorphous surface) scattering per nm of particle, fraction. */
+  diffusePerNm: number;
+  /** Mean free path for scattering out of the detector, nm (attenuates the direct beam). */
+  absorptionLengthNm: number;
+  /** 'agglomerate': every particle touches another; 'pair': two touching; 'mixed': first two touch, rest apart; 'isolated'. */
+  arrangement: 'agglomerate' | 'pair' | 'mixed' | 'isolated';
+  particles: ParticleSpec[];
+  /** Standard deviation of the stage-drift random walk per tilt, nm. */
+  driftStepNm: number;
+}
+
+const BROOKITE_ROD: ParticleSpec = {
+  structure: 'brookite_TiO2.cif',
+  shape: 'rod',
+  semiAxesNm: [
+    [7, 10],
+    [7, 10],
+    [20, 34],
+  ],
+  // Brookite nanorods grow along c.
+  growthUvw: [0, 0, 1],
+  pose: 'long-axis-in-plane',
+};
+
+const CSPBBR3_CUBE: ParticleSpec = {
+  structure: 'CsPbBr3_cubic.cif',
+  shape: 'cuboid',
+  semiAxesNm: [
+    [13, 16],
+    [13, 16],
+    [13, 16],
+  ],
+  growthUvw: [0, 0, 1],
+  pose: 'face-down',
+};
+
+const GA2O3_ROD: ParticleSpec = {
+  structure: 'beta_Ga2O3.cif',
+  shape: 'cuboid',
+  semiAxesNm: [
+    [10, 13],
+    [8, 10],
+    [24, 32],
+  ],
+  // β-Ga2O3 nanorods and belts grow along b.
+  growthUvw: [0, 1, 0],
+  pose: 'long-axis-in-plane',
+};
+
+export const PRESETS: Record<PresetName, PresetSpec> = {
+  'brookite-agglomerate': {
+    name: 'brookite-agglomerate',
+    description: 'Five touching TiO2 brookite nanorods (Pbca) on carbon, 200 kV',
+    voltageKV: 200,
+    convergenceMrad: 0.8,
+    fovNm: 170,
+    detectorEdgeInvA: 1.25,
+    rotationAxisDeg: 12.5,
+    electronsPerProbe: 6000,
+    dwellS: 0.001,
+    fadeRemainingAtEnd: 1,
+    filmFraction: 0.05,
+    diffusePerNm: 0.0012,
+    absorptionLengthNm: 160,
+    arrangement: 'agglomerate',
+    particles: [BROOKITE_ROD, BROOKITE_ROD, BROOKITE_ROD, BROOKITE_ROD, BROOKITE_ROD],
+    driftStepNm: 1.2,
+  },
+  'cspbbr3-sensitive': {
+    name: 'cspbbr3-sensitive',
+    description: 'Four ~30 nm CsPbBr3 cubes (Pm-3m), low dose, intensities fading with accumulated dose, 200 kV',
+    voltageKV: 200,
+    convergenceMrad: 1.0,
+    fovNm: 150,
+    detectorEdgeInvA: 1.25,
+    rotationAxisDeg: -33,
+    electronsPerProbe: 700,
+    dwellS: 0.0005,
+    fadeRemainingAtEnd: 0.3,
+    filmFraction: 0.05,
+    diffusePerNm: 0.0015,
+    absorptionLengthNm: 120,
+    arrangement: 'mixed',
+    particles: [CSPBBR3_CUBE, CSPBBR3_CUBE, CSPBBR3_CUBE, CSPBBR3_CUBE],
+    driftStepNm: 1.5,
+  },
+  'single-isolated': {
+    name: 'single-isolated',
+    description: 'One brookite TiO2 ellipsoid, the easy case, 200 kV',
+    voltageKV: 200,
+    convergenceMrad: 0.8,
+    fovNm: 130,
+    detectorEdgeInvA: 1.25,
+    rotationAxisDeg: 27,
+    electronsPerProbe: 6000,
+    dwellS: 0.001,
+    fadeRemainingAtEnd: 1,
+    filmFraction: 0.05,
+    diffusePerNm: 0.0012,
+    absorptionLengthNm: 160,
+    arrangement: 'isolated',
+    particles: [
+      {
+        structure: 'brookite_TiO2.cif',
+        shape: 'ellipsoid',
+        semiAxesNm: [
+          [30, 36],
+          [22, 26],
+          [16, 20],
+        ],
+        pose: 'face-down',
+      },
+    ],
+    driftStepNm: 1.0,
+  },
+  'monoclinic-pair': {
+    name: 'monoclinic-pair',
+    description: 'Two touching β-Ga2O3 rods (C2/m, β = 103.8°), 300 kV',
+    voltageKV: 300,
+    convergenceMrad: 0.6,
+    fovNm: 150,
+    detectorEdgeInvA: 1.1,
+    rotationAxisDeg: 64,
+    electronsPerProbe: 5000,
+    dwellS: 0.001,
+    fadeRemainingAtEnd: 1,
+    filmFraction: 0.04,
+    diffusePerNm: 0.001,
+    absorptionLengthNm: 200,
+    arrangement: 'pair',
+    particles: [GA2O3_ROD, GA2O3_ROD],
+    driftStepNm: 1.2,
+  },
+};
+
+/** Tilt angles of a size, degrees. */
+export function tiltAnglesDeg(size: SizeSpec): number[] {
+  return Array.from({ length: size.nTilts }, (_, i) => Math.round((i - (size.nTilts - 1) / 2) * size.tiltStepDeg * 1e6) / 1e6);
+}
+
+/** Bytes of pixel data a preset writes at a size (uint16). */
+export function dataBytes(size: SizeSpec): number {
+  return size.scanShape[0] * size.scanShape[1] * size.detectorShape[0] * size.detectorShape[1] * 2 * size.nTilts;
+}

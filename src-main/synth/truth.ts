@@ -1,0 +1,87 @@
+// Ground-truth files beside a synthetic series (DESIGN §7): truth.json, masks.h5 (the masks.h5 layout of
+// DESIGN §6), F2_<id>.json, virtual.h5 (noise-free virtual images and projected thickness) and scene.json
+// (everything else a test may want: shapes, drift, dose, fading). All written atomically.
+import { join } from 'node:path';
+import { writeFileAtomicSync, AtomicFile } from '../io/atomic';
+import { loadH5wasm } from '../io/write-emd';
+import type { Cell } from '../crystallography/lattice';
+import type { Mat3 } from '../crystallography/math3';
+
+export interface TruthParticle {
+  id: number;
+  /** CIF file name of the structure (as bundled in resources/structures). */
+  structure: string;
+  cell: Cell;
+  /** UB at tilt 0 in the lab frame of DESIGN §4, Å⁻¹. */
+  UB: Mat3;
+  spaceGroup: string | null;
+}
+
+/** truth.json, exactly the fields of DESIGN §7. */
+export interface TruthJson {
+  version: 1;
+  wavelengthA: number;
+  reciprocalPixelInvA: number;
+  rotationAxisDeg: number;
+  /** One pair [cx, cy] (the beam centre does not move in these series). */
+  beamCentre: [number, number];
+  particles: TruthParticle[];
+}
+
+export function writeJsonAtomic(path: string, value: unknown, pretty = true): number {
+  const text = JSON.stringify(value, null, pretty ? 2 : undefined) + '\n';
+  writeFileAtomicSync(path, text);
+  return Buffer.byteLength(text);
+}
+
+/** F2_<id>.json: [[h, k, l, F2, dA], …], compact (one reflection per line). */
+export function writeF2Json(path: string, hkl: Int32Array, f2: Float64Array, dInvA: Float64Array): number {
+  const rows: string[] = [];
+  for (let i = 0; i < f2.length; i++) {
+    rows.push(`[${hkl[3 * i]},${hkl[3 * i + 1]},${hkl[3 * i + 2]},${Number(f2[i]!.toPrecision(7))},${Number((1 / dInvA[i]!).toFixed(5))}]`);
+  }
+  const text = `[\n${rows.join(',\n')}\n]\n`;
+  writeFileAtomicSync(path, text);
+  return Buffer.byteLength(text);
+}
+
+export interface H5Stack {
+  name: string;
+  data: Uint8Array | Float32Array;
+  shape: [number, number, number];
+  attrs: Record<string, string | number | Float64Array>;
+}
+
+/** Writes small 3D stacks (masks, virtual images) into one HDF5 file, atomically. */
+export async function writeStacksH5(path: string, stacks: H5Stack[], fileAttrs: Record<string, string | number> = {}): Promise<void> {
+  const { lib } = await loadH5wasm();
+  const atomic = new AtomicFile(path);
+  const f = new lib.File(atomic.tmpPath, 'w');
+  try {
+    for (const [k, v] of Object.entries(fileAttrs)) {
+      if (typeof v === 'number') f.create_attribute(k, v, [], '<d');
+      else f.create_attribute(k, v);
+    }
+    for (const s of stacks) {
+      const ds = f.create_dataset({ name: s.name, data: s.data, shape: s.shape, dtype: s.data instanceof Uint8Array ? '<B' : '<f' });
+      for (const [k, v] of Object.entries(s.attrs)) {
+        if (typeof v === 'number') ds.create_attribute(k, v, [], '<d');
+        else ds.create_attribute(k, v);
+      }
+    }
+    f.close();
+  } catch (e) {
+    try {
+      f.close();
+    } catch {
+      /* failing anyway */
+    }
+    atomic.abort();
+    throw e;
+  }
+  atomic.commit();
+}
+
+export function truthPath(outDir: string, name: string): string {
+  return join(outDir, 'truth', name);
+}
