@@ -309,7 +309,7 @@ export class Project {
         f.create_attribute('creator', 'trackED');
         f.create_attribute('series', this.origin);
         for (const o of this.objects.values()) {
-          const ds = f.create_dataset({ name: `object_${o.id}`, data: o.masks, shape: [this.nTilts, ...this.scanShape], dtype: '|u1' });
+          const ds = f.create_dataset({ name: `object_${o.id}`, data: o.masks, shape: [this.nTilts, ...this.scanShape], dtype: '<B' });
           ds.create_attribute('name', o.name);
           ds.create_attribute('angleDeg', Float64Array.from(this.anglesDeg));
         }

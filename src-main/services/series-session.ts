@@ -36,6 +36,8 @@ export class SeriesSessions {
 
   async openSeries(path: string, opts: SeriesOptions = {}): Promise<SeriesSummary> {
     const series = await openSeries(path, opts);
+    // One session per series: a second window or a second "Open" shares the same project and results.
+    for (const [openId, o] of this.open) if (o.series.origin === series.origin) return this.summary(openId);
     const id = `series-${++this.counter}`;
     this.open.set(id, { id, series, sources: new Array(series.tilts.length) });
     return this.summary(id);

@@ -25,6 +25,7 @@ import {
   type CompiledDetectors,
   type DetectorSpec,
   type EdgeMode,
+  type KernelChoice,
   type OutputInfo,
   type PatternOptions,
 } from '../kernels/virtual-detectors';
@@ -51,6 +52,14 @@ export interface VirtualContext {
   unitBytes?: number;
   /** Default 100 ms. */
   progressIntervalMs?: number;
+  /**
+   * Inner loops: 'auto' (default: WebAssembly SIMD for uint8/uint16/uint32/float32, the JS kernel otherwise),
+   * 'js' to force the JS reference kernel, 'wasm' to require the SIMD one (ParameterError where it cannot run).
+   * Env TRACKED_VIRTUAL_KERNEL sets the default.
+   */
+  kernel?: KernelChoice;
+  /** Accumulate the max diffraction pattern (default true; false leaves `maxPattern` all zeros). */
+  maxPattern?: boolean;
 }
 
 export interface VirtualResult {
@@ -60,7 +69,7 @@ export interface VirtualResult {
   images: Float32Array[][];
   /** [tilt] → mean diffraction pattern, nqy*nqx. */
   meanPattern: Float32Array[];
-  /** [tilt] → max diffraction pattern, nqy*nqx. */
+  /** [tilt] → max diffraction pattern, nqy*nqx (zeros when ctx.maxPattern is false). */
   maxPattern: Float32Array[];
   /** [tilt] → the centre the centre-less detectors used ([cx, cy]); when none needed one, the full-mean fit. */
   beamCentre: Array<[number, number] | null>;
@@ -84,7 +93,8 @@ interface TiltPlan {
   nx: number;
   npix: number;
   frameBytes: number;
-  compiled: CompiledDetectors;
+  /** Set once the tilt's centre is known. */
+  compiled: CompiledDetectors | null;
   centre: [number, number] | null;
   images: Float32Array[];
   patternSum: Float64Array;
@@ -103,8 +113,8 @@ function checkSource(s: FourDSource, t: number): void {
   if (ny * nx > 0x7fffffff) bad(`${ny * nx} probe positions are more than this tool handles`);
 }
 
-/** Mean of CENTRE_SAMPLES frames spread over the scan, fitted for the beam centre. */
-async function sampleCentre(s: FourDSource, signal: AbortSignal | undefined): Promise<{ fit: BeamCentreFit | null; bytes: number }> {
+/** Sum of CENTRE_SAMPLES frames spread over the scan (fitted for the beam centre by the caller). */
+async function sampleCentre(s: FourDSource, signal: AbortSignal | undefined): Promise<{ sum: Float64Array; bytes: number }> {
   const [ny, nx] = s.scanShape;
   const [nqy, nqx] = s.detectorShape;
   const n = ny * nx;
@@ -118,7 +128,14 @@ async function sampleCentre(s: FourDSource, signal: AbortSignal | undefined): Pr
     bytes += f.byteLength;
     for (let p = 0; p < sum.length; p++) sum[p] += f[p];
   }
-  return { fit: fitBeamCentre(sum, [nqy, nqx]), bytes };
+  return { sum, bytes };
+}
+
+function kernelFromEnv(): KernelChoice | undefined {
+  const v = process.env.TRACKED_VIRTUAL_KERNEL;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'auto' || v === 'js' || v === 'wasm') return v;
+  throw new ParameterError('TRACKED_VIRTUAL_KERNEL', `must be auto, js or wasm, got '${v}'`);
 }
 
 function givenCentre(ctx: VirtualContext, t: number, nTilts: number): [number, number] | null {
@@ -145,78 +162,55 @@ export async function computeVirtualImages(
   const blockBytes = Math.max(1, ctx.blockBytes ?? DEFAULT_BLOCK_BYTES);
   const interval = ctx.progressIntervalMs ?? 100;
   const warnings: string[] = [];
-  const patterns: PatternOptions = { mean: true, max: true };
+  const patterns: PatternOptions = { mean: true, max: ctx.maxPattern !== false };
+  const kernel = ctx.kernel ?? kernelFromEnv();
   const needCentre = detectors.some(needsBeamCentre);
   let bytesRead = 0;
 
   // Validate the specs once, before any reading (a bad radius must not wait for a pre-pass).
   compileDetectors(detectors, { detectorShape: list[0].detectorShape, beamCentre: [0, 0], edge: ctx.edge });
 
-  // ── Beam centres and compiled detectors per tilt.
-  const plans: TiltPlan[] = [];
-  const sampleBytes = needCentre && !ctx.beamCentre ? list.reduce((a, s) => a + Math.min(CENTRE_SAMPLES, s.scanShape[0] * s.scanShape[1]) * s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_ELEMENT[s.dtype], 0) : 0;
-  let sampled = 0;
-  let lastReport = 0;
-  for (let t = 0; t < list.length; t++) {
-    const s = list[t];
+  // ── Plans and work units. Units depend only on shapes, so they are cut before any centre is known.
+  const plans: TiltPlan[] = list.map((s) => {
     const [ny, nx] = s.scanShape;
     const [nqy, nqx] = s.detectorShape;
-    let centre = givenCentre(ctx, t, list.length);
-    if (needCentre && !centre) {
-      const { fit, bytes } = await sampleCentre(s, ctx.signal);
-      bytesRead += bytes;
-      sampled += bytes;
-      if (fit) centre = [fit.cx, fit.cy];
-      else {
-        centre = [(nqx - 1) / 2, (nqy - 1) / 2];
-        warnings.push(`${s.path}: no direct beam found in the sampled frames; detectors centred on the detector (${centre[0]}, ${centre[1]})`);
-      }
-      if (ctx.onProgress && performance.now() - lastReport >= interval) {
-        lastReport = performance.now();
-        ctx.onProgress(sampled, sampleBytes, 'beam centre');
-      }
-    }
     const npix = nqy * nqx;
-    plans.push({
+    return {
       source: s,
       ny,
       nx,
       npix,
       frameBytes: npix * BYTES_PER_ELEMENT[s.dtype],
-      compiled: compileDetectors(detectors, { detectorShape: [nqy, nqx], beamCentre: centre ?? undefined, edge: ctx.edge }),
-      centre,
+      compiled: null,
+      centre: null,
       images: [],
       patternSum: new Float64Array(npix),
       patternMax: new Float64Array(npix).fill(-Infinity),
       frames: 0,
-    });
-  }
-  if (sampleBytes > 0) ctx.onProgress?.(sampled, sampleBytes, 'beam centre');
-  for (const p of plans) p.images = p.compiled.outputs.map(() => new Float32Array(p.ny * p.nx));
-
-  // ── Work units: row blocks of direct sources; block reads for the rest.
+    };
+  });
   const totalBytes = plans.reduce((a, p) => a + p.ny * p.nx * p.frameBytes, 0);
   // Units big enough that each worker streams long sequential runs (read-ahead works, few task messages), small
   // enough that all workers get several (balance) and the tail is short.
   const unitTarget = ctx.unitBytes ?? Math.min(256 << 20, Math.max(16 << 20, totalBytes / (pool.size * 4)));
-  interface Unit { plan: TiltPlan; start: number; count: number }
-  const directUnits: Unit[] = [];
-  const readPlans: TiltPlan[] = [];
+  interface Unit { plan: TiltPlan; start: number; count: number; slot: number }
+  const unitsOf = new Map<TiltPlan, Unit[]>();
+  let nUnits = 0;
   for (const p of plans) {
+    const units: Unit[] = [];
     if (p.source.direct) {
       const rows = Math.max(1, Math.floor(unitTarget / (p.nx * p.frameBytes)));
-      for (let r = 0; r < p.ny; r += rows) {
-        directUnits.push({ plan: p, start: r * p.nx, count: Math.min(rows, p.ny - r) * p.nx });
-      }
-    } else readPlans.push(p);
+      for (let r = 0; r < p.ny; r += rows) units.push({ plan: p, start: r * p.nx, count: Math.min(rows, p.ny - r) * p.nx, slot: nUnits++ });
+    }
+    unitsOf.set(p, units);
   }
 
   // Shared progress: one frame counter per direct unit (workers store into it), plus frames merged here.
-  const progress = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, directUnits.length)));
+  const progress = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, nUnits)));
   let fallbackDoneBytes = 0;
   const reportProgress = (): void => {
     let done = fallbackDoneBytes;
-    directUnits.forEach((u, i) => (done += Atomics.load(progress, i) * u.plan.frameBytes));
+    for (const units of unitsOf.values()) for (const u of units) done += Atomics.load(progress, u.slot) * u.plan.frameBytes;
     ctx.onProgress?.(done, totalBytes, 'virtual images');
   };
   const timer = ctx.onProgress ? setInterval(reportProgress, interval) : null;
@@ -234,7 +228,13 @@ export async function computeVirtualImages(
     stop.abort();
   };
 
-  const merge = (p: TiltPlan, start: number, part: VirtualPartial): void => {
+  // Beam-centre fits (~20 ms each for 256×256) run on this thread while the workers sum: the pre-pass of later
+  // tilts and the full-mean fit of finished tilts overlap the main pass instead of preceding or following it.
+  const finalFits: Array<BeamCentreFit | null> = [];
+  const means: Float32Array[] = [];
+
+  const merge = (t: number, start: number, part: VirtualPartial): void => {
+    const p = plans[t];
     if (part.firstNonFinite >= 0) {
       const pos = start + part.firstNonFinite;
       throw new InputError(p.source.path, `the frame at probe position (ry ${Math.floor(pos / p.nx)}, rx ${pos % p.nx}) holds NaN or Inf values`, {
@@ -246,64 +246,114 @@ export async function computeVirtualImages(
     if (part.patternMax) for (let q = 0; q < p.npix; q++) if (part.patternMax[q] > p.patternMax[q]) p.patternMax[q] = part.patternMax[q];
     p.frames += part.frames;
     bytesRead += part.bytesRead;
+    if (p.frames === p.ny * p.nx) {
+      // The tilt is complete: fit its full mean now, while the other tilts are still being summed.
+      means[t] = meanPattern(p, p.npix);
+      finalFits[t] = fitBeamCentre(means[t], p.source.detectorShape);
+    }
   };
 
-  const jobs: Promise<void>[] = directUnits.map((u, i) =>
-    pool
-      .run(
-        'virtualDirect',
-        {
-          path: u.plan.source.path,
-          layout: u.plan.source.direct!,
-          dtype: u.plan.source.dtype,
-          detectorShape: u.plan.source.detectorShape,
-          compiled: u.plan.compiled,
-          patterns,
-          start: u.start,
-          count: u.count,
-          blockBytes,
-          progress,
-          progressSlot: i,
-        },
-        { signal: stop.signal },
-      )
-      .then((part) => merge(u.plan, u.start, part))
-      .catch(fail),
-  );
+  // Fallback sources: read here, sum there. A small window of blocks in flight bounds memory.
+  const window = pool.size + 1;
+  const inflight = new Set<Promise<void>>();
+  const readTilt = async (t: number): Promise<void> => {
+    const p = plans[t];
+    const compiled = p.compiled!;
+    const n = p.ny * p.nx;
+    const perBlock = Math.max(1, Math.floor(blockBytes / p.frameBytes));
+    for (let start = 0; start < n; start += perBlock) {
+      if (stop.signal.aborted) return;
+      while (inflight.size >= window) await Promise.race(inflight);
+      const count = Math.min(perBlock, n - start);
+      const frames = await p.source.readFrames(start, count, stop.signal);
+      if (frames.length < count * p.npix) {
+        throw new InputError(p.source.path, `readFrames(${start}, ${count}) returned ${frames.length} pixels, expected ${count * p.npix}`);
+      }
+      // A copy we own, to transfer: the reader may keep (and reuse) the buffer it returned.
+      const data = frames.slice(0, count * p.npix);
+      const job = pool
+        .run('virtualBlock', { compiled, patterns, data, count, kernel }, { transfer: [data.buffer], signal: stop.signal })
+        .then((part) => {
+          merge(t, start, part);
+          fallbackDoneBytes += count * p.frameBytes;
+        })
+        .catch(fail)
+        .finally(() => inflight.delete(job));
+      inflight.add(job);
+    }
+  };
 
-  // Fallback: read here, sum there. A small window of blocks in flight bounds memory.
-  const readLoop = async (): Promise<void> => {
-    const window = pool.size + 1;
-    const inflight = new Set<Promise<void>>();
-    for (const p of readPlans) {
-      const n = p.ny * p.nx;
-      const perBlock = Math.max(1, Math.floor(blockBytes / p.frameBytes));
-      for (let start = 0; start < n; start += perBlock) {
-        if (stop.signal.aborted) return;
-        while (inflight.size >= window) await Promise.race(inflight);
-        const count = Math.min(perBlock, n - start);
-        const frames = await p.source.readFrames(start, count, stop.signal);
-        if (frames.length < count * p.npix) {
-          throw new InputError(p.source.path, `readFrames(${start}, ${count}) returned ${frames.length} pixels, expected ${count * p.npix}`);
+  // ── Per tilt, in order: centre (sampled and fitted here), compile, queue its work. Later tilts' pre-passes
+  // overlap the earlier tilts' main pass; the pool's FIFO keeps the units in file order.
+  const jobs: Promise<void>[] = [];
+  let fallback: Promise<void> = Promise.resolve();
+  const sampleBytes = needCentre && !ctx.beamCentre ? list.reduce((a, s) => a + Math.min(CENTRE_SAMPLES, s.scanShape[0] * s.scanShape[1]) * s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_ELEMENT[s.dtype], 0) : 0;
+  let sampled = 0;
+  let lastReport = 0;
+  const schedule = async (): Promise<void> => {
+    for (let t = 0; t < plans.length; t++) {
+      if (stop.signal.aborted) return;
+      const p = plans[t];
+      const s = p.source;
+      const [nqy, nqx] = s.detectorShape;
+      let centre = givenCentre(ctx, t, list.length);
+      if (needCentre && !centre) {
+        const { sum, bytes } = await sampleCentre(s, stop.signal);
+        const fit = fitBeamCentre(sum, [nqy, nqx]);
+        bytesRead += bytes;
+        sampled += bytes;
+        if (fit) centre = [fit.cx, fit.cy];
+        else {
+          centre = [(nqx - 1) / 2, (nqy - 1) / 2];
+          warnings.push(`${s.path}: no direct beam found in the sampled frames; detectors centred on the detector (${centre[0]}, ${centre[1]})`);
         }
-        // A copy we own, to transfer: the reader may keep (and reuse) the buffer it returned.
-        const data = frames.slice(0, count * p.npix);
-        const job = pool
-          .run('virtualBlock', { compiled: p.compiled, patterns, data, count }, { transfer: [data.buffer], signal: stop.signal })
-          .then((part) => {
-            merge(p, start, part);
-            fallbackDoneBytes += count * p.frameBytes;
-          })
-          .catch(fail)
-          .finally(() => inflight.delete(job));
-        inflight.add(job);
+        if (ctx.onProgress && (performance.now() - lastReport >= interval || sampled === sampleBytes)) {
+          lastReport = performance.now();
+          ctx.onProgress(sampled, sampleBytes, 'beam centre');
+        }
+      }
+      p.centre = centre;
+      const compiled = compileDetectors(detectors, { detectorShape: [nqy, nqx], beamCentre: centre ?? undefined, edge: ctx.edge });
+      p.compiled = compiled;
+      p.images = compiled.outputs.map(() => new Float32Array(p.ny * p.nx));
+      if (p.ny * p.nx === 0) continue;
+      if (!s.direct) {
+        fallback = fallback.then(() => readTilt(t)).catch(fail);
+        continue;
+      }
+      const layout = s.direct;
+      for (const u of unitsOf.get(p)!) {
+        jobs.push(
+          pool
+            .run(
+              'virtualDirect',
+              {
+                path: s.path,
+                layout,
+                dtype: s.dtype,
+                detectorShape: s.detectorShape,
+                compiled,
+                patterns,
+                start: u.start,
+                count: u.count,
+                blockBytes,
+                progress,
+                progressSlot: u.slot,
+                kernel,
+              },
+              { signal: stop.signal },
+            )
+            .then((part) => merge(t, u.start, part))
+            .catch(fail),
+        );
       }
     }
-    await Promise.all(inflight);
   };
-  jobs.push(readLoop().catch(fail));
 
   try {
+    await schedule().catch(fail);
+    await fallback;
+    await Promise.all(inflight);
     await Promise.all(jobs);
   } finally {
     if (timer) clearInterval(timer);
@@ -315,7 +365,7 @@ export async function computeVirtualImages(
 
   // ── Patterns and beam-centre fits per tilt.
   const result: VirtualResult = {
-    outputs: plans[0].compiled.outputs,
+    outputs: plans[0].compiled!.outputs,
     images: plans.map((p) => p.images),
     meanPattern: [],
     maxPattern: [],
@@ -325,10 +375,11 @@ export async function computeVirtualImages(
     bytesRead,
     seconds: 0,
   };
-  for (const p of plans) {
-    const acc = { patternSum: p.patternSum, patternMax: p.patternMax, frames: p.frames };
-    const mean = meanPattern(acc, p.npix);
-    const fit = fitBeamCentre(mean, p.source.detectorShape);
+  for (let t = 0; t < plans.length; t++) {
+    const p = plans[t];
+    const acc = { patternSum: p.patternSum, patternMax: patterns.max ? p.patternMax : null, frames: p.frames };
+    const mean = means[t] ?? meanPattern(acc, p.npix);
+    const fit = means[t] ? finalFits[t] : fitBeamCentre(mean, p.source.detectorShape);
     result.meanPattern.push(mean);
     result.maxPattern.push(maxPattern(acc, p.npix));
     result.beamCentreFit.push(fit);

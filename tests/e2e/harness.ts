@@ -11,15 +11,12 @@ export interface Harness {
   browser: Browser;
   host: ChildProcess;
   newPage(): Promise<Page>;
+  /** Kills the host with SIGKILL (no shutdown code runs) and starts a fresh one; pages must be reopened. */
+  restartHost(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function chromiumPath(): string {
-  return process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-}
-
-export async function startHarness(): Promise<Harness> {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+async function spawnHost(): Promise<{ host: ChildProcess; url: string }> {
   const host = spawn(process.execPath, ['out/e2e/host.mjs', '--renderer', 'out/renderer', '--bridge', 'out/e2e/bridge.js'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -36,6 +33,16 @@ export async function startHarness(): Promise<Harness> {
     });
     host.on('exit', (code) => fail(new Error(`test host exited with ${code}`)));
   });
+  return { host, url };
+}
+
+export function chromiumPath(): string {
+  return process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+}
+
+export async function startHarness(): Promise<Harness> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  let { host, url } = await spawnHost();
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
@@ -49,10 +56,18 @@ export async function startHarness(): Promise<Harness> {
       '--no-first-run',
     ],
   });
-  return {
+  const h: Harness = {
     url,
     browser,
     host,
+    async restartHost() {
+      const exited = new Promise((ok) => host.once('exit', ok));
+      host.kill('SIGKILL');
+      await exited;
+      ({ host, url } = await spawnHost());
+      h.host = host;
+      h.url = url;
+    },
     async newPage() {
       const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
       const errors: string[] = [];
@@ -61,15 +76,16 @@ export async function startHarness(): Promise<Harness> {
         if (m.type() === 'error') errors.push(m.text());
       });
       errorsByPage.set(page, errors);
-      await page.goto(url);
+      await page.goto(h.url);
       await page.getByTestId('workstation').waitFor();
       return page;
     },
     async close() {
       await browser.close();
-      host.kill('SIGTERM');
+      h.host.kill('SIGTERM');
     },
   };
+  return h;
 }
 
 const errorsByPage = new WeakMap<Page, string[]>();

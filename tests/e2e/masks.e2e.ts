@@ -1,0 +1,195 @@
+// The mask curation workspace against the test host on a synthetic series: paint, undo, erase, polygon,
+// live pattern, re-track from an edited frame, and nothing lost when the host is killed mid-session.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesize } from '../../src-main/synth/index';
+import { pageErrors, screenshot, startHarness, type Harness } from './harness';
+
+const N = 40;
+let h: Harness;
+let dir: string;
+let manifest: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tracked-e2e-masks-'));
+  const s = await synthesize({
+    preset: 'brookite-agglomerate',
+    size: { scanShape: [N, N], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
+    outDir: dir,
+    seed: 5,
+  });
+  manifest = join(dir, s.manifest);
+  h = await startHarness();
+}, 180_000);
+afterAll(async () => {
+  await h?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function openSeriesInMasksTab(page: Page): Promise<void> {
+  await page.getByTestId('inspect-path').fill(manifest);
+  await page.getByTestId('open-button').click();
+  await page.waitForFunction(() => (document.querySelector('[data-testid="virtual-image"] canvas') as HTMLCanvasElement | null)?.width === 40, undefined, { timeout: 60_000 });
+  await page.keyboard.press('2');
+  await page.getByTestId('masks-tab').waitFor();
+}
+
+/** Screen position of image pixel (x, y) (continuous coordinates) in the mask editor. */
+async function screenOf(page: Page, x: number, y: number): Promise<[number, number]> {
+  const r = (await page.locator('[data-testid="mask-editor"] .layer').boundingBox())!;
+  return [r.x + (x / N) * r.width, r.y + (y / N) * r.height];
+}
+
+/** The current tilt's mask of one object, as main holds it. */
+async function mainFrame(page: Page, objectId: number, tilt: number): Promise<number[]> {
+  return page.evaluate(
+    async ({ objectId, tilt, n }) => {
+      const [s] = await window.api.invoke('series.list', {});
+      const r = await window.api.invoke('masks.stack', { seriesId: s!.seriesId, objectId });
+      return Array.from(r.masks.subarray(tilt * n, (tilt + 1) * n));
+    },
+    { objectId, tilt, n: N * N },
+  );
+}
+async function mainObjects(page: Page) {
+  return page.evaluate(async () => {
+    const [s] = await window.api.invoke('series.list', {});
+    return window.api.invoke('objects.list', { seriesId: s!.seriesId });
+  });
+}
+const at = (f: number[], x: number, y: number): number => f[x + y * N]!;
+const area = (f: number[]): number => f.reduce((a, b) => a + b, 0);
+
+async function stroke(page: Page, from: [number, number], to: [number, number]): Promise<void> {
+  const a = await screenOf(page, ...from);
+  const b = await screenOf(page, ...to);
+  await page.mouse.move(...a);
+  await page.mouse.down();
+  await page.mouse.move(...b, { steps: 8 });
+  await page.mouse.up();
+}
+
+describe('mask curation', () => {
+  it('paints, undoes, redoes, erases and fills a polygon — each change reaching main', async () => {
+    const page = await h.newPage();
+    await openSeriesInMasksTab(page);
+    await page.getByTestId('new-object').click();
+    await page.getByTestId('object-1').waitFor();
+    const tilt = 3;
+    await page.keyboard.press('b');
+    await page.getByTestId('brush-size').fill('1');
+
+    // A one-pixel brush stroke along row 10 from column 5 to 15.
+    await stroke(page, [5.5, 10.5], [15.5, 10.5]);
+    await expect.poll(async () => area(await mainFrame(page, 1, tilt))).toBe(11);
+    let f = await mainFrame(page, 1, tilt);
+    for (let x = 5; x <= 15; x++) expect(at(f, x, 10)).toBe(1);
+    expect(at(f, 10, 11)).toBe(0);
+    await expect.poll(() => page.getByTestId('timeline-1').locator('.state').nth(tilt).getAttribute('class')).toMatch(/edited/);
+
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => area(await mainFrame(page, 1, tilt))).toBe(0);
+    await page.keyboard.press('Control+Shift+Z');
+    await expect.poll(async () => area(await mainFrame(page, 1, tilt))).toBe(11);
+
+    // Erase the middle of the line with a 3-pixel eraser.
+    await page.keyboard.press('e');
+    await page.getByTestId('brush-size').fill('3');
+    await stroke(page, [10.5, 9.5], [10.5, 11.5]);
+    await expect.poll(async () => at(await mainFrame(page, 1, tilt), 10, 10)).toBe(0);
+    f = await mainFrame(page, 1, tilt);
+    expect(at(f, 5, 10)).toBe(1);
+    expect(at(f, 15, 10)).toBe(1);
+
+    // A polygon from (20,20) to (30,28): Enter closes it.
+    await page.keyboard.press('p');
+    for (const [x, y] of [
+      [20, 20],
+      [30, 20],
+      [30, 28],
+      [20, 28],
+    ] as const) {
+      const [sx, sy] = await screenOf(page, x, y);
+      await page.mouse.click(sx, sy);
+    }
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => at(await mainFrame(page, 1, tilt), 25, 24)).toBe(1);
+    f = await mainFrame(page, 1, tilt);
+    expect(at(f, 19, 24)).toBe(0);
+    expect(at(f, 31, 24)).toBe(0);
+
+    // The live pattern shows the sum of the probes in the mask.
+    await page.getByTestId('live-pattern-image').waitFor();
+    await expect(page.getByTestId('live-pattern').textContent()).resolves.toMatch(/\d+ probes/);
+    await screenshot(page, '20-masks-edit');
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('re-tracks forward from an edited frame: keeps the edit, fills later frames, leaves earlier ones', async () => {
+    const page = await h.newPage();
+    await openSeriesInMasksTab(page);
+    const countBefore = (await mainObjects(page)).length;
+    await page.getByTestId('new-object').click();
+    await expect.poll(async () => (await mainObjects(page)).length).toBe(countBefore + 1);
+    const id = Math.max(...(await mainObjects(page)).map((o) => o.id));
+    await page.getByTestId(`object-${id}`).locator('.name').click();
+    // Outline the best-scoring particle candidate of the middle tilt with a polygon.
+    const candidates = await page.evaluate(async () => {
+      const [s] = await window.api.invoke('series.list', {});
+      return window.api.invoke('track.candidates', { seriesId: s!.seriesId, tilt: 3, image: 'adf' });
+    });
+    expect(candidates.length).toBeGreaterThan(0);
+    const [x0, y0, x1, y1] = candidates[0]!.bbox;
+    await page.keyboard.press('p');
+    for (const [x, y] of [
+      [x0, y0],
+      [x1 + 1, y0],
+      [x1 + 1, y1 + 1],
+      [x0, y1 + 1],
+    ] as const) {
+      const [sx, sy] = await screenOf(page, x, y);
+      await page.mouse.click(sx, sy);
+    }
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => area(await mainFrame(page, id, 3))).toBeGreaterThan(0);
+    const edited = await mainFrame(page, id, 3);
+
+    await page.keyboard.press('t');
+    await expect.poll(async () => (await mainObjects(page)).find((o) => o.id === id)!.frameState.slice(4).every((s) => s === 'tracked'), { timeout: 30_000 }).toBe(true);
+    const after = (await mainObjects(page)).find((o) => o.id === id)!;
+    expect(after.frameState[3]).toBe('edited');
+    expect(after.frameState.slice(0, 3)).toEqual(['empty', 'empty', 'empty']);
+    expect(await mainFrame(page, id, 3)).toEqual(edited);
+    for (let t = 4; t < 7; t++) expect(area(await mainFrame(page, id, t))).toBeGreaterThan(0);
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await screenshot(page, '21-masks-retracked');
+    await page.close();
+  });
+
+  it('keeps every edit when the host is killed mid-session', async () => {
+    let page = await h.newPage();
+    await openSeriesInMasksTab(page);
+    const before = await mainObjects(page);
+    const id = before[0]!.id;
+    await page.getByTestId(`object-${id}`).locator('.name').click();
+    await page.keyboard.press('b');
+    await page.getByTestId('brush-size').fill('2');
+    await stroke(page, [2.5, 35.5], [12.5, 35.5]);
+    await expect.poll(async () => at(await mainFrame(page, id, 3), 7, 35)).toBe(1);
+    const expected = await mainFrame(page, id, 3);
+    await page.close();
+
+    await h.restartHost(); // SIGKILL: no checkpoint, only the journal
+    page = await h.newPage();
+    await openSeriesInMasksTab(page);
+    await page.getByTestId(`object-${id}`).waitFor();
+    expect(await mainFrame(page, id, 3)).toEqual(expected);
+    expect((await mainObjects(page)).map((o) => o.id)).toEqual(before.map((o) => o.id));
+    await page.close();
+  });
+});

@@ -1,0 +1,47 @@
+// The tracking service on a synthetic series, through the same sessions and project the app uses.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diffMask } from '../../src-preload/mask-runs';
+import { fillPolygonForTest } from './polygon';
+import { SeriesSessions } from '../../src-main/services/series-session';
+import { findCandidates, runTracking } from '../../src-main/services/tracking';
+import { synthesize } from '../../src-main/synth/index';
+
+const N = 40;
+let dir: string;
+let manifest: string;
+let sessions: SeriesSessions;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tracked-track-'));
+  const s = await synthesize({ preset: 'brookite-agglomerate', size: { scanShape: [N, N], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 }, outDir: dir, seed: 5 });
+  manifest = join(dir, s.manifest);
+  sessions = new SeriesSessions({ projectDir: () => join(dir, 'project'), checkpointDelayMs: -1 });
+}, 120_000);
+afterAll(async () => {
+  await sessions?.closeAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tracking service', () => {
+  it('re-tracks forward from an edited frame, keeping it and leaving earlier frames', async () => {
+    const { seriesId } = await sessions.openSeries(manifest);
+    await sessions.computeVirtual(seriesId, [{ kind: 'disk', radius: 6, name: 'bf' }, { kind: 'annulus', rIn: 10, rOut: 40, name: 'adf' }]);
+    const candidates = await findCandidates(sessions, seriesId, 3, 'adf');
+    expect(candidates.length).toBeGreaterThan(0);
+    const project = await sessions.project(seriesId);
+    const o = project.create('rod');
+    const [x0, y0, x1, y1] = candidates[0]!.bbox;
+    const mask = fillPolygonForTest(N, N, [[x0, y0], [x1 + 1, y0], [x1 + 1, y1 + 1], [x0, y1 + 1]]);
+    project.edit(o.id, 3, diffMask(new Uint8Array(N * N), mask));
+    const r = await runTracking(sessions, { seriesId, objectIds: [o.id], fromTilt: 3, direction: 'forward', image: 'adf', tracker: 'classical' });
+    console.log(JSON.stringify(r), project.get(o.id).frameState, candidates[0]);
+    const after = project.get(o.id);
+    expect(after.frameState[3]).toBe('edited');
+    expect(Array.from(after.masks.subarray(3 * N * N, 4 * N * N))).toEqual(Array.from(mask));
+    expect(after.frameState.slice(0, 3)).toEqual(['empty', 'empty', 'empty']);
+    expect(after.frameState.slice(4)).toEqual(['tracked', 'tracked', 'tracked']);
+  });
+});
