@@ -5,6 +5,7 @@ import pkg from '../package.json';
 import { inspect } from './io/inspect';
 import { runVirtualCommand } from './cli/virtual';
 import { runDemo, runSynthCommand } from './cli/synth';
+import { runPipeline } from './cli/run';
 import { ParameterError } from './errors';
 
 export class UsageError extends Error {
@@ -57,6 +58,26 @@ export function buildProgram(): Command {
           ...(o.step !== undefined ? { stepDeg: o.step } : {}),
         }),
       );
+    });
+
+  program
+    .command('run')
+    .description('the whole pipeline, headless: virtual images, target, tracking, masks, extraction, exports, report.json')
+    .argument('<series>', 'series.json, tilts.csv, a folder of tilts or one 4D/5D file')
+    .requiredOption('-o, --out <dir>', 'output folder')
+    .option('-t, --target <spec>', "'auto' (largest isolated crystal on the middle tilt) or X,Y@TILT (probe column, row, 0-based tilt)", 'auto')
+    .option('--tracker <name>', 'classical | sam2', 'classical')
+    .option('--model <dir>', 'SAM2: folder with the encoder and decoder ONNX exports')
+    .option('--bf <r>', 'bright-field disk radius, detector pixels', parseNumber('--bf'))
+    .option('--adf <rin,rout>', 'annular dark-field radii, detector pixels', (v: string) => {
+      const [a, b] = v.split(',').map(Number);
+      if (!(a! >= 0) || !(b! > a!)) throw new ParameterError('--adf', `${v}: give RIN,ROUT with 0 ≤ RIN < ROUT`);
+      return [a!, b!] as [number, number];
+    })
+    .option('--background', 'subtract the local support-film background (ring of probe positions around the mask)')
+    .action(async (series: string, o: { out: string; target: string; tracker: string; model?: string; bf?: number; adf?: [number, number]; background?: boolean }) => {
+      if (o.tracker !== 'classical' && o.tracker !== 'sam2') throw new ParameterError('--tracker', `${o.tracker}: use classical or sam2`);
+      printJson(await runPipeline(series, { ...o, tracker: o.tracker }));
     });
 
   program

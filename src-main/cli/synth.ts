@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { ParameterError } from '../errors';
 import { PRESET_NAMES, SIZE_NAMES, synthesize, type PresetName, type SizeName, type SynthSummary } from '../synth/index';
 import { createProgress } from './progress';
-import { runVirtualCommand } from './virtual';
+import { runPipeline } from './run';
 
 export async function runSynthCommand(opts: { preset: string; size: string; out: string; seed?: number; mib?: boolean }): Promise<SynthSummary> {
   if (!(PRESET_NAMES as readonly string[]).includes(opts.preset)) {
@@ -46,12 +46,18 @@ export async function runDemo(opts: { out?: string; seed?: number }): Promise<st
     `                      ${(synth.bytesWritten / 1e6).toFixed(1)} MB in ${synth.seconds.toFixed(1)} s (${Math.round(synth.probePositionsPerSecond)} probe positions/s)`,
   );
   const manifest = join(out, 'series', synth.manifest);
-  const virtual = await runVirtualCommand(manifest, { detector: ['bf:6', 'adf:10,60', 'com', 'variance'], out: join(out, 'virtual.h5') });
+  const run = join(out, 'run');
+  const r = await runPipeline(manifest, { out: run, target: 'auto' });
+  const o = r.objects[0]!;
   lines.push(
-    `2. virtual images     ${(virtual.outputs as string[]).join(', ')} for every tilt → virtual.h5`,
-    `                      ${((virtual.bytesRead as number) / 1e6).toFixed(1)} MB read at ${(virtual.throughputMBs as number).toFixed(0)} MB/s`,
+    `2. virtual images     bf, adf, com, variance for every tilt → run/virtual.tiff, run/virtual.h5 (${r.timingsS['virtual']!.toFixed(1)} s)`,
+    `3. target             ${r.target.note}: probe (${r.target.x}, ${r.target.y})`,
+    `4. tracking           ${o.framesTracked} of ${r.series.nTilts} tilts tracked, ${o.framesFlagged} flagged, mean area ${o.meanAreaPx.toFixed(1)} probe positions (${r.timingsS['tracking']!.toFixed(1)} s)` +
+      (o.stopped ? `\n                      stopped: ${o.stopped}` : ''),
+    `5. extraction         ${o.probesExtracted} patterns summed, mean purity ${(o.meanPurity * 100).toFixed(1)} % (${r.timingsS['extraction']!.toFixed(1)} s)`,
+    `6. exports            run/${(r.files['pts2'] as string[])[0]} + frames/ (PETS2), smv/ (DIALS, XDS), extracted.h5, masks/, report.json`,
   );
-  for (const w of virtual.warnings as string[]) lines.push(`                      warning: ${w}`);
+  for (const w of r.warnings) lines.push(`                      note: ${w}`);
   lines.push('', `ground truth in ${join(out, 'series', 'truth')}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return lines.join('\n');
 }

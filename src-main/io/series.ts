@@ -309,13 +309,25 @@ export async function openSeries(path: string, opts: SeriesOptions = {}): Promis
   return seriesFrom5D(abs, opts);
 }
 
-/** Opens tilt `index` of a series as a FourDSource (the caller closes it). */
+/**
+ * Opens tilt `index` of a series as a FourDSource (the caller closes it). Its calibration is the file's own,
+ * overridden by the series' (manifest values and user options win over file metadata, as in assembly).
+ */
 export async function openTilt(series: TiltSeries, index: number): Promise<FourDSource> {
   const t = series.tilts[index];
   if (!t) throw new ParameterError('tilt', `index ${index} is outside 0…${series.tilts.length - 1}`);
-  return openSource(t.source, {
+  const src = await openSource(t.source, {
     ...(t.dataset !== undefined ? { dataset: t.dataset } : {}),
     ...(t.tiltIndex !== undefined ? { tiltIndex: t.tiltIndex } : {}),
     scanShape: series.scanShape,
+  });
+  const calibration: Calibration = { ...src.calibration, ...series.calibration };
+  // A view of the source with the merged calibration; everything else (methods, direct layout) is the source's own.
+  return new Proxy(src, {
+    get(target, prop) {
+      if (prop === 'calibration') return calibration;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
   });
 }

@@ -17,7 +17,7 @@ import { applyMaskRunsInPlace, type MaskRuns } from '../../src-preload/mask-runs
 import { InputError, ParameterError, TrackedError } from '../errors';
 import { writeFileAtomicSync } from '../io/atomic';
 import { h5lib } from '../io/h5';
-import { AtomicFile } from '../io/atomic';
+import { writeMasksH5 } from '../io/write-masks';
 
 export interface TrackedObject {
   id: number;
@@ -301,26 +301,7 @@ export class Project {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.dirty) return;
-    const h5 = await h5lib();
-    const out = new AtomicFile(join(this.dir, 'masks.h5'));
-    try {
-      const f = new h5.File(out.tmpPath, 'w');
-      try {
-        f.create_attribute('creator', 'trackED');
-        f.create_attribute('series', this.origin);
-        for (const o of this.objects.values()) {
-          const ds = f.create_dataset({ name: `object_${o.id}`, data: o.masks, shape: [this.nTilts, ...this.scanShape], dtype: '<B' });
-          ds.create_attribute('name', o.name);
-          ds.create_attribute('angleDeg', Float64Array.from(this.anglesDeg));
-        }
-      } finally {
-        f.close();
-      }
-      out.commit();
-    } catch (e) {
-      out.abort();
-      throw e;
-    }
+    await writeMasksH5(join(this.dir, 'masks.h5'), [...this.objects.values()], this.nTilts, this.scanShape, this.anglesDeg, { series: this.origin });
     const meta = {
       version: 1,
       series: this.origin,

@@ -84,6 +84,8 @@ export interface VirtualResult {
 
 /** Frames averaged for the pre-pass beam-centre fit (spread evenly over the scan). */
 const CENTRE_SAMPLES = 16;
+/** Tilts whose beam centre is sampled and fitted ahead of the tilt being queued. */
+const CENTRE_LOOKAHEAD = 2;
 const DEFAULT_BLOCK_BYTES = 4 << 20;
 const DTYPES = new Set<PixelDType>(['uint8', 'uint16', 'uint32', 'int8', 'int16', 'int32', 'float32', 'float64']);
 
@@ -228,9 +230,14 @@ export async function computeVirtualImages(
     stop.abort();
   };
 
-  // Beam-centre fits (~20 ms each for 256×256) run on this thread while the workers sum: the pre-pass of later
-  // tilts and the full-mean fit of finished tilts overlap the main pass instead of preceding or following it.
-  const finalFits: Array<BeamCentreFit | null> = [];
+  // Beam-centre fits (20–50 ms each for 256×256) run in the pool, never on this thread: this thread hands the
+  // workers their next unit, and a fit here left them idle until it returned.
+  const fitInPool = (pattern: Float32Array | Float64Array, shape: [number, number], transfer: boolean): Promise<BeamCentreFit | null> => {
+    const job = pool.run('fitBeamCentre', { pattern, shape }, { signal: stop.signal, transfer: transfer ? [pattern.buffer as ArrayBuffer] : [] });
+    job.catch(() => undefined); // awaited (and its error reported) where the fit is used
+    return job;
+  };
+  const finalFits: Array<Promise<BeamCentreFit | null>> = [];
   const means: Float32Array[] = [];
 
   const merge = (t: number, start: number, part: VirtualPartial): void => {
@@ -249,7 +256,7 @@ export async function computeVirtualImages(
     if (p.frames === p.ny * p.nx) {
       // The tilt is complete: fit its full mean now, while the other tilts are still being summed.
       means[t] = meanPattern(p, p.npix);
-      finalFits[t] = fitBeamCentre(means[t], p.source.detectorShape);
+      finalFits[t] = fitInPool(means[t], p.source.detectorShape, false);
     }
   };
 
@@ -283,70 +290,86 @@ export async function computeVirtualImages(
     }
   };
 
-  // ── Per tilt, in order: centre (sampled and fitted here), compile, queue its work. Later tilts' pre-passes
-  // overlap the earlier tilts' main pass; the pool's FIFO keeps the units in file order.
+  // ── Per tilt, in order: centre, compile, queue its units. Centres are sampled here and fitted in the pool
+  // CENTRE_LOOKAHEAD tilts ahead, so a tilt's centre is ready when its turn comes and the pool's FIFO (fits ahead
+  // of the units queued after them) never runs dry; later tilts' pre-passes overlap the earlier tilts' main pass.
   const jobs: Promise<void>[] = [];
   let fallback: Promise<void> = Promise.resolve();
   const sampleBytes = needCentre && !ctx.beamCentre ? list.reduce((a, s) => a + Math.min(CENTRE_SAMPLES, s.scanShape[0] * s.scanShape[1]) * s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_ELEMENT[s.dtype], 0) : 0;
   let sampled = 0;
   let lastReport = 0;
+  const centreJobs: Array<Promise<BeamCentreFit | null> | null> = [];
+  const startCentre = (t: number): void => {
+    if (t >= plans.length || centreJobs[t] !== undefined) return;
+    const s = plans[t].source;
+    if (!needCentre || givenCentre(ctx, t, list.length)) {
+      centreJobs[t] = null;
+      return;
+    }
+    const job = (async (): Promise<BeamCentreFit | null> => {
+      const { sum, bytes } = await sampleCentre(s, stop.signal);
+      bytesRead += bytes;
+      sampled += bytes;
+      if (ctx.onProgress && (performance.now() - lastReport >= interval || sampled === sampleBytes)) {
+        lastReport = performance.now();
+        ctx.onProgress(sampled, sampleBytes, 'beam centre');
+      }
+      return fitInPool(sum, [s.detectorShape[0], s.detectorShape[1]], true);
+    })();
+    job.catch(() => undefined); // awaited below
+    centreJobs[t] = job;
+  };
   const schedule = async (): Promise<void> => {
+    for (let t = 0; t < CENTRE_LOOKAHEAD; t++) startCentre(t);
     for (let t = 0; t < plans.length; t++) {
       if (stop.signal.aborted) return;
       const p = plans[t];
       const s = p.source;
       const [nqy, nqx] = s.detectorShape;
       let centre = givenCentre(ctx, t, list.length);
-      if (needCentre && !centre) {
-        const { sum, bytes } = await sampleCentre(s, stop.signal);
-        const fit = fitBeamCentre(sum, [nqy, nqx]);
-        bytesRead += bytes;
-        sampled += bytes;
+      const job = centreJobs[t];
+      if (job) {
+        const fit = await job;
         if (fit) centre = [fit.cx, fit.cy];
         else {
           centre = [(nqx - 1) / 2, (nqy - 1) / 2];
           warnings.push(`${s.path}: no direct beam found in the sampled frames; detectors centred on the detector (${centre[0]}, ${centre[1]})`);
-        }
-        if (ctx.onProgress && (performance.now() - lastReport >= interval || sampled === sampleBytes)) {
-          lastReport = performance.now();
-          ctx.onProgress(sampled, sampleBytes, 'beam centre');
         }
       }
       p.centre = centre;
       const compiled = compileDetectors(detectors, { detectorShape: [nqy, nqx], beamCentre: centre ?? undefined, edge: ctx.edge });
       p.compiled = compiled;
       p.images = compiled.outputs.map(() => new Float32Array(p.ny * p.nx));
-      if (p.ny * p.nx === 0) continue;
-      if (!s.direct) {
-        fallback = fallback.then(() => readTilt(t)).catch(fail);
-        continue;
+      if (!s.direct) fallback = fallback.then(() => readTilt(t)).catch(fail);
+      else {
+        const layout = s.direct;
+        for (const u of unitsOf.get(p)!) {
+          jobs.push(
+            pool
+              .run(
+                'virtualDirect',
+                {
+                  path: s.path,
+                  layout,
+                  dtype: s.dtype,
+                  detectorShape: s.detectorShape,
+                  compiled,
+                  patterns,
+                  start: u.start,
+                  count: u.count,
+                  blockBytes,
+                  progress,
+                  progressSlot: u.slot,
+                  kernel,
+                },
+                { signal: stop.signal },
+              )
+              .then((part) => merge(t, u.start, part))
+              .catch(fail),
+          );
+        }
       }
-      const layout = s.direct;
-      for (const u of unitsOf.get(p)!) {
-        jobs.push(
-          pool
-            .run(
-              'virtualDirect',
-              {
-                path: s.path,
-                layout,
-                dtype: s.dtype,
-                detectorShape: s.detectorShape,
-                compiled,
-                patterns,
-                start: u.start,
-                count: u.count,
-                blockBytes,
-                progress,
-                progressSlot: u.slot,
-                kernel,
-              },
-              { signal: stop.signal },
-            )
-            .then((part) => merge(t, u.start, part))
-            .catch(fail),
-        );
-      }
+      startCentre(t + CENTRE_LOOKAHEAD);
     }
   };
 
@@ -379,7 +402,7 @@ export async function computeVirtualImages(
     const p = plans[t];
     const acc = { patternSum: p.patternSum, patternMax: patterns.max ? p.patternMax : null, frames: p.frames };
     const mean = means[t] ?? meanPattern(acc, p.npix);
-    const fit = means[t] ? finalFits[t] : fitBeamCentre(mean, p.source.detectorShape);
+    const fit = means[t] ? await finalFits[t] : fitBeamCentre(mean, p.source.detectorShape);
     result.meanPattern.push(mean);
     result.maxPattern.push(maxPattern(acc, p.npix));
     result.beamCentreFit.push(fit);

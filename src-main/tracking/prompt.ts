@@ -3,7 +3,7 @@
 // on particle edges); a negative click inside the same candidate splits it by a watershed seeded at the clicks;
 // a box restricts the mask to itself.
 import { watershed } from '../kernels/image';
-import type { FrameAnalysis } from './segment';
+import { splitElevation, type FrameAnalysis } from './segment';
 import type { TrackPrompt } from './types';
 
 /** How far (px) a click on background may be from a particle and still select it. */
@@ -119,9 +119,7 @@ export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: TrackPro
     const markers = new Int32Array(nx * ny);
     for (const q of positives) markers[Math.round(q.y) * nx + Math.round(q.x)] = 1;
     for (const q of inside) markers[Math.round(q.y) * nx + Math.round(q.x)] = 2;
-    const elevation = new Float32Array(nx * ny);
-    for (let i = 0; i < elevation.length; i++) elevation[i] = -a.distance[i];
-    const split = watershed(elevation, markers, nx, ny, mask);
+    const split = watershed(splitElevation(a.ridge), markers, nx, ny, mask);
     mask = Uint8Array.from(split, (l) => (l === 1 ? 1 : 0));
   }
   let area = 0;

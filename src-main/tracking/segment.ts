@@ -1,8 +1,18 @@
 // Candidate segmentation of one virtual image: the "Auto-detect" list and the per-frame input of the tracker.
 //
 // polarity (bright field is negated, so particles are always bright) → background flattening → Gaussian
-// smoothing → threshold → opening (specks, one-pixel bridges) → fill holes → minimum area → distance transform →
-// h-maxima markers → watershed on −distance, so two touching particles become two candidates split at their neck.
+// smoothing → threshold → opening (specks, one-pixel bridges) → fill holes → minimum area → split map →
+// h-maxima markers → watershed, so two touching particles become two candidates split where they meet.
+//
+// The split map adds two cues, each scaled so that a dip of one unit between two hills separates them:
+//  - shape: the distance transform / splitH (splitH shrunk for thin blobs). Two touching compact particles make
+//    two hills joined by a neck.
+//  - intensity: q = ln(I − background + c) / ln(splitRatio), minus twice its gradient. Touching rods a few pixels
+//    wide have no neck to speak of (end to end they are one strip), but each is thickest, hence brightest in dark
+//    field, in its middle, and their diffraction contrast differs: the intensity dips, or steps, where they meet.
+//    On a log scale the dip is relative, so shot noise on a bright crystal (which grows with the signal) does not
+//    split it, and the offset c (twice the threshold's height above background) keeps the noisy rim from making
+//    hills.
 import {
   binaryOpen,
   distanceTransform,
@@ -29,13 +39,14 @@ export const DEFAULT_SEGMENTATION: SegmentationOptions = {
   backgroundRadius: 0,
   openRadius: 1,
   splitH: 2,
+  splitRatio: 1.25,
   adaptiveRadius: 15,
 };
 
 /** Validates and completes segmentation options (unknown keys are ignored). */
 export function segmentationOptions(opts: Partial<SegmentationOptions> = {}): SegmentationOptions {
   const o = { ...DEFAULT_SEGMENTATION, ...opts };
-  for (const k of ['smoothingSigma', 'minArea', 'backgroundRadius', 'openRadius', 'splitH', 'adaptiveRadius'] as const) {
+  for (const k of ['smoothingSigma', 'minArea', 'backgroundRadius', 'openRadius', 'splitH', 'splitRatio', 'adaptiveRadius'] as const) {
     if (!Number.isFinite(o[k]) || o[k] < 0) throw new ParameterError(k, `must be a finite number ≥ 0, got ${o[k]}`);
   }
   if (!['otsu', 'li', 'yen', 'mean', 'adaptive'].includes(o.threshold)) {
@@ -57,7 +68,9 @@ export interface FrameAnalysis {
   foreground: Uint8Array;
   /** Euclidean distance of each foreground pixel to the background. */
   distance: Float32Array;
-  /** h-maxima markers of `distance` (one per particle hill), 1..count. */
+  /** Split map (shape + intensity cues, see the module header); the watershed floods −ridge. */
+  ridge: Float32Array;
+  /** h-maxima (h = 1) of `ridge` inside the foreground: one marker per particle, 1..count. */
   peaks: { labels: Int32Array; count: number };
   /** Threshold on `image` (NaN for adaptive). */
   threshold: number;
@@ -107,6 +120,7 @@ export function analyseImage(image: Float32Array, nx: number, ny: number, opts: 
     image,
     foreground: new Uint8Array(nx * ny),
     distance: new Float32Array(nx * ny),
+    ridge: new Float32Array(nx * ny),
     peaks: { labels: new Int32Array(nx * ny), count: 0 },
     threshold: NaN,
     backgroundMean: Number.isFinite(lo) ? lo : 0,
@@ -137,18 +151,13 @@ export function analyseImage(image: Float32Array, nx: number, ny: number, opts: 
   if (nf === 0) return empty();
   const mean = n ? s / n : 0;
   const std = n > 1 ? Math.sqrt(Math.max(0, s2 / n - mean * mean)) : 0;
-  const distance = distanceTransform(fg, nx, ny);
-  // A frame that is all foreground has infinite distances; cap so markers and elevations stay finite.
-  const cap = Math.hypot(nx, ny);
-  for (let i = 0; i < distance.length; i++) if (distance[i] > cap) distance[i] = cap;
-  const peaks = hMaximaMarkers(distance, nx, ny, opts.splitH, fg);
+  const split = splitMap(image, fg, nx, ny, mean, std, t.threshold, opts);
   return {
     nx,
     ny,
     image,
     foreground: fg,
-    distance,
-    peaks,
+    ...split,
     threshold: t.threshold,
     backgroundMean: mean,
     backgroundStd: std,
@@ -156,11 +165,66 @@ export function analyseImage(image: Float32Array, nx: number, ny: number, opts: 
   };
 }
 
-/** Watershed of the foreground into one region per h-maxima marker (touching particles split at the neck). */
+/**
+ * Distance map, split map and its markers for a foreground mask (see the module header). `background` and
+ * `noise` are the mean and standard deviation of the image off the foreground; `threshold` may be NaN.
+ */
+export function splitMap(
+  image: Float32Array,
+  fg: Uint8Array,
+  nx: number,
+  ny: number,
+  background: number,
+  noise: number,
+  threshold: number,
+  opts: SegmentationOptions,
+): { distance: Float32Array; ridge: Float32Array; peaks: { labels: Int32Array; count: number } } {
+  const n = nx * ny;
+  const distance = distanceTransform(fg, nx, ny);
+  // A frame that is all foreground has infinite distances; cap so markers and elevations stay finite.
+  const cap = Math.hypot(nx, ny);
+  for (let i = 0; i < n; i++) if (distance[i] > cap) distance[i] = cap;
+  const ridge = new Float32Array(n);
+  const wIntensity = opts.splitRatio > 1 ? 1 / Math.log(opts.splitRatio) : 0;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) if (fg[i] && image[i] > hi) hi = image[i];
+  const step = Number.isFinite(threshold) ? threshold - background : 0;
+  const c = Math.max(2 * step, 3 * noise, 1e-3 * Math.max(1e-12, hi - background));
+  const q = new Float32Array(n);
+  for (let i = 0; i < n; i++) q[i] = Math.log(Math.max(0, image[i] - background) + c);
+  // Shape scale per blob: a neck in a 3-px-wide rod is 1 px deep, in a 20-px particle several; scaling the
+  // depth that splits by the blob's own thickness (half its largest distance, at most splitH) serves both.
+  const blobs = opts.splitH > 0 ? labelComponents(fg, nx, ny) : { labels: new Int32Array(n), count: 0 };
+  const blobMax = new Float64Array(blobs.count + 1);
+  for (let i = 0; i < n; i++) if (distance[i] > blobMax[blobs.labels[i]]) blobMax[blobs.labels[i]] = distance[i];
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      const i = y * nx + x;
+      if (!fg[i]) continue;
+      let v = 0;
+      if (opts.splitH > 0) v += distance[i] / Math.min(opts.splitH, Math.max(0.75, 0.5 * blobMax[blobs.labels[i]]));
+      if (wIntensity > 0) {
+        // A step between a faint and a bright particle is no dip in intensity, but it is a ridge of gradient:
+        // subtracting twice the log-gradient turns the step into a valley half the step deep.
+        const gx = 0.5 * (q[y * nx + Math.min(nx - 1, x + 1)] - q[y * nx + Math.max(0, x - 1)]);
+        const gy = 0.5 * (q[Math.min(ny - 1, y + 1) * nx + x] - q[Math.max(0, y - 1) * nx + x]);
+        v += wIntensity * (q[i] - 2 * Math.hypot(gx, gy));
+      }
+      ridge[i] = v;
+    }
+  }
+  const peaks = hMaximaMarkers(ridge, nx, ny, 1, fg);
+  return { distance, ridge, peaks };
+}
+
+/** −ridge: the elevation the watersheds flood. */
+export function splitElevation(ridge: Float32Array): Float32Array {
+  return Float32Array.from(ridge, (v) => -v);
+}
+
+/** Watershed of the foreground into one region per split marker (touching particles split where they meet). */
 export function splitForeground(a: FrameAnalysis): Int32Array {
-  const elevation = new Float32Array(a.distance.length);
-  for (let i = 0; i < elevation.length; i++) elevation[i] = -a.distance[i];
-  return watershed(elevation, a.peaks.labels, a.nx, a.ny, a.foreground);
+  return watershed(splitElevation(a.ridge), a.peaks.labels, a.nx, a.ny, a.foreground);
 }
 
 export interface Candidate {
@@ -180,7 +244,8 @@ export interface Candidate {
   touchesBorder: boolean;
   /** True when no other candidate touches it (it was not split off a larger blob). */
   isolated: boolean;
-  /** The pixel deepest inside the candidate (a safe place to click: the centroid of a crescent is outside it). */
+  /** The candidate's highest split-map pixel (deep inside and bright: a safe place to click, unlike the
+   * centroid of a crescent, which is outside it). */
   innerX: number;
   innerY: number;
 }
@@ -236,7 +301,7 @@ export function candidatesOf(a: FrameAnalysis, labels: Int32Array, count: number
     const l = labels[i];
     if (!l) continue;
     if (shared[blobs.labels[i]]) isShared[l] = 1;
-    if (inner[l] < 0 || a.distance[i] > a.distance[inner[l]]) inner[l] = i;
+    if (inner[l] < 0 || a.ridge[i] > a.ridge[inner[l]]) inner[l] = i;
   }
   const range = Math.max(1e-12, a.backgroundStd * 10);
   const out: Candidate[] = [];

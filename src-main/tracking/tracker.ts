@@ -4,8 +4,8 @@
 //  1. prediction: the last mask is moved by the global drift between the two tilts (phase correlation) plus the
 //     object's own velocity after drift compensation (constant-velocity model, smoothed), because particles also
 //     move relative to each other as the sample rotates;
-//  2. re-segmentation inside the predicted region: the frame's foreground is flooded (watershed on −distance)
-//     from markers: each object's core (its predicted mask, eroded), the h-maxima of every other particle, and
+//  2. re-segmentation inside the predicted region: the frame's foreground is flooded (watershed on the split
+//     map of segment.ts: distance transform and intensity) from markers: each object's core (its predicted mask, eroded), the h-maxima of every other particle, and
 //     h-maxima inside an object's predicted zone, which belong to that object. A touching particle therefore
 //     keeps its own region and the mask stops at the neck instead of swallowing it;
 //  3. joint Hungarian assignment of objects to regions on a cost of predicted position, IoU with the prediction
@@ -17,8 +17,6 @@
 import {
   binaryDilate,
   binaryErode,
-  distanceTransform,
-  hMaximaMarkers,
   maskIoU,
   regionProps,
   translateMask,
@@ -28,7 +26,16 @@ import { InputError, ParameterError, throwIfAborted } from '../errors';
 import { assignObjects, FORBIDDEN } from './assignment';
 import { cumulativeDrift, estimateDrift } from './drift';
 import { maskFromPrompt, promptProblem } from './prompt';
-import { analyseImage, DEFAULT_SEGMENTATION, preprocessFrame, segmentationOptions, splitForeground, type FrameAnalysis } from './segment';
+import {
+  analyseImage,
+  DEFAULT_SEGMENTATION,
+  preprocessFrame,
+  segmentationOptions,
+  splitElevation,
+  splitForeground,
+  splitMap,
+  type FrameAnalysis,
+} from './segment';
 import type {
   FrameQuality,
   FrameState,
@@ -240,14 +247,23 @@ class AnalysisCache {
     return e;
   }
 
-  preprocessed(t: number): Float32Array {
-    return this.entry(t).pre;
-  }
-
   analysis(t: number): FrameAnalysis {
     const e = this.entry(t);
     e.analysis ??= analyseImage(e.pre, this.input.nx, this.input.ny, this.opts);
     return e.analysis;
+  }
+
+  /**
+   * The image drift is measured on: background-subtracted and clipped a little above the threshold, so
+   * particles count by their outline, not by their diffraction contrast, which changes from tilt to tilt and
+   * would otherwise drag the correlation peak (a crystal lighting up in one tilt is not a shift).
+   */
+  driftImage(t: number): Float32Array {
+    const a = this.analysis(t);
+    if (!a.hasContent) return a.image;
+    const step = Number.isFinite(a.threshold) ? a.threshold - a.backgroundMean : 0;
+    const sat = Math.max(2 * step, 3 * a.backgroundStd, 1e-12);
+    return Float32Array.from(a.image, (v) => Math.min(sat, Math.max(0, v - a.backgroundMean)));
   }
 
   /** Candidate regions (touching particles split), for prompts. */
@@ -393,7 +409,7 @@ export async function trackObjects(
 
   throwIfAborted(ctx.signal);
   const plans = planObjects(input, prompts, cache);
-  const drift = estimateDrift(nTilts, nx, ny, (t) => cache.preprocessed(t), () => {
+  const drift = estimateDrift(nTilts, nx, ny, (t) => cache.driftImage(t), () => {
     throwIfAborted(ctx.signal);
     progress();
   });
@@ -517,14 +533,11 @@ function stepFrame(
 
   // 2. Foreground without pixels other objects' anchors claim on this frame; its distance map and peaks.
   let fg = a.foreground;
-  let distance = a.distance;
+  let ridge = a.ridge;
   let peaks = a.peaks;
   if (anyClaimed) {
     fg = Uint8Array.from(a.foreground, (v, i) => (v && !claimed[i] ? 1 : 0));
-    distance = distanceTransform(fg, nx, ny);
-    const cap = Math.hypot(nx, ny);
-    for (let i = 0; i < n; i++) if (distance[i] > cap) distance[i] = cap;
-    peaks = hMaximaMarkers(distance, nx, ny, opts.splitH, fg);
+    ({ ridge, peaks } = splitMap(a.image, fg, nx, ny, a.backgroundMean, a.backgroundStd, a.threshold, opts));
   }
 
   // Markers: object cores (labels 1..P), then the other particles' h-maxima (P + peak label).
@@ -556,12 +569,18 @@ function stepFrame(
     }
   });
   for (let i = 0; i < n; i++) if (markers[i] < 0) markers[i] = 0;
-  // Each h-maximum goes to the object whose zone holds most of it, else it seeds a neighbour region.
+  // Each h-maximum goes to the object whose zone holds most of it (more than lies outside every zone), else it
+  // seeds a region of its own: a neighbour's marker that merely brushes the zone stays the neighbour's.
   const owner = new Int32Array(peaks.count + 1);
+  const outside = new Int32Array(peaks.count + 1);
   const votes = new Map<number, Map<number, number>>();
   for (let i = 0; i < n; i++) {
     const l = peaks.labels[i];
-    if (!l || !zone[i]) continue;
+    if (!l) continue;
+    if (!zone[i]) {
+      outside[l]++;
+      continue;
+    }
     let m = votes.get(l);
     if (!m) votes.set(l, (m = new Map()));
     m.set(zone[i], (m.get(zone[i]) ?? 0) + 1);
@@ -570,15 +589,14 @@ function stepFrame(
     let best = 0;
     let bestN = 0;
     for (const [j, c] of m) if (c > bestN) [best, bestN] = [j, c];
-    owner[l] = best;
+    if (bestN > outside[l]) owner[l] = best;
   }
   for (let i = 0; i < n; i++) {
     const l = peaks.labels[i];
     if (!l || markers[i]) continue;
     markers[i] = owner[l] ? owner[l] : P + l;
   }
-  const elevation = new Float32Array(n);
-  for (let i = 0; i < n; i++) elevation[i] = -distance[i];
+  const elevation = splitElevation(ridge);
   const regions = watershed(elevation, markers, nx, ny, fg);
   const nRegions = P + peaks.count;
   const props = regionProps(regions, nRegions, nx, ny);
@@ -596,6 +614,12 @@ function stepFrame(
     });
   });
   const match = assignObjects(cost, MISS_COST);
+  if (process.env.TRACK_DEBUG) {
+    preds.forEach((pr, j) => {
+      const best = cost[j].map((c, k) => [c, k]).sort((x, y) => x[0] - y[0]).slice(0, 2);
+      console.log(`t=${t} ${dir} obj ${pr.plan.id} pred (${pr.cx.toFixed(1)},${pr.cy.toFixed(1)}) area ${pr.track.area} v (${pr.track.vx.toFixed(2)},${pr.track.vy.toFixed(2)}) gate ${pr.gate.toFixed(1)} best ${best.map(([c, k]) => `${c.toFixed(2)}@(${cols[k].cx.toFixed(1)},${cols[k].cy.toFixed(1)}) a=${cols[k].area}`).join(' ')} match ${match[j]}`);
+    });
+  }
 
   preds.forEach((pr, j) => {
     const k = match[j];

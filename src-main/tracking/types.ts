@@ -59,8 +59,10 @@ export interface SegmentationOptions {
   backgroundRadius: number;
   /** Disk radius of the opening that removes specks and one-pixel bridges (0 = none). */
   openRadius: number;
-  /** Saddle depth (pixels of distance transform) a neck must have to split two touching particles. */
+  /** Saddle depth (pixels of distance transform) a neck must have to split two touching particles (0 = shape not used). */
   splitH: number;
+  /** Brightness ratio between a particle's peak and the dip to its neighbour that splits them (≤ 1 = intensity not used). */
+  splitRatio: number;
   /** Window half-width for threshold 'adaptive', pixels. */
   adaptiveRadius: number;
 }

@@ -14,10 +14,14 @@ import type { DirectLayout, PixelArray, PixelDType } from '../io/types';
 import {
   accumulateFrames,
   createAccumulator,
+  resolveKernel,
+  writeWasmOutputs,
   type CompiledDetectors,
+  type KernelChoice,
   type PatternOptions,
   type VirtualAccumulator,
 } from '../kernels/virtual-detectors';
+import { WasmFrameKernel, type WasmDType } from '../kernels/wasm';
 
 export const BYTES_PER_ELEMENT: Record<PixelDType, number> = {
   uint8: 1,
@@ -74,11 +78,14 @@ export interface VirtualDirectArgs {
   /** Shared progress counters: the task stores its frames done at `progressSlot`. */
   progress?: Int32Array;
   progressSlot?: number;
+  /** Inner loops (default 'auto': WebAssembly SIMD for uint8/uint16/uint32/float32, else JS). */
+  kernel?: KernelChoice;
 }
 
 const DEFAULT_BLOCK_BYTES = 4 << 20;
 
 export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal): Promise<VirtualPartial> {
+  if (resolveKernel(a.kernel, a.dtype) === 'wasm') return virtualDirectWasm(a, a.dtype as WasmDType, signal);
   const [nqy, nqx] = a.detectorShape;
   const npix = nqy * nqx;
   const bpe = BYTES_PER_ELEMENT[a.dtype];
@@ -150,6 +157,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
         acc,
         { data: viewAs(a.dtype, bufs[which], len / bpe), count: n, position: first, stride: span / bpe },
         signal,
+        'js',
       );
       if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, nextFirst);
       first = nextFirst;
@@ -158,6 +166,77 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
     }
   } finally {
     // Never close the file under a read that is still in flight.
+    if (pending) await pending.catch(() => undefined);
+    await fh.close();
+  }
+  return partialOf(acc, bytesRead);
+}
+
+/**
+ * virtualDirect with the wasm kernel: the file is read straight into the kernel's memory (two areas, the next read
+ * in flight while this one is summed), headers included, so one read per block whatever the frame alignment; the
+ * kernel swaps big-endian frames in place, frame by frame, while they are in cache.
+ */
+async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?: AbortSignal): Promise<VirtualPartial> {
+  const [nqy, nqx] = a.detectorShape;
+  const bpe = BYTES_PER_ELEMENT[dtype];
+  const frameBytes = nqy * nqx * bpe;
+  const stride = a.layout.frameStrideBytes;
+  if (stride < frameBytes) {
+    throw new InputError(a.path, `frames are ${stride} bytes apart but a ${nqy}×${nqx} ${dtype} frame takes ${frameBytes}`);
+  }
+  const acc = createAccumulator(a.compiled, a.count, a.patterns);
+  const perBlock = Math.max(1, Math.min(a.count, Math.floor((a.blockBytes ?? DEFAULT_BLOCK_BYTES) / stride)));
+  const kernel = new WasmFrameKernel(a.compiled, dtype, {
+    mean: acc.patternSum !== null,
+    max: acc.patternMax !== null,
+    areaBytes: (perBlock - 1) * stride + frameBytes,
+    areas: 2,
+  });
+  const swap = bpe > 1 && a.layout.littleEndian !== isLittleEndianHost();
+  const fh = await open(a.path, 'r');
+  let bytesRead = 0;
+
+  /** Reads frames [first, first+n) of the range into area `which`. */
+  const readBlock = async (first: number, n: number, which: number): Promise<void> => {
+    const area = kernel.area(which);
+    const len = (n - 1) * stride + frameBytes;
+    const buf = Buffer.from(area.buffer, area.byteOffset, len);
+    const position = a.layout.offset + (a.start + first) * stride;
+    let got = 0;
+    while (got < len) {
+      const { bytesRead: m } = await fh.read(buf, got, len - got, position + got);
+      if (m === 0) {
+        throw new InputError(a.path, `file ends at byte ${position + got}, frames need bytes up to ${position + len} (truncated?)`);
+      }
+      got += m;
+    }
+    bytesRead += got;
+  };
+
+  let pending: Promise<void> | null = null;
+  try {
+    let first = 0;
+    let which = 0;
+    let n = Math.min(perBlock, a.count);
+    pending = a.count > 0 ? readBlock(0, n, 0) : null;
+    while (pending) {
+      await pending;
+      pending = null;
+      throwIfAborted(signal);
+      const nextFirst = first + n;
+      const nextN = Math.min(perBlock, a.count - nextFirst);
+      if (nextN > 0) pending = readBlock(nextFirst, nextN, 1 - which);
+      if (kernel.needsFlushBefore(n)) kernel.flushPatterns(acc.patternSum, acc.patternMax);
+      writeWasmOutputs(a.compiled, acc, kernel.run(which, 0, n, stride, swap), n, first);
+      if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, nextFirst);
+      first = nextFirst;
+      n = nextN;
+      which = 1 - which;
+    }
+    kernel.flushPatterns(acc.patternSum, acc.patternMax);
+    acc.frames = a.count;
+  } finally {
     if (pending) await pending.catch(() => undefined);
     await fh.close();
   }
@@ -175,6 +254,7 @@ export interface VirtualBlockArgs {
   patterns: PatternOptions;
   data: PixelArray;
   count: number;
+  kernel?: KernelChoice;
 }
 
 export function virtualBlock(a: VirtualBlockArgs, signal?: AbortSignal): VirtualPartial {
@@ -183,6 +263,6 @@ export function virtualBlock(a: VirtualBlockArgs, signal?: AbortSignal): Virtual
     throw new ParameterError('data', `holds ${a.data.length} pixels, ${a.count} frames need ${a.count * npix}`);
   }
   const acc = createAccumulator(a.compiled, a.count, a.patterns);
-  accumulateFrames(a.compiled, acc, { data: a.data, count: a.count, position: 0 }, signal);
+  accumulateFrames(a.compiled, acc, { data: a.data, count: a.count, position: 0 }, signal, a.kernel);
   return partialOf(acc, a.data.byteLength);
 }

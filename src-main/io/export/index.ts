@@ -12,7 +12,7 @@ import { centreOf, fallbackCentre, resolveCalibration, type ExportCalibration } 
 import { writePts2 } from './pts2';
 import { writeSmvSeries, type WrittenSmv } from './smv';
 
-export { encodeTiff, toUint16, uint16Scale, type TiffOptions } from './tiff';
+export { encodeTiff, encodeTiffPages, toUint16, uint16Scale, type TiffOptions, type TiffPage } from './tiff';
 export { extractedTilts, frameNumber, writeTiffFrames, type FrameFile, type TiffFramesOptions, type WrittenFrames } from './frames';
 export { formatPts2, writePts2, type Pts2Frame, type Pts2Options } from './pts2';
 export { encodeSmv, parseSmvHeader, writeSmvSeries, type SmvSeriesOptions, type WrittenSmv } from './smv';

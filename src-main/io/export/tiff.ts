@@ -27,6 +27,47 @@ const STRIP_TARGET_BYTES = 64 << 10;
 
 /** Encodes `data` (row-major, width × height) as a TIFF file image. */
 export function encodeTiff(data: Float32Array | Uint16Array, width: number, height: number, opts: TiffOptions = {}): Uint8Array {
+  return encodeTiffPages([{ data, width, height, ...(opts.description ? { description: opts.description } : {}) }], opts.software);
+}
+
+export interface TiffPage {
+  data: Float32Array | Uint16Array;
+  width: number;
+  height: number;
+  description?: string;
+}
+
+/** Encodes several frames as one multi-page TIFF (an image stack, e.g. the virtual image of every tilt). */
+export function encodeTiffPages(pages: readonly TiffPage[], software?: string): Uint8Array {
+  if (pages.length === 0) throw new RangeError('a TIFF needs at least one page');
+  // Each page: IFD | out-of-line values | pixel data, 4-byte aligned; IFDs chained through their next-IFD field.
+  const blocks: Uint8Array[] = [];
+  let offset = 8;
+  const nextFields: number[] = [];
+  for (const page of pages) {
+    const { bytes, nextField } = encodePage(page, software, offset);
+    blocks.push(bytes);
+    nextFields.push(offset + nextField);
+    offset += bytes.length;
+  }
+  const out = new Uint8Array(offset);
+  const dv = new DataView(out.buffer);
+  out[0] = 0x49; // 'I'
+  out[1] = 0x49;
+  dv.setUint16(2, 42, true);
+  dv.setUint32(4, 8, true);
+  let at = 8;
+  blocks.forEach((b, i) => {
+    out.set(b, at);
+    at += b.length;
+    dv.setUint32(nextFields[i]!, i + 1 < blocks.length ? at : 0, true);
+  });
+  return out;
+}
+
+/** One page placed at absolute file offset `base`; returns its bytes and where its next-IFD field is. */
+function encodePage(page: TiffPage, software: string | undefined, base: number): { bytes: Uint8Array; nextField: number } {
+  const { data, width, height } = page;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad TIFF size ${width}×${height}`);
   if (data.length !== width * height) throw new RangeError(`TIFF data has ${data.length} values for ${width}×${height}`);
   const isFloat = data instanceof Float32Array;
@@ -41,19 +82,18 @@ export function encodeTiff(data: Float32Array | Uint16Array, width: number, heig
     { tag: 258, type: 3, values: [bps * 8] },
     { tag: 259, type: 3, values: [1] }, // no compression
     { tag: 262, type: 3, values: [1] }, // BlackIsZero
-    ...(opts.description ? [{ tag: 270, type: 2 as const, values: ascii(opts.description) }] : []),
+    ...(page.description ? [{ tag: 270, type: 2 as const, values: ascii(page.description) }] : []),
     { tag: 273, type: 4, values: new Array<number>(nStrips).fill(0) }, // strip offsets, filled below
     { tag: 277, type: 3, values: [1] },
     { tag: 278, type: 4, values: [rowsPerStrip] },
     { tag: 279, type: 4, values: Array.from({ length: nStrips }, (_, i) => Math.min(rowsPerStrip, height - i * rowsPerStrip) * rowBytes) },
     { tag: 284, type: 3, values: [1] }, // chunky (one sample anyway)
-    ...(opts.software ? [{ tag: 305, type: 2 as const, values: ascii(opts.software) }] : []),
+    ...(software ? [{ tag: 305, type: 2 as const, values: ascii(software) }] : []),
     { tag: 339, type: 3, values: [isFloat ? 3 : 1] }, // SampleFormat: IEEE float or unsigned integer
   ];
 
-  // Layout: header (8) | IFD | out-of-line values | pixel data (4-byte aligned).
   const ifdBytes = 2 + entries.length * 12 + 4;
-  let extra = 8 + ifdBytes;
+  let extra = ifdBytes;
   const outOfLine = new Map<Entry, number>();
   for (const e of entries) {
     const size = valueBytes(e);
@@ -62,17 +102,15 @@ export function encodeTiff(data: Float32Array | Uint16Array, width: number, heig
       extra += size + (size & 1);
     }
   }
+  // Pixel data 4-byte aligned in the file (base is always a multiple of 4).
   const dataStart = (extra + 3) & ~3;
   const stripOffsets = entries.find((e) => e.tag === 273)!.values as number[];
-  for (let i = 0; i < nStrips; i++) stripOffsets[i] = dataStart + i * rowsPerStrip * rowBytes;
+  for (let i = 0; i < nStrips; i++) stripOffsets[i] = base + dataStart + i * rowsPerStrip * rowBytes;
 
-  const out = new Uint8Array(dataStart + data.length * bps);
+  const total = (dataStart + data.length * bps + 3) & ~3;
+  const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
-  out[0] = 0x49; // 'I'
-  out[1] = 0x49;
-  dv.setUint16(2, 42, true);
-  dv.setUint32(4, 8, true);
-  let o = 8;
+  let o = 0;
   dv.setUint16(o, entries.length, true);
   o += 2;
   for (const e of entries) {
@@ -80,21 +118,24 @@ export function encodeTiff(data: Float32Array | Uint16Array, width: number, heig
     dv.setUint16(o, e.tag, true);
     dv.setUint16(o + 2, e.type, true);
     dv.setUint32(o + 4, count, true);
-    const at = outOfLine.get(e) ?? o + 8;
-    if (outOfLine.has(e)) dv.setUint32(o + 8, at, true);
-    writeValues(dv, at, e);
+    const local = outOfLine.get(e);
+    if (local !== undefined) {
+      dv.setUint32(o + 8, base + local, true);
+      writeValues(dv, local, e);
+    } else writeValues(dv, o + 8, e);
     o += 12;
   }
-  dv.setUint32(o, 0, true); // no next IFD
+  const nextField = o;
+  dv.setUint32(o, 0, true);
 
   if (NATIVE_LITTLE_ENDIAN) {
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart);
   } else if (isFloat) {
-    for (let i = 0; i < data.length; i++) dv.setFloat32(dataStart + 4 * i, data[i], true);
+    for (let i = 0; i < data.length; i++) dv.setFloat32(dataStart + 4 * i, data[i]!, true);
   } else {
-    for (let i = 0; i < data.length; i++) dv.setUint16(dataStart + 2 * i, data[i], true);
+    for (let i = 0; i < data.length; i++) dv.setUint16(dataStart + 2 * i, data[i]!, true);
   }
-  return out;
+  return { bytes: out, nextField };
 }
 
 /** ASCII with the terminating NUL TIFF requires; non-ASCII characters become '?'. */

@@ -163,9 +163,11 @@ describe('detector geometry', () => {
 });
 
 describe('accumulateFrames', () => {
-  for (const [name, C, lo, hi] of DTYPES) {
+  // 'auto' runs the WebAssembly SIMD kernel for uint8/uint16/uint32/float32 and the JS kernel otherwise; 'js'
+  // forces the JS reference kernel for every dtype.
+  for (const kernel of ['js', 'auto'] as const) for (const [name, C, lo, hi] of DTYPES) {
     for (const edge of ['fractional', 'binary'] as const) {
-      it(`${name}, ${edge} edges: every detector and both patterns match the reference loops`, () => {
+      it(`${name}, ${edge} edges, ${kernel} kernel: every detector and both patterns match the reference loops`, () => {
         const frames = randomFrames(C, lo, hi, NF, 17 + name.length);
         const copy = frames.slice();
         const boolMask = new Uint8Array(NPIX).map((_, p) => (p * 7919) % 5 === 0 ? 1 : 0);
@@ -173,7 +175,7 @@ describe('accumulateFrames', () => {
         const specs: DetectorSpec[] = [...SPECS, { kind: 'mask', mask: boolMask }, { kind: 'mask', mask: wMask }];
         const compiled = compileDetectors(specs, { detectorShape: [NQY, NQX], beamCentre: BEAM, edge });
         const acc = createAccumulator(compiled, NF);
-        accumulateFrames(compiled, acc, { data: frames, count: NF, position: 0 });
+        accumulateFrames(compiled, acc, { data: frames, count: NF, position: 0 }, undefined, kernel);
         expect(frames).toEqual(copy); // never mutates its input
 
         const ref = reference(frames, NF, specs, edge);

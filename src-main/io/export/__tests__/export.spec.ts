@@ -250,3 +250,26 @@ describe('HDF5 and the whole export', () => {
     expect(() => exportObject({ ...s, calibration: {} }, join(dir, 'nocal'))).toThrow(/wavelengthA/);
   });
 });
+
+describe('multi-page TIFF', () => {
+  it('writes a stack that an independent decoder reads page by page', async () => {
+    const { encodeTiffPages } = await import('../tiff');
+    const UTIF = (await import('utif2')).default as unknown as {
+      decode(b: ArrayBuffer): Array<{ width: number; height: number; t258?: number[]; t339?: number[] }>;
+      decodeImage(b: ArrayBuffer, ifd: unknown): void;
+    };
+    const pages = [0, 1, 2].map((k) => ({ data: Float32Array.from({ length: 5 * 3 }, (_, i) => i * (k + 1) - 4.5), width: 5, height: 3, description: `tilt ${k}` }));
+    const bytes = encodeTiffPages(pages, 'trackED');
+    const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const ifds = UTIF.decode(buf);
+    expect(ifds).toHaveLength(3);
+    ifds.forEach((ifd, k) => {
+      UTIF.decodeImage(buf, ifd);
+      const raw = (ifd as unknown as { data: Uint8Array }).data;
+      const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      expect(Array.from(values)).toEqual(Array.from(pages[k]!.data));
+      expect(ifd.width).toBe(5);
+      expect(ifd.height).toBe(3);
+    });
+  });
+});

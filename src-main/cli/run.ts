@@ -1,0 +1,167 @@
+// `tracked run SERIES --out DIR`: the whole pipeline that exists, headless — virtual images, the target
+// particle (auto or X,Y@TILT), tracking, masks, extraction, and the frame exports — with report.json.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ParameterError } from '../errors';
+import { encodeTiffPages } from '../io/export';
+import { writeFileAtomic } from '../io/atomic';
+import { writeVirtualStackH5 } from '../io/write-virtual';
+import { extractObjects, writeExports, writeMasks } from '../services/pipeline';
+import { SeriesSessions } from '../services/series-session';
+import { runTracking } from '../services/tracking';
+import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../tracking';
+import { createProgress } from './progress';
+
+export interface RunOptions {
+  out: string;
+  target?: string;
+  tracker?: 'classical' | 'sam2';
+  model?: string;
+  /** Detector radii (detector pixels) for the virtual images; defaults suit the synthetic presets. */
+  bf?: number;
+  adf?: [number, number];
+  background?: boolean;
+}
+
+export interface RunReport {
+  version: 1;
+  series: { nTilts: number; scanShape: [number, number]; detectorShape: [number, number]; tiltRangeDeg: [number, number]; source: string };
+  target: { spec: string; tilt: number; x: number; y: number; note: string };
+  objects: Array<{ id: number; name: string; framesTracked: number; framesFlagged: number; meanAreaPx: number; stopped?: string; probesExtracted: number; meanPurity: number }>;
+  geometry: { rotationAxisDeg: number | null; wavelengthA: number | null; reciprocalPixelInvA: number | null };
+  files: Record<string, string | string[]>;
+  warnings: string[];
+  timingsS: Record<string, number>;
+}
+
+export async function runPipeline(seriesPath: string, o: RunOptions): Promise<RunReport> {
+  const out = resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  const tracker = o.tracker ?? 'classical';
+  if (tracker === 'sam2' && !o.model) throw new ParameterError('--model', 'the SAM2 tracker needs --model DIR (encoder + decoder ONNX)');
+  const spec = parseTargetSpec(o.target ?? 'auto');
+  // The run's project (objects, masks, journal) lives in the output folder, never beside the raw data;
+  // a rerun into the same folder starts from scratch.
+  rmSync(join(out, 'project'), { recursive: true, force: true });
+  const sessions = new SeriesSessions({ projectDir: () => join(out, 'project'), checkpointDelayMs: -1 });
+  const timings: Record<string, number> = {};
+  const warnings: string[] = [];
+  const progress = createProgress('run');
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[name] = (performance.now() - t0) / 1000;
+    }
+  };
+  try {
+    const summary = await sessions.openSeries(seriesPath);
+    const { seriesId } = summary;
+    warnings.push(...summary.warnings);
+    const [nqy, nqx] = summary.detectorShape;
+    const half = Math.min(nqy, nqx) / 2;
+    const bf = o.bf ?? Math.max(2, Math.round(half * 0.1));
+    const adf = o.adf ?? [Math.round(half * 0.16), Math.round(half * 0.95)];
+
+    // 1. Virtual images.
+    const v = await step('virtual', () =>
+      sessions.computeVirtual(
+        seriesId,
+        [
+          { kind: 'disk', radius: bf, name: 'bf' },
+          { kind: 'annulus', rIn: adf[0], rOut: adf[1], name: 'adf' },
+          { kind: 'com', name: 'com' },
+          { kind: 'variance', name: 'variance' },
+        ],
+        { progress: (d, t, s) => progress.update(d, t, s) },
+      ),
+    );
+    warnings.push(...v.warnings);
+    const [ny, nx] = summary.scanShape;
+    const adfStack = sessions.virtualStack(seriesId, 'adf').stack;
+    const pages = summary.anglesDeg.map((a, t) => ({ data: adfStack.subarray(t * ny * nx, (t + 1) * ny * nx), width: nx, height: ny, description: `ADF ${adf[0]}-${adf[1]} px, tilt ${t + 1}, ${a} deg` }));
+    await writeFileAtomic(join(out, 'virtual.tiff'), encodeTiffPages(pages, 'trackED'));
+    const stacks: Record<string, Float32Array> = {};
+    for (const out of v.outputs) stacks[out.name] = sessions.virtualStack(seriesId, out.name).stack;
+    await writeVirtualStackH5(join(out, 'virtual.h5'), { stacks, nTilts: summary.nTilts, ny, nx, anglesDeg: summary.anglesDeg, detectors: { bf: `disk r=${bf}`, adf: `annulus ${adf[0]}-${adf[1]}` } });
+
+    // 2. The target and its tracking.
+    const ref = { stack: adfStack, nTilts: summary.nTilts, ny, nx };
+    const choice = spec.kind === 'auto' ? pickAutoTarget(ref) : targetFromProbe(ref, spec.x, spec.y, spec.tilt);
+    const project = await sessions.project(seriesId);
+    const object = project.create('target');
+    project.setPrompt(object.id, { tilt: choice.frame, points: choice.prompt.points });
+    const tracked = await step('tracking', () =>
+      runTracking(
+        sessions,
+        { seriesId, objectIds: [object.id], fromTilt: choice.frame, direction: 'both', image: 'adf', tracker, ...(o.model ? { modelDir: o.model } : {}) },
+        { progress: (d, t, s) => progress.update(d, t, s) },
+      ),
+    );
+    const masksWritten = await writeMasks(sessions, seriesId, out);
+
+    // 3. Extraction and exports.
+    const extracted = await step('extraction', () =>
+      extractObjects(sessions, seriesId, [object.id], { background: o.background ? { ringWidth: 2 } : false }, { progress: (d, t, s) => progress.update(d, t, s) }),
+    );
+    warnings.push(...extracted.warnings);
+    const exports = await step('export', () => writeExports(extracted, out));
+    for (const e of exports.objects) warnings.push(...e.warnings);
+    progress.stop();
+
+    const n = nx * ny;
+    const obj = project.get(object.id);
+    const areas: number[] = [];
+    for (let t = 0; t < summary.nTilts; t++) {
+      let a = 0;
+      for (let i = t * n; i < (t + 1) * n; i++) a += obj.masks[i]!;
+      if (a > 0) areas.push(a);
+    }
+    const s = extracted.series[0]!;
+    const purity = Array.from(s.sharedSignalFraction).filter((_, t) => s.included[t]).map((f) => 1 - f);
+    const t0 = tracked.objects[0]!;
+    const c = summary.calibration;
+    const report: RunReport = {
+      version: 1,
+      series: {
+        nTilts: summary.nTilts,
+        scanShape: summary.scanShape,
+        detectorShape: summary.detectorShape,
+        tiltRangeDeg: [Math.min(...summary.anglesDeg), Math.max(...summary.anglesDeg)],
+        source: summary.source,
+      },
+      target: { spec: o.target ?? 'auto', tilt: choice.frame, x: choice.candidate.innerX, y: choice.candidate.innerY, note: choice.note },
+      objects: [
+        {
+          id: object.id,
+          name: obj.name,
+          framesTracked: t0.framesTracked,
+          framesFlagged: t0.framesFlagged,
+          meanAreaPx: areas.length ? areas.reduce((a, b) => a + b, 0) / areas.length : 0,
+          ...(t0.stopped ? { stopped: t0.stopped } : {}),
+          probesExtracted: Array.from(s.probeCount).reduce((a, b) => a + b, 0),
+          meanPurity: purity.length ? purity.reduce((a, b) => a + b, 0) / purity.length : 0,
+        },
+      ],
+      geometry: { rotationAxisDeg: c.rotationAxisDeg ?? null, wavelengthA: c.wavelengthA ?? null, reciprocalPixelInvA: c.reciprocalPixelInvA ?? null },
+      files: {
+        virtual: 'virtual.tiff',
+        virtualAll: 'virtual.h5',
+        masks: 'masks/masks.h5',
+        frames: exports.objects.map((e) => e.frames.files.length ? `${e.dir === out ? '' : `${e.name}/`}frames/` : '').filter(Boolean),
+        pts2: exports.objects.map((e) => e.pts2.slice(out.length + 1)),
+        smv: exports.objects.filter((e) => e.smv).map((e) => `${e.dir === out ? '' : `${e.name}/`}smv/`),
+        extracted: 'extracted.h5',
+      },
+      warnings,
+      timingsS: timings,
+    };
+    void masksWritten;
+    await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  } finally {
+    progress.stop();
+    await sessions.closeAll();
+  }
+}

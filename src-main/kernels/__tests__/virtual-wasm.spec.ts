@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ParameterError } from '../../errors';
+import {
+  accumulateFrames,
+  compileDetectors,
+  createAccumulator,
+  resolveKernel,
+  writeWasmOutputs,
+  type CompiledDetectors,
+  type DetectorSpec,
+  type VirtualAccumulator,
+} from '../virtual-detectors';
+import { WasmFrameKernel, wasmAvailable, type WasmDType } from '../wasm';
+import { SOURCE_SHA256, WASM_BASE64, WASM_SHA256 } from '../wasm/virtual-kernel.generated';
+
+// The WebAssembly SIMD kernel against the JS reference kernel, output by output, on random data.
+// Shapes: 13×37 has SIMD bodies (8 / 16 / 4 lanes) and scalar row tails for every dtype; NF odd exercises the
+// two-frame uint16 pass and its single-frame tail.
+const NQY = 13;
+const NQX = 37;
+const NPIX = NQY * NQX;
+const NF = 9;
+const BEAM: [number, number] = [17.3, 6.2];
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Arr = Uint8Array | Uint16Array | Uint32Array | Float32Array;
+const CASES: Array<[WasmDType, new (n: number) => Arr, number, number]> = [
+  ['uint8', Uint8Array, 0, 256],
+  ['uint16', Uint16Array, 0, 65536], // full range: squares and sums far beyond float32, exact in both kernels
+  ['uint32', Uint32Array, 0, 2 ** 32],
+  ['float32', Float32Array, -50, 3000],
+];
+
+function frames(C: new (n: number) => Arr, lo: number, hi: number, n: number, seed: number): Arr {
+  const r = rng(seed);
+  const a = new C(n * NPIX);
+  const int = !(a instanceof Float32Array);
+  for (let i = 0; i < a.length; i++) {
+    const v = lo + r() * (hi - lo);
+    a[i] = int ? Math.floor(v) : v;
+  }
+  return a;
+}
+
+function specs(): DetectorSpec[] {
+  return [
+    { kind: 'disk', radius: 4.3 },
+    { kind: 'disk', radius: 3.1, cx: 20.4, cy: 7.7, name: 'bf2' },
+    { kind: 'annulus', rIn: 2.5, rOut: 9.6 },
+    { kind: 'com' },
+    { kind: 'variance' },
+    { kind: 'sum' },
+    { kind: 'mask', mask: new Uint8Array(NPIX).map((_, p) => ((p * 7919) % 5 === 0 ? 1 : 0)) },
+    { kind: 'mask', mask: new Float32Array(NPIX).map((_, p) => ((p * 31) % 13) / 13 - 0.2) },
+  ];
+}
+
+/** Compares two accumulators: exact where the JS kernel is exact (integer sums), else within a float32 ulp or so. */
+function expectSame(c: CompiledDetectors, dtype: WasmDType, edge: string, js: VirtualAccumulator, wa: VirtualAccumulator, sp: DetectorSpec[]): void {
+  const integer = dtype !== 'float32';
+  c.outputs.forEach((o, k) => {
+    const spec = sp[o.detector];
+    const exact = integer && (
+      spec.kind === 'sum' || spec.kind === 'com' ||
+      (spec.kind === 'variance' && dtype !== 'uint32') ||
+      (spec.kind === 'mask' && spec.mask instanceof Uint8Array) ||
+      (edge === 'binary' && spec.kind === 'disk'));
+    for (let f = 0; f < js.outputs[k].length; f++) {
+      const want = js.outputs[k][f];
+      const got = wa.outputs[k][f];
+      if (exact) expect(got, `${o.name}[${f}]`).toBe(want);
+      else expect(Math.abs(got - want), `${o.name}[${f}]: ${got} vs ${want}`).toBeLessThanOrEqual(3e-7 * Math.max(1, Math.abs(want)));
+    }
+  });
+  if (integer) expect(wa.patternSum).toEqual(js.patternSum);
+  else js.patternSum!.forEach((v, p) => expect(Math.abs(wa.patternSum![p] - v)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(v))));
+  expect(wa.patternMax).toEqual(js.patternMax);
+  expect(wa.frames).toBe(js.frames);
+  expect(wa.firstNonFinite).toBe(js.firstNonFinite);
+}
+
+/** `src` as raw bytes in big-endian order, `header` bytes before each frame (filled with 0xA5). */
+function bigEndianWithHeaders(src: Arr, header: number): { bytes: Uint8Array; stride: number } {
+  const bpe = src.BYTES_PER_ELEMENT;
+  const frameBytes = NPIX * bpe;
+  const stride = frameBytes + header;
+  const out = new Uint8Array(NF * stride).fill(0xa5);
+  const le = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+  for (let f = 0; f < NF; f++) {
+    for (let p = 0; p < NPIX; p++) {
+      for (let b = 0; b < bpe; b++) out[f * stride + header + p * bpe + b] = le[(f * NPIX + p) * bpe + (bpe - 1 - b)];
+    }
+  }
+  return { bytes: out, stride };
+}
+
+describe('wasm kernel', () => {
+  it('loads (Node 20 has WebAssembly SIMD) and is picked by auto for its dtypes only', () => {
+    expect(wasmAvailable()).toBe(true);
+    expect(resolveKernel('auto', 'uint16')).toBe('wasm');
+    expect(resolveKernel('auto', 'int16')).toBe('js');
+    expect(resolveKernel('js', 'uint16')).toBe('js');
+    expect(() => resolveKernel('wasm', 'float64')).toThrow(ParameterError);
+  });
+
+  for (const [dtype, C, lo, hi] of CASES) {
+    for (const edge of ['fractional', 'binary'] as const) {
+      it(`${dtype}, ${edge} edges: every output and both patterns equal the JS reference`, () => {
+        const sp = specs();
+        const data = frames(C, lo, hi, NF, 101 + dtype.length);
+        const copy = data.slice();
+        const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM, edge });
+        const js = createAccumulator(c, NF);
+        const wa = createAccumulator(c, NF);
+        accumulateFrames(c, js, { data, count: NF, position: 0 }, undefined, 'js');
+        accumulateFrames(c, wa, { data, count: NF, position: 0 }, undefined, 'wasm');
+        expect(data).toEqual(copy);
+        expectSame(c, dtype, edge, js, wa, sp);
+      });
+    }
+
+    it(`${dtype}: big-endian frames with headers (aligned and odd), read in place, equal the JS kernel on native data`, () => {
+      const sp = specs();
+      const data = frames(C, lo, hi, NF, 7 + dtype.length);
+      const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM });
+      const js = createAccumulator(c, NF);
+      accumulateFrames(c, js, { data, count: NF, position: 0 }, undefined, 'js');
+      for (const header of [384, 3]) {
+        const { bytes, stride } = bigEndianWithHeaders(data, header);
+        const k = new WasmFrameKernel(c, dtype, { mean: true, max: true, areaBytes: bytes.length, areas: 2 });
+        const wa = createAccumulator(c, NF);
+        // Two runs (4 + 5 frames) in area 1, as the worker does with its double buffer.
+        k.area(1).set(bytes);
+        writeWasmOutputs(c, wa, k.run(1, header, 4, stride, dtype !== 'uint8'), 4, 0);
+        writeWasmOutputs(c, wa, k.run(1, header + 4 * stride, NF - 4, stride, dtype !== 'uint8'), NF - 4, 4);
+        k.flushPatterns(wa.patternSum, wa.patternMax);
+        wa.frames = NF;
+        expect(k.area(1).subarray(0, bytes.length)).toEqual(bytes); // the frames are never written
+        expectSame(c, dtype, 'fractional', js, wa, sp);
+      }
+    });
+  }
+
+  it('patterns off: no pattern work, outputs unchanged', () => {
+    const sp = specs();
+    const data = frames(Uint16Array, 0, 4000, NF, 3);
+    const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM });
+    const a = createAccumulator(c, NF);
+    const b = createAccumulator(c, NF, { mean: false, max: false });
+    accumulateFrames(c, a, { data, count: NF, position: 0 }, undefined, 'wasm');
+    accumulateFrames(c, b, { data, count: NF, position: 0 }, undefined, 'wasm');
+    expect(b.outputs).toEqual(a.outputs);
+    expect(b.patternSum).toBeNull();
+    expect(b.patternMax).toBeNull();
+  });
+
+  it('flushes uint16 pattern sums before their uint32 lanes could overflow', () => {
+    const c = compileDetectors([{ kind: 'sum' }], { detectorShape: [NQY, NQX] });
+    const k = new WasmFrameKernel(c, 'uint16', { mean: true, max: true, areaBytes: NPIX * 2 });
+    expect(k.needsFlushBefore(65_537)).toBe(false);
+    expect(k.needsFlushBefore(65_538)).toBe(true);
+    k.area(0).fill(0xff);
+    const sum = new Float64Array(NPIX);
+    const max = new Float64Array(NPIX).fill(-Infinity);
+    for (let i = 0; i < 3; i++) k.run(0, 0, 1, NPIX * 2, false);
+    expect(k.pending).toBe(3);
+    k.flushPatterns(sum, max);
+    expect(k.pending).toBe(0);
+    expect(sum[5]).toBe(3 * 65535);
+    expect(max[5]).toBe(65535);
+  });
+
+  it('float32 NaN / Inf: propagated into that frame, flagged, max ignores NaN (as the JS kernel)', () => {
+    const data = frames(Float32Array, 0, 100, NF, 5) as Float32Array;
+    data[5 * NPIX + 17] = NaN;
+    data[2 * NPIX + 40] = Infinity;
+    const c = compileDetectors([{ kind: 'sum' }, { kind: 'disk', radius: 3 }, { kind: 'variance' }], { detectorShape: [NQY, NQX], beamCentre: BEAM });
+    const js = createAccumulator(c, NF);
+    const wa = createAccumulator(c, NF);
+    accumulateFrames(c, js, { data, count: NF, position: 0 }, undefined, 'js');
+    accumulateFrames(c, wa, { data, count: NF, position: 0 }, undefined, 'wasm');
+    expect(wa.firstNonFinite).toBe(2);
+    expect(wa.outputs[0][5]).toBeNaN();
+    expect(wa.outputs[0][2]).toBe(Infinity);
+    expect(wa.patternMax).toEqual(js.patternMax);
+    expect(wa.patternSum![17]).toBeNaN();
+  });
+});
+
+describe('committed wasm artefact', () => {
+  const source = fileURLToPath(new URL('../wasm/virtual-kernel.ts', import.meta.url));
+  const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
+
+  it('was generated from the current AssemblyScript source (else: npm run build:wasm)', () => {
+    expect(SOURCE_SHA256).toBe(sha(readFileSync(source)));
+    expect(WASM_SHA256).toBe(sha(Buffer.from(WASM_BASE64, 'base64')));
+  });
+
+  const script = fileURLToPath(new URL('../../../scripts/build-wasm.mjs', import.meta.url));
+  const haveAsc = existsSync(fileURLToPath(new URL('../../../node_modules/assemblyscript/package.json', import.meta.url)));
+  it.skipIf(!haveAsc)('is byte-identical to a fresh build with the pinned compiler', async () => {
+    const build = (await import(/* @vite-ignore */ script)) as {
+      KERNELS: string[];
+      compileKernel(file: string): Promise<Uint8Array>;
+    };
+    const wasm = await build.compileKernel(build.KERNELS[0]);
+    expect(sha(wasm)).toBe(WASM_SHA256);
+  }, 60_000);
+});

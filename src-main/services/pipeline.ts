@@ -1,0 +1,56 @@
+// The steps after tracking, shared by `tracked run` and the app: extract every enabled object's frames in
+// one pass over the raw data, then write what PETS2, DIALS, XDS and Python users read.
+import { join } from 'node:path';
+import { extractSeries, type ExtractOptions, type ExtractResult, type ExtractionObject } from '../extraction';
+import { exportObject, writeExtractedHdf5, type ExportObjectResult } from '../io/export';
+import { writeMaskPngs, writeMasksH5 } from '../io/write-masks';
+import { ParameterError } from '../errors';
+import type { SeriesSessions } from './series-session';
+
+export async function extractObjects(
+  sessions: SeriesSessions,
+  seriesId: string,
+  objectIds: number[] | undefined,
+  options: ExtractOptions,
+  ctx: { signal?: AbortSignal; progress?: (done: number, total: number, stage?: string) => void } = {},
+): Promise<ExtractResult> {
+  const project = await sessions.project(seriesId);
+  const chosen = [...project.objects.values()].filter((o) => (objectIds ? objectIds.includes(o.id) : o.enabled));
+  if (chosen.length === 0) throw new ParameterError('objects', 'no object to extract (create, track and enable one first)');
+  const objects: ExtractionObject[] = chosen.map((o) => ({ id: o.id, name: o.name, masks: o.masks, frameState: o.frameState }));
+  const summary = sessions.summary(seriesId);
+  const sources = [];
+  for (let t = 0; t < summary.nTilts; t++) sources.push(await sessions.source(seriesId, t));
+  return extractSeries({ sources, anglesDeg: summary.anglesDeg }, objects, options, {
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    onProgress: (d, t) => ctx.progress?.(d, t, 'extraction'),
+  });
+}
+
+export interface WrittenExports {
+  objects: Array<ExportObjectResult & { objectId: number; dir: string }>;
+  hdf5: string;
+}
+
+/** One object: frames/, NAME.pts2, smv/ in `outDir` (DESIGN §6); several: one folder per object. */
+export async function writeExports(result: ExtractResult, outDir: string, signal?: AbortSignal): Promise<WrittenExports> {
+  const objects: WrittenExports['objects'] = [];
+  for (const s of result.series) {
+    const dir = result.series.length === 1 ? outDir : join(outDir, s.name.replace(/[^A-Za-z0-9_.-]+/g, '_') || `object_${s.objectId}`);
+    objects.push({ ...exportObject(s, dir, { tiff16: false, ...(signal ? { signal } : {}) }), objectId: s.objectId, dir });
+  }
+  const hdf5 = join(outDir, 'extracted.h5');
+  await writeExtractedHdf5(hdf5, result.series);
+  return { objects, hdf5 };
+}
+
+/** masks/ (PNGs + masks.h5) of every object of a series. */
+export async function writeMasks(sessions: SeriesSessions, seriesId: string, outDir: string): Promise<{ h5: string; pngs: number }> {
+  const project = await sessions.project(seriesId);
+  const summary = sessions.summary(seriesId);
+  const objects = [...project.objects.values()];
+  const h5 = join(outDir, 'masks', 'masks.h5');
+  const pngs = writeMaskPngs(join(outDir, 'masks'), objects, summary.nTilts, summary.scanShape);
+  await writeMasksH5(h5, objects, summary.nTilts, summary.scanShape, summary.anglesDeg, { series: summary.source });
+  return { h5, pngs: pngs.length };
+}
