@@ -226,6 +226,31 @@ export interface TrackRunResult {
   objects: Array<{ id: number; framesTracked: number; framesFlagged: number; stopped?: string }>;
   seconds: number;
 }
+/** One object's extraction as the UI shows it (the frames stay in main; fetch them per tilt). */
+export interface ExtractedObjectSummary {
+  id: number;
+  name: string;
+  probeCount: number[];
+  /** 1 where the tilt was extracted. */
+  included: number[];
+  /** Per tilt: fraction of the mask's signal from probe positions other objects also claim. */
+  sharedSignalFraction: number[];
+  /** [cx, cy] per tilt (NaN where no beam was found). */
+  beamCentre: Array<[number, number]>;
+  /** Where its files went, when exported. */
+  dir?: string;
+  pts2?: string;
+  framesWritten?: number;
+}
+export interface ExtractSummary {
+  seriesId: string;
+  objects: ExtractedObjectSummary[];
+  warnings: string[];
+  bytesRead: number;
+  seconds: number;
+  outDir?: string;
+}
+
 export interface CandidateSummary {
   /** Centroid in probe positions. */
   x: number;
@@ -347,6 +372,13 @@ export const requests = {
     z.object({ seriesId: z.string().min(1), tilt: z.number().int().min(0), image: z.string().max(64).optional() }).strict(),
     returns<CandidateSummary[]>(),
   ),
+  /** The last extraction of a series (null before one ran). */
+  'extract.summary': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<ExtractSummary | null>()),
+  /** One extracted frame (the summed pattern of one object at one tilt). */
+  'extract.frame': request(
+    z.object({ seriesId: z.string().min(1), objectId: z.number().int().positive(), tilt: z.number().int().min(0) }).strict(),
+    returns<{ pattern: Float32Array; nqy: number; nqx: number; probeCount: number; beamCentre: [number, number] | null }>(),
+  ),
   /** Where the series' project (masks.h5, project.json, journal) is kept. */
   'project.info': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ dir: string; lastSavedAt: number | null; dirty: boolean }>()),
 } as const;
@@ -376,6 +408,19 @@ export const jobs = {
       })
       .strict(),
     returns<TrackRunResult>(),
+  ),
+  /** Sums every enabled object's patterns per tilt in one pass; with outDir also writes TIFF + .pts2, SMV and HDF5. */
+  'extract.run': request(
+    z
+      .object({
+        seriesId: z.string().min(1),
+        objectIds: z.array(z.number().int().positive()).max(64).optional(),
+        background: z.boolean().default(false),
+        ringWidth: z.number().int().min(1).max(20).default(2),
+        outDir: z.string().min(1).max(4096).optional(),
+      })
+      .strict(),
+    returns<ExtractSummary>(),
   ),
   /** Every detector for every tilt in one pass over the bytes. */
   'virtual.compute': request(

@@ -9,6 +9,7 @@ import type { JobHandlers, RequestHandlers } from '../ipc/registry';
 import { hashFile } from './file-hash';
 import { SeriesSessions, type SessionOptions } from './series-session';
 import { findCandidates, runTracking } from './tracking';
+import { extractedFrame, runExtractionJob, summariseExtraction } from './pipeline';
 
 export interface HostHooks {
   host: AppInfo['host'];
@@ -97,6 +98,11 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
       const mask = preview ?? o.masks.subarray(tilt * p.frameSize, (tilt + 1) * p.frameSize);
       return sessions.maskedPatternSum(seriesId, tilt, mask);
     },
+    'extract.summary': ({ seriesId }) => {
+      const r = sessions.get(seriesId).extracted;
+      return r ? summariseExtraction(seriesId, r) : null;
+    },
+    'extract.frame': ({ seriesId, objectId, tilt }) => extractedFrame(sessions, seriesId, objectId, tilt),
     'track.candidates': ({ seriesId, tilt, image }) => findCandidates(sessions, seriesId, tilt, image),
     'project.info': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
@@ -115,6 +121,7 @@ export function createJobHandlers(state: AppState): JobHandlers {
   return {
     'virtual.compute': ({ seriesId, detectors }, ctx) => sessions.computeVirtual(seriesId, detectors, ctx),
     'track.run': (args, ctx) => runTracking(sessions, args, ctx),
+    'extract.run': (args, ctx) => runExtractionJob(sessions, args, ctx),
     'file.hash': (args, ctx) =>
       hashFile(args.path, { signal: ctx.signal, progress: ctx.progress, chunkBytes: args.chunkBytes }),
   };

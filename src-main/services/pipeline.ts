@@ -6,6 +6,62 @@ import { exportObject, writeExtractedHdf5, type ExportObjectResult } from '../io
 import { writeMaskPngs, writeMasksH5 } from '../io/write-masks';
 import { ParameterError } from '../errors';
 import type { SeriesSessions } from './series-session';
+import type { ExtractSummary } from '../../src-preload/contract';
+
+/** The app's extraction job: extract, keep the result for viewing, optionally export; a summary for the UI. */
+export async function runExtractionJob(
+  sessions: SeriesSessions,
+  args: { seriesId: string; objectIds?: number[]; background: boolean; ringWidth: number; outDir?: string },
+  ctx: { signal?: AbortSignal; progress?: (done: number, total: number, stage?: string) => void } = {},
+): Promise<ExtractSummary> {
+  const result = await extractObjects(sessions, args.seriesId, args.objectIds, { background: args.background ? { ringWidth: args.ringWidth } : false }, ctx);
+  sessions.get(args.seriesId).extracted = result;
+  const written = args.outDir ? await writeExports(result, args.outDir, ctx.signal) : undefined;
+  return summariseExtraction(args.seriesId, result, written, args.outDir);
+}
+
+/** The renderer's view of an extraction (and of its exports, when written). */
+export function summariseExtraction(seriesId: string, result: ExtractResult, written?: WrittenExports, outDir?: string): ExtractSummary {
+  return {
+    seriesId,
+    objects: result.series.map((s) => {
+      const w = written?.objects.find((o) => o.objectId === s.objectId);
+      return {
+        id: s.objectId,
+        name: s.name,
+        probeCount: Array.from(s.probeCount),
+        included: Array.from(s.included),
+        sharedSignalFraction: Array.from(s.sharedSignalFraction),
+        beamCentre: Array.from({ length: s.nTilts }, (_, t) => [s.beamCentre[2 * t]!, s.beamCentre[2 * t + 1]!] as [number, number]),
+        ...(w ? { dir: w.dir, pts2: w.pts2, framesWritten: w.frames.files.length } : {}),
+      };
+    }),
+    warnings: [...result.warnings, ...(written?.objects.flatMap((o) => o.warnings) ?? [])],
+    bytesRead: result.bytesRead,
+    seconds: result.seconds,
+    ...(outDir ? { outDir } : {}),
+  };
+}
+
+/** One object's extracted frame at one tilt, from the last extraction. */
+export function extractedFrame(sessions: SeriesSessions, seriesId: string, objectId: number, tilt: number) {
+  const result = sessions.get(seriesId).extracted;
+  if (!result) throw new ParameterError('seriesId', 'nothing extracted yet: run the extraction first');
+  const s = result.series.find((x) => x.objectId === objectId);
+  if (!s) throw new ParameterError('objectId', `object ${objectId} was not in the last extraction`);
+  if (tilt < 0 || tilt >= s.nTilts) throw new ParameterError('tilt', `${tilt} is outside 0…${s.nTilts - 1}`);
+  const [nqy, nqx] = s.detectorShape;
+  const n = nqy * nqx;
+  const cx = s.beamCentre[2 * tilt]!;
+  const cy = s.beamCentre[2 * tilt + 1]!;
+  return {
+    pattern: s.frames.slice(tilt * n, (tilt + 1) * n),
+    nqy,
+    nqx,
+    probeCount: s.probeCount[tilt]!,
+    beamCentre: Number.isFinite(cx) && Number.isFinite(cy) ? ([cx, cy] as [number, number]) : null,
+  };
+}
 
 export async function extractObjects(
   sessions: SeriesSessions,

@@ -9,12 +9,15 @@ import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io
 import type { FourDSource } from '../io/types';
 import { computeVirtualImages, type VirtualResult } from './virtual';
 import { Project, projectDirFor } from './project';
+import type { ExtractResult } from '../extraction';
 
 interface OpenSeries {
   id: string;
   series: TiltSeries;
   sources: Array<FourDSource | undefined>;
   virtual?: VirtualResult;
+  /** The last extraction (frames stay here; the renderer fetches them per tilt). */
+  extracted?: ExtractResult;
   /** Created on first use, so reading a series (e.g. `tracked virtual`) never writes a project. */
   project?: Promise<Project>;
 }

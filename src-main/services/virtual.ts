@@ -201,8 +201,13 @@ export async function computeVirtualImages(
   for (const p of plans) {
     const units: Unit[] = [];
     if (p.source.direct) {
-      const rows = Math.max(1, Math.floor(unitTarget / (p.nx * p.frameBytes)));
-      for (let r = 0; r < p.ny; r += rows) units.push({ plan: p, start: r * p.nx, count: Math.min(rows, p.ny - r) * p.nx, slot: nUnits++ });
+      // Equal units of whole rows (not target-sized units plus a small remainder: each unit restarts read-ahead).
+      const n = Math.min(p.ny, Math.max(1, Math.round((p.ny * p.nx * p.frameBytes) / unitTarget)));
+      for (let k = 0; k < n; k++) {
+        const r0 = Math.floor((k * p.ny) / n);
+        const r1 = Math.floor(((k + 1) * p.ny) / n);
+        units.push({ plan: p, start: r0 * p.nx, count: (r1 - r0) * p.nx, slot: nUnits++ });
+      }
     }
     unitsOf.set(p, units);
   }

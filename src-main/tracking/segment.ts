@@ -32,12 +32,12 @@ import { ParameterError } from '../errors';
 import type { SegmentationOptions } from './types';
 
 export const DEFAULT_SEGMENTATION: SegmentationOptions = {
-  threshold: 'otsu',
-  smoothingSigma: 1,
-  minArea: 16,
+  threshold: 'li',
+  smoothingSigma: 0.5,
+  minArea: 8,
   background: 'rolling-ball',
   backgroundRadius: 0,
-  openRadius: 1,
+  openRadius: 0,
   splitH: 2,
   splitRatio: 1.25,
   adaptiveRadius: 15,

@@ -49,6 +49,7 @@ import type {
 
 export const DEFAULT_TRACK_OPTIONS: TrackOptions = {
   ...DEFAULT_SEGMENTATION,
+  localFraction: 0.3,
   gate: 0,
   maxGap: 3,
   direction: 'both',
@@ -69,6 +70,7 @@ export function trackOptions(opts: Partial<TrackOptions> = {}): TrackOptions {
   const seg = segmentationOptions(opts);
   const o: TrackOptions = { ...DEFAULT_TRACK_OPTIONS, ...opts, ...seg };
   if (!Number.isFinite(o.gate) || o.gate < 0) throw new ParameterError('gate', `must be ≥ 0 pixels (0 = automatic), got ${o.gate}`);
+  if (!(o.localFraction >= 0 && o.localFraction < 1)) throw new ParameterError('localFraction', `must be in [0, 1), got ${o.localFraction}`);
   if (!Number.isInteger(o.maxGap) || o.maxGap < 0) throw new ParameterError('maxGap', `must be an integer ≥ 0, got ${o.maxGap}`);
   if (!Number.isInteger(o.maxFrames) || o.maxFrames < 1) throw new ParameterError('maxFrames', `must be an integer ≥ 1, got ${o.maxFrames}`);
   if (!['forward', 'backward', 'both'].includes(o.direction)) {
@@ -531,29 +533,15 @@ function stepFrame(
     return;
   }
 
-  // 2. Foreground without pixels other objects' anchors claim on this frame; its distance map and peaks.
-  let fg = a.foreground;
-  let ridge = a.ridge;
-  let peaks = a.peaks;
-  if (anyClaimed) {
-    fg = Uint8Array.from(a.foreground, (v, i) => (v && !claimed[i] ? 1 : 0));
-    ({ ridge, peaks } = splitMap(a.image, fg, nx, ny, a.backgroundMean, a.backgroundStd, a.threshold, opts));
-  }
-
-  // Markers: object cores (labels 1..P), then the other particles' h-maxima (P + peak label).
+  // 2. Each object's core (its prediction, eroded: safely inside it) and zone (its prediction, dilated).
   const P = preds.length;
-  const markers = new Int32Array(n);
   const zone = new Int32Array(n);
-  preds.forEach((pr, j) => {
+  const cores = preds.map((pr, j) => {
     const rCore = Math.max(1, 0.35 * pr.radius);
     let core = roiMorph(pr.mask, nx, ny, pr.bbox, 1, (m, w, h) => binaryErode(m, w, h, rCore));
     let coreN = 0;
-    for (const i of pr.pixels) if (core[i] && fg[i]) coreN++;
-    if (coreN === 0) core = pr.mask; // a thin particle erodes away: seed from the whole prediction
-    for (const i of pr.pixels) {
-      if (!core[i] || !fg[i]) continue;
-      markers[i] = markers[i] === 0 ? j + 1 : -1; // overlapping cores seed neither
-    }
+    for (const i of pr.pixels) if (core[i]) coreN++;
+    if (coreN === 0) core = pr.mask; // a thin particle erodes away: use the whole prediction
     const margin = Math.max(2, 0.3 * pr.radius);
     const z = roiMorph(pr.mask, nx, ny, pr.bbox, Math.ceil(margin) + 1, (m, w, h) => binaryDilate(m, w, h, margin));
     for (let i = 0; i < n; i++) {
@@ -566,6 +554,44 @@ function stepFrame(
         const o = preds[zone[i] - 1];
         if (Math.hypot(x - pr.cx, y - pr.cy) < Math.hypot(x - o.cx, y - o.cy)) zone[i] = j + 1;
       }
+    }
+    return core;
+  });
+
+  // 3. Foreground: the frame's, re-thresholded inside each zone relative to that object's own brightness on
+  // this frame (diffraction contrast makes a crystal fade or flare from tilt to tilt: one global level loses
+  // the faint one and makes the bright one fat), without pixels other objects' anchors claim on this frame.
+  let fg = a.foreground;
+  let ridge = a.ridge;
+  let peaks = a.peaks;
+  if (opts.localFraction > 0 || anyClaimed) {
+    fg = a.foreground.slice();
+    if (opts.localFraction > 0) {
+      const floor = a.backgroundMean + 3 * a.backgroundStd;
+      const levels = preds.map((pr, j) => {
+        let s = 0;
+        let c = 0;
+        for (const i of pr.pixels) {
+          if (cores[j][i]) {
+            s += a.image[i];
+            c++;
+          }
+        }
+        const level = c ? s / c : a.backgroundMean;
+        return Math.max(floor, a.backgroundMean + opts.localFraction * (level - a.backgroundMean));
+      });
+      for (let i = 0; i < n; i++) if (zone[i]) fg[i] = a.image[i] > levels[zone[i] - 1] ? 1 : 0;
+    }
+    if (anyClaimed) for (let i = 0; i < n; i++) if (claimed[i]) fg[i] = 0;
+    ({ ridge, peaks } = splitMap(a.image, fg, nx, ny, a.backgroundMean, a.backgroundStd, a.threshold, opts));
+  }
+
+  // Markers: object cores (labels 1..P), then the other particles' h-maxima (P + peak label).
+  const markers = new Int32Array(n);
+  preds.forEach((pr, j) => {
+    for (const i of pr.pixels) {
+      if (!cores[j][i] || !fg[i]) continue;
+      markers[i] = markers[i] === 0 ? j + 1 : -1; // overlapping cores seed neither
     }
   });
   for (let i = 0; i < n; i++) if (markers[i] < 0) markers[i] = 0;
@@ -602,7 +628,7 @@ function stepFrame(
   const props = regionProps(regions, nRegions, nx, ny);
   const cols = props.filter((r) => r.area > 0);
 
-  // 3. Joint assignment on position, overlap and area.
+  // 4. Joint assignment on position, overlap and area.
   const cost: number[][] = preds.map((pr) => {
     const inter = new Float64Array(nRegions + 1);
     for (const i of pr.pixels) inter[regions[i]]++;
@@ -614,12 +640,6 @@ function stepFrame(
     });
   });
   const match = assignObjects(cost, MISS_COST);
-  if (process.env.TRACK_DEBUG) {
-    preds.forEach((pr, j) => {
-      const best = cost[j].map((c, k) => [c, k]).sort((x, y) => x[0] - y[0]).slice(0, 2);
-      console.log(`t=${t} ${dir} obj ${pr.plan.id} pred (${pr.cx.toFixed(1)},${pr.cy.toFixed(1)}) area ${pr.track.area} v (${pr.track.vx.toFixed(2)},${pr.track.vy.toFixed(2)}) gate ${pr.gate.toFixed(1)} best ${best.map(([c, k]) => `${c.toFixed(2)}@(${cols[k].cx.toFixed(1)},${cols[k].cy.toFixed(1)}) a=${cols[k].area}`).join(' ')} match ${match[j]}`);
-    });
-  }
 
   preds.forEach((pr, j) => {
     const k = match[j];

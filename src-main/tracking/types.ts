@@ -68,6 +68,11 @@ export interface SegmentationOptions {
 }
 
 export interface TrackOptions extends SegmentationOptions {
+  /**
+   * Inside each object's predicted zone, foreground is re-thresholded at background + localFraction × (the
+   * object's own mean brightness on this frame − background); 0 keeps the frame's global threshold.
+   */
+  localFraction: number;
   /** Largest distance (px) between predicted and found centroid; 0 = automatic (the particle's radius, ≥ 5 px). */
   gate: number;
   /** Frames an object may be lost before its track stops. */

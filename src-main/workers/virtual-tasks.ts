@@ -172,10 +172,14 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
   return partialOf(acc, bytesRead);
 }
 
+/** Reads in flight while a block is summed (wasm path); one more area holds the block being summed. */
+const READ_DEPTH = 2;
+const AREAS = READ_DEPTH + 1;
+
 /**
- * virtualDirect with the wasm kernel: the file is read straight into the kernel's memory (two areas, the next read
- * in flight while this one is summed), headers included, so one read per block whatever the frame alignment; the
- * kernel swaps big-endian frames in place, frame by frame, while they are in cache.
+ * virtualDirect with the wasm kernel: the file is read straight into the kernel's memory (READ_DEPTH reads
+ * in flight while a block is summed), headers included, so one read per block whatever the frame alignment; the
+ * kernel swaps big-endian pixels in its registers.
  */
 async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?: AbortSignal): Promise<VirtualPartial> {
   const [nqy, nqx] = a.detectorShape;
@@ -191,7 +195,7 @@ async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?
     mean: acc.patternSum !== null,
     max: acc.patternMax !== null,
     areaBytes: (perBlock - 1) * stride + frameBytes,
-    areas: 2,
+    areas: AREAS,
   });
   const swap = bpe > 1 && a.layout.littleEndian !== isLittleEndianHost();
   const fh = await open(a.path, 'r');
@@ -214,30 +218,37 @@ async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?
     bytesRead += got;
   };
 
-  let pending: Promise<void> | null = null;
+  // Every area holds a read in flight except the one being summed (READ_DEPTH blocks ahead), so the device
+  // always has requests queued from this worker while the kernel runs.
+  const inflight: Array<{ first: number; n: number; area: number; done: Promise<void> }> = [];
+  let nextFirst = 0;
+  let nextArea = 0;
+  const issue = (): void => {
+    const n = Math.min(perBlock, a.count - nextFirst);
+    if (n <= 0) return;
+    const done = readBlock(nextFirst, n, nextArea);
+    done.catch(() => undefined); // awaited in order below
+    inflight.push({ first: nextFirst, n, area: nextArea, done });
+    nextFirst += n;
+    nextArea = (nextArea + 1) % AREAS;
+  };
   try {
-    let first = 0;
-    let which = 0;
-    let n = Math.min(perBlock, a.count);
-    pending = a.count > 0 ? readBlock(0, n, 0) : null;
-    while (pending) {
-      await pending;
-      pending = null;
+    for (let k = 0; k < AREAS; k++) issue();
+    while (inflight.length > 0) {
+      const blk = inflight[0];
+      await blk.done;
       throwIfAborted(signal);
-      const nextFirst = first + n;
-      const nextN = Math.min(perBlock, a.count - nextFirst);
-      if (nextN > 0) pending = readBlock(nextFirst, nextN, 1 - which);
-      if (kernel.needsFlushBefore(n)) kernel.flushPatterns(acc.patternSum, acc.patternMax);
-      writeWasmOutputs(a.compiled, acc, kernel.run(which, 0, n, stride, swap), n, first);
-      if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, nextFirst);
-      first = nextFirst;
-      n = nextN;
-      which = 1 - which;
+      inflight.shift();
+      if (kernel.needsFlushBefore(blk.n)) kernel.flushPatterns(acc.patternSum, acc.patternMax);
+      writeWasmOutputs(a.compiled, acc, kernel.run(blk.area, 0, blk.n, stride, swap), blk.n, blk.first);
+      issue(); // into the area just summed: only now is it free
+      if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, blk.first + blk.n);
     }
     kernel.flushPatterns(acc.patternSum, acc.patternMax);
     acc.frames = a.count;
   } finally {
-    if (pending) await pending.catch(() => undefined);
+    // Never close the file under a read that is still in flight.
+    for (const r of inflight) await r.done.catch(() => undefined);
     await fh.close();
   }
   return partialOf(acc, bytesRead);

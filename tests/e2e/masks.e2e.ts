@@ -1,6 +1,6 @@
 // The mask curation workspace against the test host on a synthetic series: paint, undo, erase, polygon,
 // live pattern, re-track from an edited frame, and nothing lost when the host is killed mid-session.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -190,6 +190,32 @@ describe('mask curation', () => {
     await page.getByTestId(`object-${id}`).waitFor();
     expect(await mainFrame(page, id, 3)).toEqual(expected);
     expect((await mainObjects(page)).map((o) => o.id)).toEqual(before.map((o) => o.id));
+    await page.close();
+  });
+
+  it('extracts and exports from the Export tab, shows purity and the extracted patterns', async () => {
+    const page = await h.newPage();
+    await openSeriesInMasksTab(page);
+    await page.keyboard.press('5');
+    await page.getByTestId('export-tab').waitFor();
+    const out = join(dir, 'exported');
+    await page.getByTestId('export-dir').fill(out);
+    await page.getByTestId('extract-export').click();
+    await page.getByTestId('export-result').waitFor({ timeout: 60_000 });
+    await expect(page.getByTestId('export-result').textContent()).resolves.toMatch(/\.pts2/);
+    await page.getByTestId('purity-chart').waitFor();
+    expect(existsSync(join(out, 'extracted.h5'))).toBe(true);
+    const written = readdirSync(out, { recursive: true }).map(String);
+    expect(written.some((f) => /frames[\\/]\d{4}\.tif$/.test(f))).toBe(true);
+    expect(written.some((f) => f.endsWith('.pts2'))).toBe(true);
+    expect(written.some((f) => /smv[\\/].*\.img$/.test(f))).toBe(true);
+    await screenshot(page, '30-export');
+    await page.keyboard.press('3');
+    await page.getByTestId('patterns-tab').waitFor();
+    await page.getByTestId('extracted-pattern').locator('canvas').first().waitFor();
+    await expect(page.getByTestId('pattern-info').textContent()).resolves.toMatch(/[1-9]\d* probes/);
+    await screenshot(page, '31-patterns');
+    expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
 });

@@ -68,16 +68,16 @@ describe('series view', () => {
     await expect(page.getByTestId('tilt-readout').textContent()).resolves.toContain('-18.00°');
 
     // Click the middle of the virtual image: the pattern of that probe position appears.
-    const box = (await page.locator('[data-testid="virtual-image"] canvas').boundingBox())!;
+    const box = (await page.locator('[data-testid="virtual-image"] canvas').first().boundingBox())!;
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await page.getByTestId('probe-pattern-image').waitFor();
     await expect(page.getByTestId('probe-pattern').textContent()).resolves.toContain('(20, 20)');
     expect(await canvasInk(page, 'probe-pattern-image')).toBeGreaterThan(1);
 
     // The mean pattern with the detector rings; drag the outer ADF ring inwards.
-    await page.getByTestId('mean-pattern').locator('canvas').waitFor();
+    await page.getByTestId('mean-pattern').locator('canvas').first().waitFor();
     const before = await page.getByTestId('detector-radii').textContent();
-    const mp = (await page.locator('[data-testid="mean-pattern"] canvas').boundingBox())!;
+    const mp = (await page.locator('[data-testid="mean-pattern"] canvas').first().boundingBox())!;
     const pxPerDetector = mp.width / 96;
     const cx = mp.x + mp.width / 2;
     const cy = mp.y + mp.height / 2;

@@ -1,0 +1,58 @@
+// The extracted 3D ED data set of each object (frames stay in main) and the export job.
+import { defineStore } from 'pinia';
+import { markRaw, ref, shallowRef } from 'vue';
+import type { ExtractSummary } from '../../../src-preload/contract';
+import { api } from '../api';
+import { useJobsStore } from './jobs';
+import { useLogStore } from './log';
+import { useSeriesStore } from './series';
+
+export const useExtractionStore = defineStore('extraction', () => {
+  const summary = ref<ExtractSummary | null>(null);
+  const objectId = ref<number | null>(null);
+  const background = ref(false);
+  const ringWidth = ref(2);
+  const outDir = ref('');
+  const frame = shallowRef<{ tilt: number; pattern: Float32Array; nqy: number; nqx: number; probeCount: number; beamCentre: [number, number] | null } | null>(null);
+  const log = useLogStore();
+
+  async function run(write: boolean): Promise<void> {
+    const s = useSeriesStore().active;
+    if (!s) return;
+    if (write && !outDir.value.trim()) return log.warn('Give an output folder for the exported files', 'export');
+    try {
+      summary.value = await useJobsStore().run(
+        'extract.run',
+        {
+          seriesId: s.summary.seriesId,
+          background: background.value,
+          ringWidth: ringWidth.value,
+          ...(write ? { outDir: outDir.value.trim() } : {}),
+        },
+        write ? 'Extract and export' : 'Extract',
+      );
+      objectId.value = summary.value.objects[0]?.id ?? null;
+      for (const w of summary.value.warnings) log.warn(w, 'extract');
+      for (const o of summary.value.objects) {
+        const n = o.included.reduce((a, b) => a + b, 0);
+        log.info(`${o.name}: ${n} frames extracted${o.pts2 ? ` → ${o.pts2}` : ''}`, 'extract');
+      }
+      await loadFrame();
+    } catch {
+      // Logged by the job store.
+    }
+  }
+
+  async function loadFrame(): Promise<void> {
+    const s = useSeriesStore().active;
+    if (!s || objectId.value === null || !summary.value) return;
+    try {
+      const r = await api().invoke('extract.frame', { seriesId: s.summary.seriesId, objectId: objectId.value, tilt: s.tilt });
+      frame.value = markRaw({ tilt: s.tilt, ...r });
+    } catch (e) {
+      log.error(e, 'extract');
+    }
+  }
+
+  return { summary, objectId, background, ringWidth, outDir, frame, run, loadFrame };
+});
