@@ -262,7 +262,7 @@ export const useMasksStore = defineStore('masks', () => {
     const f = frame(o.id, s.tilt)!;
     strokeSegmentInPlace(f, nx, ny, strokeLast[0], strokeLast[1], x, y, brushSize.value, tool.value === 'eraser' ? 0 : 1);
     strokeLast = [x, y];
-    revision.value++;
+    // No revision bump here: the editor repaints the segment itself; whole-frame views update on commit.
     scheduleLivePattern(f);
     return true;
   }
