@@ -39,10 +39,10 @@ export function buildProgram(): Command {
 
   program
     .command('virtual')
-    .description('virtual images of every tilt (all detectors in one pass over the bytes) written as HDF5')
+    .description('virtual images of every tilt (all detectors in one pass over the bytes) as HDF5 or multi-page TIFF')
     .argument('<series>', 'series.json, tilts.csv, a folder of tilts (with --start/--step) or one 4D/5D file')
     .option('-d, --detector <spec>', 'bf:R | adf:RIN,ROUT | mask:FILE(.npy) | com | variance | sum (repeatable)', collect, [])
-    .requiredOption('-o, --out <file>', 'output .h5: one float32 dataset [tilt, ry, rx] per detector output')
+    .requiredOption('-o, --out <file>', 'output .h5 (one float32 dataset [tilt, ry, rx] per output) or .tif (32-bit, one page per tilt)')
     .option('--dataset <path>', 'HDF5 dataset path, when the layout is not recognised')
     .option('--scan <NYxNX>', 'scan shape (rows x columns) for files that do not record it', parseShape)
     .option('--start <deg>', 'folder of tilts: angle of the first file', parseNumber('--start'))

@@ -4,6 +4,8 @@ import { extname } from 'node:path';
 import type { DetectorRequest } from '../../src-preload/contract';
 import { InputError, ParameterError } from '../errors';
 import { writeVirtualStackH5 } from '../io/write-virtual';
+import { encodeTiffPages } from '../io/export';
+import { writeFileAtomic } from '../io/atomic';
 import { SeriesSessions } from '../services/series-session';
 import { createProgress } from './progress';
 
@@ -99,8 +101,8 @@ export interface VirtualCommandOptions {
 export async function runVirtualCommand(seriesPath: string, opts: VirtualCommandOptions): Promise<Record<string, unknown>> {
   const detectors = (opts.detector.length ? opts.detector : ['bf:8', 'adf:12,60']).map(parseDetector);
   const ext = extname(opts.out).toLowerCase();
-  if (!['.h5', '.hdf5'].includes(ext)) {
-    throw new ParameterError('--out', `${opts.out}: write .h5 (one dataset [tilt, ry, rx] per detector)`);
+  if (!['.h5', '.hdf5', '.tif', '.tiff'].includes(ext)) {
+    throw new ParameterError('--out', `${opts.out}: write .h5 (one dataset [tilt, ry, rx] per output) or .tif (one page per tilt; one file per output)`);
   }
   const sessions = new SeriesSessions();
   const summary = await sessions.openSeries(seriesPath, {
@@ -120,6 +122,23 @@ export async function runVirtualCommand(seriesPath: string, opts: VirtualCommand
       describe[o.name] = d ? JSON.stringify(d, (k, val: unknown) => (k === 'mask' ? '(mask)' : val)) : o.kind;
     }
     const [ny, nx] = summary.scanShape;
+    if (ext === '.tif' || ext === '.tiff') {
+      const names = Object.keys(stacks);
+      const files: string[] = [];
+      for (const name of names) {
+        // One output keeps the given name; several get _<output> before the extension.
+        const file = names.length === 1 ? opts.out : `${opts.out.slice(0, -ext.length)}_${name}${ext}`;
+        const pages = summary.anglesDeg.map((a, t) => ({
+          data: stacks[name]!.subarray(t * ny * nx, (t + 1) * ny * nx),
+          width: nx,
+          height: ny,
+          description: `${describe[name]} | tilt ${t + 1} | ${a} deg`,
+        }));
+        await writeFileAtomic(file, encodeTiffPages(pages, 'trackED'));
+        files.push(file);
+      }
+      return { out: files, nTilts: summary.nTilts, scanShape: summary.scanShape, outputs: v.outputs.map((o) => o.name), bytesRead: v.bytesRead, seconds: v.seconds, throughputMBs: v.bytesRead / 1e6 / v.seconds, warnings: v.warnings };
+    }
     await writeVirtualStackH5(opts.out, {
       stacks,
       nTilts: summary.nTilts,

@@ -12,6 +12,10 @@
 // when given, else a fit on the mean of a few frames sampled across the scan (a quick pre-pass, so the main pass
 // stays single). After the pass, the centre is fitted again on the full mean pattern and returned as
 // `beamCentreFit`, so the UI can offer it.
+//
+// Pipelining: tilts are queued in order as soon as their centre is known; the pre-pass samples run a few tilts
+// ahead and every beam-centre fit runs in the pool, so this thread only reads samples, hands out units and
+// merges, and the workers never wait for it.
 
 import { setMaxListeners } from 'node:events';
 import { CancelledError, InputError, ParameterError, throwIfAborted } from '../errors';
@@ -85,7 +89,7 @@ export interface VirtualResult {
 /** Frames averaged for the pre-pass beam-centre fit (spread evenly over the scan). */
 const CENTRE_SAMPLES = 16;
 /** Tilts whose beam centre is sampled and fitted ahead of the tilt being queued. */
-const CENTRE_LOOKAHEAD = 2;
+const CENTRE_LOOKAHEAD = 4;
 const DEFAULT_BLOCK_BYTES = 4 << 20;
 const DTYPES = new Set<PixelDType>(['uint8', 'uint16', 'uint32', 'int8', 'int16', 'int32', 'float32', 'float64']);
 
@@ -115,18 +119,20 @@ function checkSource(s: FourDSource, t: number): void {
   if (ny * nx > 0x7fffffff) bad(`${ny * nx} probe positions are more than this tool handles`);
 }
 
-/** Sum of CENTRE_SAMPLES frames spread over the scan (fitted for the beam centre by the caller). */
+/**
+ * Sum of CENTRE_SAMPLES frames spread over the scan (fitted for the beam centre by the caller). The reads are
+ * issued together: on a cold cache they are random reads, and a queue of them costs one seek time, not sixteen.
+ */
 async function sampleCentre(s: FourDSource, signal: AbortSignal | undefined): Promise<{ sum: Float64Array; bytes: number }> {
   const [ny, nx] = s.scanShape;
   const [nqy, nqx] = s.detectorShape;
   const n = ny * nx;
   const k = Math.min(CENTRE_SAMPLES, n);
   const sum = new Float64Array(nqy * nqx);
+  throwIfAborted(signal);
+  const frames = await Promise.all(Array.from({ length: k }, (_, i) => s.readFrames(Math.floor(((i + 0.5) * n) / k), 1, signal)));
   let bytes = 0;
-  for (let i = 0; i < k; i++) {
-    throwIfAborted(signal);
-    const pos = Math.floor(((i + 0.5) * n) / k);
-    const f = await s.readFrames(pos, 1, signal);
+  for (const f of frames) {
     bytes += f.byteLength;
     for (let p = 0; p < sum.length; p++) sum[p] += f[p];
   }
@@ -202,7 +208,7 @@ export async function computeVirtualImages(
     const units: Unit[] = [];
     if (p.source.direct) {
       // Equal units of whole rows (not target-sized units plus a small remainder: each unit restarts read-ahead).
-      const n = Math.min(p.ny, Math.max(1, Math.round((p.ny * p.nx * p.frameBytes) / unitTarget)));
+      const n = Math.min(p.ny, Math.max(1, Math.ceil((p.ny * p.nx * p.frameBytes) / unitTarget)));
       for (let k = 0; k < n; k++) {
         const r0 = Math.floor((k * p.ny) / n);
         const r1 = Math.floor(((k + 1) * p.ny) / n);

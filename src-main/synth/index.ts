@@ -7,6 +7,13 @@
 // terms (Float32), draw Poisson counts, and hand the block to the HDF5 (and MIB) writer. Memory stays
 // bounded by one block whatever the size; every file appears only when complete (temp + rename), and a
 // cancelled or failed run removes what it had written.
+//
+// Per-particle signal truth (truth/signal.h5): in the same loop that gathers a position's stamps, each
+// particle's Bragg amplitudes (expected counts of its excited reflections, times the fraction of each disk
+// that lands on the detector) are summed into signal_p[tilt, ry, rx] — exactly the numbers the renderer
+// scales its stamps by before Poisson sampling (direct beam, film and diffuse background excluded), so
+// Σ_p signal_p is the Bragg part of the pattern's expected total. Tests of extraction use it as the true
+// diffraction signal each particle puts at each probe position.
 import { mkdirSync, rmdirSync, statSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, ParameterError, InputError, throwIfAborted } from '../errors';
@@ -201,6 +208,8 @@ export async function synthesize(opts: SynthOptions, ctx: SynthContext = {}): Pr
   const nPos = ny * nx;
   const masks = particles.map(() => new Uint8Array(nTilts * nPos));
   const thickness = particles.map(() => new Float32Array(nTilts * nPos));
+  /** Expected Bragg counts on the detector per particle, tilt and probe position (truth/signal.h5). */
+  const braggSignal = particles.map(() => new Float32Array(nTilts * nPos));
   const vBf = new Float32Array(nTilts * nPos);
   const vAdf = new Float32Array(nTilts * nPos);
 
@@ -308,6 +317,7 @@ export async function synthesize(opts: SynthOptions, ctx: SynthContext = {}): Pr
               const b0 = Math.min(Math.floor(fb), nb - 2);
               const fr = fb - b0;
               const tab = plan.table;
+              let own = 0;
               for (let k = 0; k < plan.nRefl; k++) {
                 const I = tab[k * nb + b0]! * (1 - fr) + tab[k * nb + b0 + 1]! * fr;
                 const amp = I * N0;
@@ -324,7 +334,9 @@ export async function synthesize(opts: SynthOptions, ctx: SynthContext = {}): Pr
                 nAct++;
                 bf += amp * st.bf;
                 adf += amp * st.adf;
+                own += amp * st.total;
               }
+              braggSignal[pi]![ti * nPos + j] = own;
             }
             const trans = Math.max(0.03, (1 - preset.filmFraction) * Math.exp(-tTot / preset.absorptionLengthNm) - braggFrac - diffuseFrac);
             const dAmp = trans * N0;
@@ -443,6 +455,23 @@ export async function synthesize(opts: SynthOptions, ctx: SynthContext = {}): Pr
       { beamCentreX: cx, beamCentreY: cy },
     );
     created.push('truth/virtual.h5');
+    await writeStacksH5(
+      truthPath(outDir, 'signal.h5'),
+      particles.map((p, pi) => ({
+        name: `object_${p.id}`,
+        data: braggSignal[pi]!,
+        shape: [nTilts, ny, nx] as [number, number, number],
+        attrs: {
+          name: 'expected Bragg counts of this particle',
+          units: 'counts',
+          description:
+            'noise-free expected counts on the detector in the disks of this particle\'s reflections at each probe position ' +
+            '(direct beam, film and diffuse background excluded; before Poisson sampling and the uint16 clip)',
+          angleDeg: angleArr,
+        },
+      })),
+    );
+    created.push('truth/signal.h5');
     writeJsonAtomic(truthPath(outDir, 'scene.json'), {
       version: 1,
       preset: preset.name,
@@ -467,6 +496,16 @@ export async function synthesize(opts: SynthOptions, ctx: SynthContext = {}): Pr
       angleDeg: angles,
       driftNm: drift.map((d) => [d[0], d[1]]),
       virtualDetectors: { bfRadiusPx: setup.bfRadiusPx, adfInnerPx: setup.adfInnerPx, adfOuterPx: setup.adfOuterPx },
+      truthFiles: {
+        'truth.json': 'wavelength, calibration, beam centre, per-particle cell, UB and space group (DESIGN §7)',
+        'masks.h5': 'object_<id>: uint8 [nTilts, ny, nx], 1 where the particle has non-zero projected thickness',
+        'F2_<id>.json': 'kinematic |F|² of every reflection to the detector corner: [[h, k, l, F2, dA], …]',
+        'virtual.h5': 'bf, adf: noise-free virtual images; thickness_<id>: projected thickness (nm), float32 [nTilts, ny, nx]',
+        'signal.h5':
+          'object_<id>: float32 [nTilts, ny, nx], expected Bragg counts this particle puts on the detector at each probe ' +
+          'position (its reflections only; direct beam and backgrounds excluded; noise-free)',
+        'scene.json': 'this file',
+      },
       particles: particles.map((p) => ({
         id: p.id,
         structure: p.structureFile,

@@ -1,6 +1,8 @@
 // Ground-truth files beside a synthetic series (DESIGN §7): truth.json, masks.h5 (the masks.h5 layout of
-// DESIGN §6), F2_<id>.json, virtual.h5 (noise-free virtual images and projected thickness) and scene.json
-// (everything else a test may want: shapes, drift, dose, fading). All written atomically.
+// DESIGN §6), F2_<id>.json, virtual.h5 (noise-free virtual images and projected thickness), signal.h5 (per
+// particle object_<id>: float32 [nTilts, ny, nx], the noise-free expected Bragg counts that particle puts on the
+// detector at each probe position; see index.ts) and scene.json (everything else a test may want: shapes, drift,
+// dose, fading, and a description of each truth file). All written atomically.
 import { join } from 'node:path';
 import { writeFileAtomicSync, AtomicFile } from '../io/atomic';
 import { loadH5wasm } from '../io/write-emd';

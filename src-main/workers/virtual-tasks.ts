@@ -1,9 +1,12 @@
 // Worker-side virtual imaging: the glue between bytes and the pure kernel.
 //
-// virtualDirect: the worker opens the file itself (read-only), streams its probe range with fs reads into two
-// reused buffers (the next read runs on libuv's thread pool while this block is being summed), swaps bytes in
-// place when the file is big-endian, and accumulates locally. The bytes never pass through the main thread, and
-// memory is 2 × blockBytes per worker whatever the file size.
+// virtualDirect: the worker opens the file itself (read-only) and streams its probe range with fs reads into
+// reused buffers; the bytes never pass through the main thread, and memory is a few blocks per worker whatever
+// the file size.
+//   - wasm kernel (default for uint8/uint16/uint32/float32): the reads land straight in the WebAssembly kernel's
+//     memory, three blocks in flight; big-endian pixels are swapped in the kernel's registers.
+//   - JS kernel (other dtypes, or forced): two buffers (the next read runs on libuv's thread pool while this
+//     block is summed), Buffer.swap16/32/64 in place for big-endian files.
 //
 // virtualBlock: the fallback for sources without a direct layout: the main thread reads frames with readFrames
 // and transfers them here.

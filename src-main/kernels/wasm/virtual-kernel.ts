@@ -1,6 +1,6 @@
+/* eslint-disable @typescript-eslint/ban-ts-comment -- AssemblyScript source: tsc must not type-check it */
 // @ts-nocheck: AssemblyScript, not TypeScript (v128, i32, load<T>…). Compiled by `npm run build:wasm`
-// (scripts/build-wasm.mjs) into virtual-kernel.generated.ts; tsc and eslint only see a comment-free shell of it.
-/* eslint-disable */
+// (scripts/build-wasm.mjs) into virtual-kernel.generated.ts; tsc and eslint only parse it.
 //
 // WebAssembly SIMD inner loops of the virtual detectors (the reference is the JS kernel in ../virtual-detectors.ts).
 // Raw pointers into this module's memory, all laid out by the JS side (./index.ts); no allocator, no runtime.

@@ -165,8 +165,9 @@ describe('trackObjects on a synthetic tilt series', () => {
   });
 
   it('stops a particle that leaves the field of view, keeps the others, and honours direction and maxFrames', async () => {
-    const leaving: SynthParticle = { x: 44, y: 10, z: 60, a: 6, b: 5, wobble: 0.05, theta: 0.8, intensity: 50 };
-    const s = synthStack({ ...base, particles: [defaultParticles()[0], leaving], seed: 3 });
+    // Far above the tilt axis: it sweeps ~3 px per tilt and leaves through the right edge at about +20°.
+    const leaving: SynthParticle = { x: 30, y: 10, z: 120, a: 6, b: 5, wobble: 0.05, theta: 0.8, intensity: 50 };
+    const s = synthStack({ ...base, particles: [defaultParticles()[0], leaving], driftStep: 0.3, seed: 3 });
     const res = await trackObjects(input(s), [click(s, 0), click(s, 1)]);
     const [stay, gone] = res.objects;
     expect(stay.stops).toEqual([]);

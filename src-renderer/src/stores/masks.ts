@@ -23,7 +23,10 @@ interface HistoryEntry {
   objectId: number;
   label: string;
   changes: FrameChange[];
+  /** A change of one tilt's tracker prompt (points and box). */
+  prompt?: { tilt: number; before: TrackPrompt | null; after: TrackPrompt | null };
 }
+const NO_RUNS = (): MaskRuns => ({ set: new Uint32Array(0), clear: new Uint32Array(0) });
 
 const HISTORY_LIMIT = 200;
 
@@ -200,6 +203,14 @@ export const useMasksStore = defineStore('masks', () => {
   }
 
   async function replay(entry: HistoryEntry, direction: 'undo' | 'redo'): Promise<void> {
+    if (entry.prompt) {
+      const p = direction === 'undo' ? entry.prompt.before : entry.prompt.after;
+      objects[entry.objectId] = await api().invoke('masks.setPrompt', {
+        seriesId: entry.seriesId,
+        objectId: entry.objectId,
+        prompt: p ?? { tilt: entry.prompt.tilt, points: [] },
+      });
+    }
     for (const c of entry.changes) {
       const runs = direction === 'undo' ? invertRuns(c.runs) : c.runs;
       const state = direction === 'undo' ? c.stateBefore : c.stateAfter;
@@ -332,8 +343,30 @@ export const useMasksStore = defineStore('masks', () => {
     const s = seriesState.value;
     const o = active.value;
     if (!s || !o) return;
+    const which = tilts ?? [s.tilt];
+    const before = which.map((t) => o.frameState[t]!);
     try {
-      objects[o.id] = await api().invoke('masks.setState', { seriesId: s.summary.seriesId, objectId: o.id, tilts: tilts ?? [s.tilt], state });
+      objects[o.id] = await api().invoke('masks.setState', { seriesId: s.summary.seriesId, objectId: o.id, tilts: which, state });
+      pushHistory({
+        seriesId: s.summary.seriesId,
+        objectId: o.id,
+        label: state,
+        changes: which.map((t, k) => ({ tilt: t, runs: NO_RUNS(), stateBefore: before[k]!, stateAfter: state })),
+      });
+    } catch (e) {
+      log.error(e, 'masks');
+    }
+  }
+
+  /** Sets one tilt's prompt in main and records it for undo. */
+  async function changePrompt(tilt: number, after: TrackPrompt | null): Promise<void> {
+    const s = seriesState.value;
+    const o = active.value;
+    if (!s || !o) return;
+    const before = o.prompts.find((p) => p.tilt === tilt) ?? null;
+    try {
+      objects[o.id] = await api().invoke('masks.setPrompt', { seriesId: s.summary.seriesId, objectId: o.id, prompt: after ?? { tilt, points: [] } });
+      pushHistory({ seriesId: s.summary.seriesId, objectId: o.id, label: 'prompt', changes: [], prompt: { tilt, before, after } });
     } catch (e) {
       log.error(e, 'masks');
     }
@@ -361,33 +394,18 @@ export const useMasksStore = defineStore('masks', () => {
     const o = active.value;
     if (!s || !o) return;
     const existing = o.prompts.find((p) => p.tilt === s.tilt);
-    const prompt: TrackPrompt = { tilt: s.tilt, points: [...(existing?.points ?? []), { x, y, positive }], ...(existing?.box ? { box: existing.box } : {}) };
-    try {
-      objects[o.id] = await api().invoke('masks.setPrompt', { seriesId: s.summary.seriesId, objectId: o.id, prompt });
-    } catch (e) {
-      log.error(e, 'masks');
-    }
+    await changePrompt(s.tilt, { tilt: s.tilt, points: [...(existing?.points ?? []), { x, y, positive }], ...(existing?.box ? { box: existing.box } : {}) });
   }
   async function setBox(box: [number, number, number, number]): Promise<void> {
     const s = seriesState.value;
     const o = active.value;
     if (!s || !o) return;
     const existing = o.prompts.find((p) => p.tilt === s.tilt);
-    try {
-      objects[o.id] = await api().invoke('masks.setPrompt', {
-        seriesId: s.summary.seriesId,
-        objectId: o.id,
-        prompt: { tilt: s.tilt, points: existing?.points ?? [], box },
-      });
-    } catch (e) {
-      log.error(e, 'masks');
-    }
+    await changePrompt(s.tilt, { tilt: s.tilt, points: existing?.points ?? [], box });
   }
   async function clearPrompts(): Promise<void> {
     const s = seriesState.value;
-    const o = active.value;
-    if (!s || !o) return;
-    objects[o.id] = await api().invoke('masks.setPrompt', { seriesId: s.summary.seriesId, objectId: o.id, prompt: { tilt: s.tilt, points: [] } });
+    if (s) await changePrompt(s.tilt, null);
   }
 
   // ── Live pattern: the summed diffraction inside the mask, recomputed in main, debounced while painting.

@@ -1,0 +1,97 @@
+// The CLI as a user runs it: synth → info → virtual (HDF5 and TIFF) → run, and bad input on each.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import h5wasm from 'h5wasm/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const UTIF = createRequire(import.meta.url)('utif2') as typeof import('utif2');
+const dir = mkdtempSync(join(tmpdir(), 'tracked-cli-pipe-'));
+const series = join(dir, 'series');
+const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tracked.mjs', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+
+beforeAll(async () => {
+  await h5wasm.ready;
+  const r = run('synth', '--preset', 'brookite-agglomerate', '--size', 'small', '--out', series, '--seed', '7');
+  expect(r.status, r.stderr).toBe(0);
+}, 180_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('tracked synth / info / virtual / run', () => {
+  it('synth writes a series that info reads, and ground truth that reloads', () => {
+    const info = JSON.parse(run('info', join(series, 'series.json')).stdout) as { format: string; series: { nTilts: number }; scanShape: number[]; detectorShape: number[] };
+    expect(info.format).toBe('series');
+    expect(info.series.nTilts).toBe(21);
+    expect(info.scanShape).toEqual([32, 32]);
+    expect(info.detectorShape).toEqual([128, 128]);
+    const truth = JSON.parse(readFileSync(join(series, 'truth', 'truth.json'), 'utf8')) as { version: number; wavelengthA: number; particles: Array<{ id: number; UB: number[][]; spaceGroup: string }> };
+    expect(truth.version).toBe(1);
+    expect(truth.wavelengthA).toBeCloseTo(0.02508, 5);
+    expect(truth.particles.length).toBeGreaterThan(1);
+    expect(truth.particles[0]!.UB).toHaveLength(3);
+    const f = new h5wasm.File(join(series, 'truth', 'masks.h5'), 'r');
+    try {
+      const ds = f.get(`object_${truth.particles[0]!.id}`) as InstanceType<typeof h5wasm.Dataset>;
+      expect(ds.shape).toEqual([21, 32, 32]);
+      expect((ds.value as Uint8Array).some((v) => v === 1)).toBe(true);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('virtual writes the same images as HDF5 and as multi-page TIFF', () => {
+    const h5 = join(dir, 'v.h5');
+    const tif = join(dir, 'v.tif');
+    expect(run('virtual', join(series, 'series.json'), '-d', 'adf:10,60', '-o', h5).status).toBe(0);
+    expect(run('virtual', join(series, 'series.json'), '-d', 'adf:10,60', '-o', tif).status).toBe(0);
+    const f = new h5wasm.File(h5, 'r');
+    const adf = (f.get('virtual/adf') as InstanceType<typeof h5wasm.Dataset>).value as Float32Array;
+    f.close();
+    const bytes = readFileSync(tif);
+    const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const pages = UTIF.decode(buf);
+    expect(pages).toHaveLength(21);
+    UTIF.decodeImage(buf, pages[10]!);
+    const raw = (pages[10] as unknown as { data: Uint8Array }).data;
+    const page = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    expect(Array.from(page)).toEqual(Array.from(adf.subarray(10 * 1024, 11 * 1024)));
+  });
+
+  it('run writes the DESIGN §6 layout and report.json', () => {
+    const out = join(dir, 'run');
+    const r = run('run', join(series, 'series.json'), '--out', out, '--target', 'auto');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+      version: number;
+      series: { nTilts: number; scanShape: number[]; tiltRangeDeg: number[] };
+      objects: Array<{ framesTracked: number; meanAreaPx: number }>;
+      timingsS: Record<string, number>;
+    };
+    expect(report.version).toBe(1);
+    expect(report.series).toMatchObject({ nTilts: 21, scanShape: [32, 32], tiltRangeDeg: [-40, 40] });
+    expect(report.objects[0]!.framesTracked).toBeGreaterThan(0);
+    expect(Object.keys(report.timingsS)).toEqual(expect.arrayContaining(['virtual', 'tracking', 'extraction']));
+    for (const f of ['virtual.tiff', 'masks/masks.h5', 'extracted.h5', 'target.pts2']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readdirSync(join(out, 'frames')).some((f) => /^\d{4}\.tif$/.test(f))).toBe(true);
+    expect(readdirSync(join(out, 'smv')).some((f) => f.endsWith('.img'))).toBe(true);
+    expect(readdirSync(join(out, 'masks')).some((f) => f.endsWith('.png'))).toBe(true);
+  });
+
+  it('fails with one line on bad input', () => {
+    for (const args of [
+      ['run', join(dir, 'nope.json'), '--out', join(dir, 'x')],
+      ['run', join(series, 'series.json'), '--out', join(dir, 'x'), '--target', '999,999@0'],
+      ['run', join(series, 'series.json'), '--out', join(dir, 'x'), '--target', 'here'],
+      ['virtual', join(series, 'series.json'), '-d', 'adf:60,10', '-o', join(dir, 'y.h5')],
+      ['virtual', join(series, 'series.json'), '-o', join(dir, 'y.png')],
+      ['synth', '--preset', 'quartz', '--out', join(dir, 'z')],
+    ]) {
+      const r = run(...args);
+      expect(r.status, args.join(' ')).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^tracked: /);
+    }
+  });
+});
