@@ -39,6 +39,17 @@ export async function readH5(path: string): Promise<Map<string, { value: ArrayLi
   }
 }
 
+/** One dataset's values, read with h5wasm. */
+export async function readDataset(path: string, name: string): Promise<ArrayLike<number>> {
+  const h5 = await h5lib();
+  const f = new h5.File(path, 'r');
+  try {
+    return (f.get(name) as Dataset).value as ArrayLike<number>;
+  } finally {
+    f.close();
+  }
+}
+
 export async function loadSynthTruth(dir: string): Promise<SynthTruth> {
   const scene = JSON.parse(readFileSync(join(dir, 'truth', 'scene.json'), 'utf8')) as SynthTruth['scene'];
   const ids = scene.particles.map((p) => p.id);

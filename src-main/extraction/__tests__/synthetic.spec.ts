@@ -1,49 +1,69 @@
 // Extraction on the synthetic agglomerate with ground truth (issue 7 "Done when"), read through the real readers
 // (openSeries → openTilt → the HDF5 source with its direct layout).
+//
+// Data: brookite-agglomerate (five touching TiO2 nanorods, 3–4 probe positions wide), seed 2, a 32×32 scan (the
+// 'small' scan, 5.3 nm per probe step), a 64×64 detector, 11 tilts of 4° (±20°). In this scene rod 4 — the one
+// `pickAutoTarget` chooses on the middle tilt — overlaps rod 3 in projection (positions where both have
+// thickness), and rods 1 and 2 overlap too, so "signal from neighbours" is not zero even through the true masks.
+//
+// Ground truth of the diffraction signal: truth/signal.h5, object_<id> [nTilts, ny, nx] = the noise-free expected
+// Bragg counts that particle puts on the detector at each probe position (its reflections' disks only; direct
+// beam, film and diffuse background excluded). For a mask M (all tilts) and particle p:
+//   kept_p(M)      = Σ_{i∈M} S_p(i) / Σ_i S_p(i)                    (share of p's own signal the extraction sums)
+//   neighbour_p(M) = Σ_{i∈M} Σ_{q≠p} S_q(i) / Σ_{i∈M} Σ_q S_q(i)     (share of the summed Bragg signal not from p)
+// Issue 7 asks kept ≥ 0.95 and neighbour ≤ 0.05 through tracked masks.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dataset } from 'h5wasm';
-import { h5lib } from '../../io/h5';
 import { openSeries, openTilt } from '../../io/series';
 import type { FourDSource } from '../../io/types';
 import { EMD_DATASET_PATH } from '../../io/write-emd';
+import { computeVirtualImages, imageStack } from '../../services/virtual';
 import { synthesize } from '../../synth/index';
+import { pickAutoTarget, trackObjects, type TargetChoice, type TrackedObjectResult } from '../../tracking';
 import { extractSeries } from '../service';
-import type { ExtractionObject } from '../types';
+import type { ExtractionObject, FrameState } from '../types';
 import { tempDir } from './helpers';
+import { loadSynthTruth, particleAt, projectedOverlaps, readDataset, readH5, signalScore, type SynthTruth } from './synthetic-truth';
+
+const KEEP_MIN = 0.95;
+const NEIGHBOUR_MAX = 0.05;
 
 const tmp = tempDir('extract-synth');
 let sources: FourDSource[] = [];
 let angles: number[] = [];
-const truth: { ids: number[]; masks: Map<number, Uint8Array>; thickness: Map<number, Float32Array> } = { ids: [], masks: new Map(), thickness: new Map() };
+let truth: SynthTruth;
 let shape = { nTilts: 0, ny: 0, nx: 0, nqy: 0, nqx: 0 };
-
-async function readStack(path: string, name: string): Promise<Uint8Array | Float32Array> {
-  const h5 = await h5lib();
-  const f = new h5.File(path, 'r');
-  try {
-    return (f.get(name) as Dataset).value as Uint8Array | Float32Array;
-  } finally {
-    f.close();
-  }
-}
+let adf: Float32Array;
+let auto: TargetChoice;
+let target = 0;
+let tracked: TrackedObjectResult;
 
 beforeAll(async () => {
   const sum = await synthesize({
     preset: 'brookite-agglomerate',
-    size: { scanShape: [24, 24], detectorShape: [48, 48], nTilts: 5, tiltStepDeg: 3 },
+    size: { scanShape: [32, 32], detectorShape: [64, 64], nTilts: 11, tiltStepDeg: 4 },
     outDir: tmp.dir,
-    seed: 7,
+    seed: 2,
   });
   const series = await openSeries(join(tmp.dir, sum.manifest));
   sources = await Promise.all(series.tilts.map((_, i) => openTilt(series, i)));
   angles = series.tilts.map((t) => t.angleDeg);
   shape = { nTilts: sum.nTilts, ny: sum.scanShape[0], nx: sum.scanShape[1], nqy: sum.detectorShape[0], nqx: sum.detectorShape[1] };
-  truth.ids = sum.particles.map((p) => p.id);
-  for (const id of truth.ids) {
-    truth.masks.set(id, (await readStack(join(tmp.dir, 'truth', 'masks.h5'), `object_${id}`)) as Uint8Array);
-    truth.thickness.set(id, (await readStack(join(tmp.dir, 'truth', 'virtual.h5'), `thickness_${id}`)) as Float32Array);
-  }
+  truth = await loadSynthTruth(tmp.dir);
+
+  // What a user does: the virtual ADF stack from the raw counts (the app's virtual-imaging service), the target
+  // picked on the middle tilt, tracked through all tilts.
+  const vd = truth.scene.virtualDetectors;
+  const v = await computeVirtualImages(sources, [{ kind: 'annulus', rIn: vd.adfInnerPx, rOut: vd.adfOuterPx, name: 'adf' }], {
+    beamCentre: truth.scene.beamCentre,
+    maxPattern: false,
+  });
+  adf = imageStack(v, 'adf');
+  const input = { stack: adf, nTilts: shape.nTilts, ny: shape.ny, nx: shape.nx };
+  auto = pickAutoTarget(input);
+  target = particleAt(truth, auto.prompt.points[0].x, auto.prompt.points[0].y, auto.frame);
+  const res = await trackObjects(input, [{ ...auto.prompt, objectId: target }]);
+  tracked = res.objects[0];
 }, 120_000);
 
 afterAll(() => {
@@ -52,14 +72,48 @@ afterAll(() => {
 });
 
 function objects(masks: Map<number, Uint8Array>): ExtractionObject[] {
-  return truth.ids.map((id) => ({ id, name: `particle ${id}`, masks: masks.get(id)!, frameState: new Array(shape.nTilts).fill('tracked') }));
+  return truth.ids.map((id) => ({ id, name: `particle ${id}`, masks: masks.get(id)!, frameState: new Array<FrameState>(shape.nTilts).fill('tracked') }));
 }
 
+function maskCounts(mask: Uint8Array): number[] {
+  const n = shape.ny * shape.nx;
+  return Array.from({ length: shape.nTilts }, (_, t) => mask.subarray(t * n, (t + 1) * n).reduce((a, v) => a + (v ? 1 : 0), 0));
+}
+
+const fmt = (s: { kept: number; neighbour: number }): string => `kept ${(100 * s.kept).toFixed(2)}%, neighbours ${(100 * s.neighbour).toFixed(2)}%`;
+
 describe('extraction on synthetic data with ground truth', () => {
-  it('reads through the HDF5 source with a direct layout', () => {
+  it('reads through the HDF5 source with a direct layout; the truth has one signal stack per particle', async () => {
     expect(sources.length).toBe(shape.nTilts);
     expect(sources[0].direct?.kind).toBe('contiguous');
-    expect(truth.ids.length).toBeGreaterThanOrEqual(2);
+    expect(truth.ids).toEqual([1, 2, 3, 4, 5]);
+    const sig = await readH5(join(tmp.dir, 'truth', 'signal.h5'));
+    expect([...sig.keys()].sort()).toEqual(truth.ids.map((id) => `object_${id}`));
+    for (const d of sig.values()) {
+      expect(d.shape).toEqual([shape.nTilts, shape.ny, shape.nx]);
+      expect(d.value).toBeInstanceOf(Float32Array);
+      expect(d.attrs['name']).toBe('expected Bragg counts of this particle');
+      expect(d.attrs['units']).toBe('counts');
+    }
+    // A particle's Bragg signal lies inside its own true mask, and every particle diffracts at every tilt.
+    const n = shape.ny * shape.nx;
+    for (const id of truth.ids) {
+      const s = truth.signal.get(id)!;
+      const m = truth.masks.get(id)!;
+      let outside = 0;
+      for (let i = 0; i < s.length; i++) if (!m[i] && s[i] !== 0) outside++;
+      expect(outside).toBe(0);
+      for (let t = 0; t < shape.nTilts; t++) expect(s.subarray(t * n, (t + 1) * n).reduce((a, v) => a + v, 0)).toBeGreaterThan(0);
+    }
+  });
+
+  it('the auto-picked target is a rod of the agglomerate that overlaps a neighbour in projection', () => {
+    expect(auto.note).toMatch(/touching a neighbour/);
+    expect(target).toBe(4);
+    const overlaps = projectedOverlaps(truth);
+    expect([...overlaps.keys()].some((k) => k.split('-').map(Number).includes(target))).toBe(true);
+    // So the neighbour criterion below is not vacuous: through its own true mask it already collects some.
+    expect(signalScore(truth, target, truth.masks.get(target)!).neighbour).toBeGreaterThan(0);
   });
 
   it('through the true masks: exactly the sum of the raw uint16 arrays (read with h5wasm, not the reader)', async () => {
@@ -67,7 +121,7 @@ describe('extraction on synthetic data with ground truth', () => {
     const { ny, nx, nqy, nqx } = shape;
     const npix = nqy * nqx;
     for (let t = 0; t < shape.nTilts; t++) {
-      const raw = (await readStack(sources[t].path, EMD_DATASET_PATH)) as unknown as Uint16Array;
+      const raw = await readDataset(sources[t].path, EMD_DATASET_PATH);
       expect(raw.length).toBe(ny * nx * npix);
       res.series.forEach((s, k) => {
         const mask = truth.masks.get(truth.ids[k])!.subarray(t * ny * nx, (t + 1) * ny * nx);
@@ -85,40 +139,38 @@ describe('extraction on synthetic data with ground truth', () => {
     }
   });
 
-  it('a particle of the agglomerate keeps ≥ 95% of its true signal with ≤ 5% from neighbours', async () => {
-    // True diffraction signal per probe position: each particle's projected thickness there (truth/virtual.h5). The
-    // generator scales a particle's Bragg intensities with its own thickness but writes no per-particle Bragg-count
-    // stack, so thickness is the ground truth available. Kept = Σ over the positions extraction summed of the
-    // particle's thickness / Σ of it everywhere; neighbours = Σ of the other particles' thickness over those positions
-    // / Σ of all particles' thickness there.
-    const { nTilts, ny, nx } = shape;
-    const n = ny * nx;
+  it('through the true masks: the target keeps ≥ 95% of its Bragg signal with ≤ 5% from neighbours', async () => {
     const res = await extractSeries({ sources, anglesDeg: angles }, objects(truth.masks), { beamCentre: false });
-    const scores = truth.ids.map((id, k) => {
-      let kept = 0;
-      let all = 0;
-      let foreign = 0;
-      let inside = 0;
-      const th = truth.thickness.get(id)!;
-      const m = truth.masks.get(id)!;
-      for (let i = 0; i < nTilts * n; i++) {
-        all += th[i];
-        if (!m[i]) continue;
-        kept += th[i];
-        for (const other of truth.ids) {
-          const v = truth.thickness.get(other)![i];
-          inside += v;
-          if (other !== id) foreign += v;
-        }
-      }
-      // The extraction summed exactly the mask's positions.
-      let maskCount = 0;
-      for (let i = 0; i < nTilts * n; i++) maskCount += m[i];
-      expect(res.series[k].probeCount.reduce((a, v) => a + v, 0)).toBe(maskCount);
-      return { id, keptFraction: kept / all, neighbourFraction: foreign / inside };
-    });
-    const best = scores.reduce((a, b) => (b.keptFraction - b.neighbourFraction > a.keptFraction - a.neighbourFraction ? b : a));
-    expect(best.keptFraction).toBeGreaterThanOrEqual(0.95);
-    expect(best.neighbourFraction).toBeLessThanOrEqual(0.05);
+    const k = truth.ids.indexOf(target);
+    // The extraction summed exactly the mask's positions, so the score of the mask is the score of the extraction.
+    expect(Array.from(res.series[k].probeCount)).toEqual(maskCounts(truth.masks.get(target)!));
+    const s = signalScore(truth, target, truth.masks.get(target)!);
+    // Measured (seed 2): kept 100.00%, neighbours 1.50%; the union with rod 3: neighbours 61.5%.
+    expect(s.kept, fmt(s)).toBeCloseTo(1, 6); // the signal lies inside the true mask by construction
+    expect(s.neighbour, fmt(s)).toBeLessThanOrEqual(NEIGHBOUR_MAX);
+    // Negative control: the target's mask united with its overlapping neighbour's fails the neighbour bar.
+    const pair = [...projectedOverlaps(truth).keys()].map((p) => p.split('-').map(Number)).find((p) => p.includes(target))!;
+    const other = pair[0] === target ? pair[1] : pair[0];
+    const union = truth.masks.get(target)!.map((v, i) => v | truth.masks.get(other)![i]);
+    const u = signalScore(truth, target, union);
+    expect(u.neighbour, fmt(u)).toBeGreaterThan(NEIGHBOUR_MAX);
+  });
+
+  // Issue 7's bar, asserted as written (do not loosen): if the tracker regresses on this scene, this test fails and
+  // the message gives the measured numbers.
+  it('through TRACKED masks (auto target, one click on the middle tilt): keeps ≥ 95% of its signal with ≤ 5% from neighbours', async () => {
+    expect(tracked.error).toBeUndefined();
+    const res = await extractSeries(
+      { sources, anglesDeg: angles },
+      [{ id: target, name: `tracked ${target}`, masks: tracked.masks, frameState: tracked.frameState }],
+      { beamCentre: false },
+    );
+    const counts = maskCounts(tracked.masks).map((c, t) => (tracked.frameState[t] === 'excluded' ? 0 : c));
+    expect(Array.from(res.series[0].probeCount)).toEqual(counts);
+    const s = signalScore(truth, target, tracked.masks);
+    const perTilt = s.keptPerTilt.map((v, t) => `${t}: ${(100 * v).toFixed(0)}/${(100 * s.neighbourPerTilt[t]).toFixed(0)}`).join(', ');
+    // Measured (seed 2, tracker of this commit): kept 99.01%, neighbours 1.29%.
+    expect(s.kept, `${fmt(s)}; per tilt kept/neighbour %: ${perTilt}`).toBeGreaterThanOrEqual(KEEP_MIN);
+    expect(s.neighbour, `${fmt(s)}; per tilt kept/neighbour %: ${perTilt}`).toBeLessThanOrEqual(NEIGHBOUR_MAX);
   });
 });

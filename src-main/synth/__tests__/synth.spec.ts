@@ -256,6 +256,35 @@ describe('the small preset', () => {
     }
     expect(seen.size).toBe(n);
 
+    // Per-particle Bragg signal (truth/signal.h5): same layout as masks.h5, non-negative, only inside the
+    // particle's own mask, present at every tilt; scene.json describes it.
+    const signal = await withH5(join(out, 'truth', 'signal.h5'), (get, keys) => {
+      expect(keys().sort()).toEqual(['object_1', 'object_2', 'object_3', 'object_4', 'object_5']);
+      return keys()
+        .sort()
+        .map((k) => {
+          const d = get(k);
+          expect(d.shape).toEqual([21, 32, 32]);
+          expect(d.dtype).toBe('<f');
+          expect(d.attrs['name']).toBe('expected Bragg counts of this particle');
+          expect(d.attrs['units']).toBe('counts');
+          return Float32Array.from(d.slice([[], [], []]));
+        });
+    });
+    const maskById = await withH5(join(out, 'truth', 'masks.h5'), (get, keys) => keys().sort().map((k) => Uint8Array.from(get(k).slice([[], [], []]))));
+    signal.forEach((s, k) => {
+      let outside = 0;
+      let negative = 0;
+      for (let i = 0; i < s.length; i++) {
+        if (s[i]! < 0) negative++;
+        if (s[i]! !== 0 && !maskById[k]![i]) outside++;
+      }
+      expect(negative).toBe(0);
+      expect(outside).toBe(0);
+      for (let t = 0; t < 21; t++) expect(s.subarray(t * 1024, (t + 1) * 1024).reduce((a, v) => a + v, 0)).toBeGreaterThan(0);
+    });
+    expect(readJson<{ truthFiles: Record<string, string> }>(join(out, 'truth', 'scene.json')).truthFiles['signal.h5']).toMatch(/Bragg/);
+
     // The masks are where the signal is: truth ADF and measured counts outside the BF disk.
     const adf = await withH5(join(out, 'truth', 'virtual.h5'), (get) => Float32Array.from(get('adf').slice([[t0, t0 + 1], [], []])));
     const union = new Uint8Array(1024).map((_, j) => (masks.some((m) => m[t0 * 1024 + j]) ? 1 : 0));

@@ -260,7 +260,7 @@ describe('multi-page TIFF', () => {
     };
     const pages = [0, 1, 2].map((k) => ({ data: Float32Array.from({ length: 5 * 3 }, (_, i) => i * (k + 1) - 4.5), width: 5, height: 3, description: `tilt ${k}` }));
     const bytes = encodeTiffPages(pages, 'trackED');
-    const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const ifds = UTIF.decode(buf);
     expect(ifds).toHaveLength(3);
     ifds.forEach((ifd, k) => {
