@@ -45,3 +45,29 @@ describe('tracking service', () => {
     expect(after.frameState.slice(4)).toEqual(['tracked', 'tracked', 'tracked']);
   });
 });
+
+describe('tracking service with SAM2 (stand-in ONNX models, real onnxruntime sessions in the SAM2 worker)', () => {
+  it('tracks from a one-click prompt through the worker and folds the result into the project', async () => {
+    const { writeStandinFolder } = await import('../fixtures/onnx/sam2-standins');
+    const modelDir = writeStandinFolder(join(dir, 'sam2-model'), 'samexporter');
+    const { seriesId } = await sessions.openSeries(manifest);
+    const candidates = await findCandidates(sessions, seriesId, 3, 'adf');
+    const project = await sessions.project(seriesId);
+    const o = project.create('sam2 rod');
+    project.setPrompt(o.id, { tilt: 3, points: [{ x: candidates[0]!.x, y: candidates[0]!.y, positive: true }] });
+    const r = await runTracking(sessions, { seriesId, objectIds: [o.id], fromTilt: 3, direction: 'both', image: 'adf', tracker: 'sam2', modelDir });
+    expect(r.objects[0]!.framesTracked).toBeGreaterThan(0);
+    const after = project.get(o.id);
+    expect(after.frameState.filter((s) => s === 'tracked').length).toBe(r.objects[0]!.framesTracked);
+    const n = N * N;
+    expect(after.masks.subarray(3 * n, 4 * n).some((v) => v === 1)).toBe(true);
+  });
+
+  it('says what is wrong with a model folder that does not hold an export', async () => {
+    const { seriesId } = await sessions.openSeries(manifest);
+    const project = await sessions.project(seriesId);
+    const o = project.create('no model');
+    project.setPrompt(o.id, { tilt: 3, points: [{ x: 10, y: 10, positive: true }] });
+    await expect(runTracking(sessions, { seriesId, objectIds: [o.id], fromTilt: 3, direction: 'both', tracker: 'sam2', modelDir: join(dir, 'empty-folder') })).rejects.toThrow(/empty-folder/);
+  });
+});
