@@ -121,9 +121,13 @@ describe('mask curation', () => {
     expect(at(f, 19, 24)).toBe(0);
     expect(at(f, 31, 24)).toBe(0);
 
-    // The live pattern shows the sum of the probes in the mask.
+    // The live pattern shows the sum of the probes in the mask, and follows the next edit.
     await page.getByTestId('live-pattern-image').waitFor();
-    await expect(page.getByTestId('live-pattern').textContent()).resolves.toMatch(/\d+ probes/);
+    const probes = async (): Promise<number> => Number(/(\d+) probes/.exec((await page.getByTestId('live-pattern').textContent()) ?? '')?.[1] ?? -1);
+    await expect.poll(probes).toBe(area(await mainFrame(page, 1, tilt)));
+    await page.keyboard.press('=');
+    await expect.poll(async () => area(await mainFrame(page, 1, tilt))).toBeGreaterThan(area(f));
+    await expect.poll(probes).toBe(area(await mainFrame(page, 1, tilt)));
     await screenshot(page, '20-masks-edit');
     expect(pageErrors(page)).toEqual([]);
     await page.close();
