@@ -23,12 +23,19 @@ export interface SizeSpec {
 }
 
 /**
- * small: quick demo and CI (≈0.7 GB, seconds to generate); medium: a realistic session (≈1.9 GB);
+ * small: quick demo and CI (≈0.9 GB, seconds to generate); medium: a realistic session (≈1.9 GB);
  * large: a full-size series (≈33 GB) that only ever exists on disk, streamed a few scan rows at a time.
+ *
+ * Scan sampling: a 4D-STEM tomography scan samples each particle with many probe positions; the presets'
+ * 130–170 nm fields of view at 48 (small, ≈3.5 nm step) and 64 (medium, ≈2.7 nm step) probes per row put
+ * 4–6 (small) and 5–8 (medium) probe positions across a 14–20 nm wide rod. (At 32 probes, 5.3 nm, a rod was
+ * 3–4 positions wide: too coarse to follow a particle through its tilt-dependent diffraction contrast.) The
+ * detectors stay fine enough that the probe's disk (0.8 mrad) is ≈1.2 (small) and ≈1.0 (medium) pixels in
+ * radius and the patterns reach 1.25 Å⁻¹.
  */
 export const SIZES: Record<SizeName, SizeSpec> = {
-  small: { scanShape: [32, 32], detectorShape: [128, 128], nTilts: 21, tiltStepDeg: 4 },
-  medium: { scanShape: [40, 40], detectorShape: [128, 128], nTilts: 37, tiltStepDeg: 3 },
+  small: { scanShape: [48, 48], detectorShape: [96, 96], nTilts: 21, tiltStepDeg: 4 },
+  medium: { scanShape: [64, 64], detectorShape: [80, 80], nTilts: 37, tiltStepDeg: 3 },
   large: { scanShape: [64, 64], detectorShape: [256, 256], nTilts: 61, tiltStepDeg: 2 },
 };
 

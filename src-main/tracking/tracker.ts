@@ -49,7 +49,7 @@ import type {
 
 export const DEFAULT_TRACK_OPTIONS: TrackOptions = {
   ...DEFAULT_SEGMENTATION,
-  localFraction: 0.3,
+  localFraction: 0.15,
   gate: 0,
   maxGap: 3,
   direction: 'both',
@@ -60,6 +60,8 @@ export const DEFAULT_TRACK_OPTIONS: TrackOptions = {
 const MISS_COST = 1.6;
 /** A region more than this × the previous area has probably merged with an unmarked neighbour: split it. */
 const MAX_GROWTH = 1.6;
+/** …or one with more than this × the previous area well outside the object's predicted region. */
+const FAR_FRACTION = 0.15;
 /** Quality flags. */
 const FLAG_IOU = 0.5;
 const FLAG_AREA_CHANGE = 0.35;
@@ -624,7 +626,39 @@ function stepFrame(
   }
   const elevation = splitElevation(ridge);
   const regions = watershed(elevation, markers, nx, ny, fg);
-  const nRegions = P + peaks.count;
+  let nRegions = P + peaks.count;
+  // An object's region far larger than its last mask has merged with a neighbour that had no marker of its own
+  // (too faint or too thin to make a hill, or its hill fell inside this object's zone): split it, before the
+  // assignment judges it, between this object's core and what lies well outside its predicted region, so the
+  // object is matched to its own part instead of being lost to the merged blob's size and offset centroid.
+  preds.forEach((pr, j) => {
+    let area = 0;
+    for (let i = 0; i < n; i++) if (regions[i] === j + 1) area++;
+    if (area <= FAR_FRACTION * pr.track.area) return;
+    const far = roiMorph(pr.mask, nx, ny, pr.bbox, Math.ceil(0.5 * pr.radius) + 3, (m, w, h) =>
+      binaryDilate(m, w, h, Math.max(2, 0.5 * pr.radius)),
+    );
+    const mask = new Uint8Array(n);
+    const seeds = new Int32Array(n);
+    let nIn = 0;
+    let nOut = 0;
+    for (let i = 0; i < n; i++) {
+      if (regions[i] !== j + 1) continue;
+      mask[i] = 1;
+      if (markers[i] === j + 1) {
+        seeds[i] = 1;
+        nIn++;
+      } else if (!far[i]) {
+        seeds[i] = 2;
+        nOut++;
+      }
+    }
+    // Split when the region grew a lot, or when a good part of it lies well outside where the object can be.
+    if (!nIn || !nOut || (area <= MAX_GROWTH * pr.track.area && nOut < FAR_FRACTION * pr.track.area)) return;
+    const split = watershed(elevation, seeds, nx, ny, mask);
+    nRegions++;
+    for (let i = 0; i < n; i++) if (split[i] === 2) regions[i] = nRegions;
+  });
   const props = regionProps(regions, nRegions, nx, ny);
   const cols = props.filter((r) => r.area > 0);
 
@@ -648,32 +682,7 @@ function stepFrame(
       return;
     }
     const label = cols[k].label;
-    let mask = Uint8Array.from(regions, (l) => (l === label ? 1 : 0));
-    let area = cols[k].area;
-    if (area > MAX_GROWTH * pr.track.area) {
-      // Merged with a neighbour that had no marker of its own: split between this object's core and what lies
-      // well outside its predicted region.
-      const far = roiMorph(pr.mask, nx, ny, pr.bbox, Math.ceil(0.5 * pr.radius) + 3, (m, w, h) => binaryDilate(m, w, h, Math.max(2, 0.5 * pr.radius)));
-      const seeds = new Int32Array(n);
-      let nIn = 0;
-      let nOut = 0;
-      for (let i = 0; i < n; i++) {
-        if (!mask[i]) continue;
-        if (markers[i] === j + 1) {
-          seeds[i] = 1;
-          nIn++;
-        } else if (!far[i]) {
-          seeds[i] = 2;
-          nOut++;
-        }
-      }
-      if (nIn && nOut) {
-        const split = watershed(elevation, seeds, nx, ny, mask);
-        mask = Uint8Array.from(split, (l) => (l === 1 ? 1 : 0));
-        area = 0;
-        for (let i = 0; i < n; i++) area += mask[i];
-      }
-    }
+    const mask = Uint8Array.from(regions, (l) => (l === label ? 1 : 0));
     const s = statsOf(mask, nx);
     const tr = pr.track;
     const store = pr.plan.sweeps.get(dir) as SweepStore;

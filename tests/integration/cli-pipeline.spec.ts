@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const UTIF = createRequire(import.meta.url)('utif2') as typeof import('utif2');
 const dir = mkdtempSync(join(tmpdir(), 'tracked-cli-pipe-'));
 const series = join(dir, 'series');
+// The small preset's shape (src-main/synth/presets.ts SIZES.small): an S×S scan, a Q×Q detector, NT tilts.
+const [S, Q, NT] = [48, 96, 21];
 const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tracked.mjs', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
 
 beforeAll(async () => {
@@ -23,9 +25,9 @@ describe('tracked synth / info / virtual / run', () => {
   it('synth writes a series that info reads, and ground truth that reloads', () => {
     const info = JSON.parse(run('info', join(series, 'series.json')).stdout) as { format: string; series: { nTilts: number }; scanShape: number[]; detectorShape: number[] };
     expect(info.format).toBe('series');
-    expect(info.series.nTilts).toBe(21);
-    expect(info.scanShape).toEqual([32, 32]);
-    expect(info.detectorShape).toEqual([128, 128]);
+    expect(info.series.nTilts).toBe(NT);
+    expect(info.scanShape).toEqual([S, S]);
+    expect(info.detectorShape).toEqual([Q, Q]);
     const truth = JSON.parse(readFileSync(join(series, 'truth', 'truth.json'), 'utf8')) as { version: number; wavelengthA: number; particles: Array<{ id: number; UB: number[][]; spaceGroup: string }> };
     expect(truth.version).toBe(1);
     expect(truth.wavelengthA).toBeCloseTo(0.02508, 5);
@@ -34,7 +36,7 @@ describe('tracked synth / info / virtual / run', () => {
     const f = new h5wasm.File(join(series, 'truth', 'masks.h5'), 'r');
     try {
       const ds = f.get(`object_${truth.particles[0]!.id}`) as InstanceType<typeof h5wasm.Dataset>;
-      expect(ds.shape).toEqual([21, 32, 32]);
+      expect(ds.shape).toEqual([NT, S, S]);
       expect((ds.value as Uint8Array).some((v) => v === 1)).toBe(true);
     } finally {
       f.close();
@@ -52,11 +54,11 @@ describe('tracked synth / info / virtual / run', () => {
     const bytes = readFileSync(tif);
     const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const pages = UTIF.decode(buf);
-    expect(pages).toHaveLength(21);
+    expect(pages).toHaveLength(NT);
     UTIF.decodeImage(buf, pages[10]!);
     const raw = (pages[10] as unknown as { data: Uint8Array }).data;
     const page = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    expect(Array.from(page)).toEqual(Array.from(adf.subarray(10 * 1024, 11 * 1024)));
+    expect(Array.from(page)).toEqual(Array.from(adf.subarray(10 * S * S, 11 * S * S)));
   });
 
   it('run writes the DESIGN §6 layout and report.json', () => {
@@ -70,7 +72,7 @@ describe('tracked synth / info / virtual / run', () => {
       timingsS: Record<string, number>;
     };
     expect(report.version).toBe(1);
-    expect(report.series).toMatchObject({ nTilts: 21, scanShape: [32, 32], tiltRangeDeg: [-40, 40] });
+    expect(report.series).toMatchObject({ nTilts: NT, scanShape: [S, S], tiltRangeDeg: [-40, 40] });
     expect(report.objects[0]!.framesTracked).toBeGreaterThan(0);
     expect(Object.keys(report.timingsS)).toEqual(expect.arrayContaining(['virtual', 'tracking', 'extraction']));
     for (const f of ['virtual.tiff', 'masks/masks.h5', 'extracted.h5', 'target.pts2']) expect(existsSync(join(out, f)), f).toBe(true);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PRESET_NAMES, synthesize, type SizeSpec } from '..';
+import { PRESET_NAMES, SIZES, synthesize, type SizeSpec } from '..';
 import {
   electronWavelengthA,
   enumerateReflections,
@@ -149,14 +149,20 @@ describe('determinism', () => {
 });
 
 describe('the small preset', () => {
+  // SIZES.small: an S×S scan, a Q×Q detector, NT tilts.
+  const [S] = SIZES.small.scanShape;
+  const [Q] = SIZES.small.detectorShape;
+  const NT = SIZES.small.nTilts;
+  const NP = S * S;
+  const PROBES = [0, Math.floor(NP / 2) + 5, NP - 1];
   it('brookite-agglomerate small: series, EMD layout (contiguous), truth, touching masks', async () => {
     const out = dir('small');
     const stages = new Set<string>();
     const summary = await synthesize({ preset: 'brookite-agglomerate', size: 'small', outDir: out, seed: 5 }, { onProgress: (_d, _t, s) => stages.add(s) });
-    expect(summary.nTilts).toBe(21);
-    expect(summary.scanShape).toEqual([32, 32]);
-    expect(summary.detectorShape).toEqual([128, 128]);
-    expect(summary.bytesWritten).toBeGreaterThan(21 * 32 * 32 * 128 * 128 * 2);
+    expect(summary.nTilts).toBe(NT);
+    expect(summary.scanShape).toEqual([S, S]);
+    expect(summary.detectorShape).toEqual([Q, Q]);
+    expect(summary.bytesWritten).toBeGreaterThan(NT * S * S * Q * Q * 2);
     expect(summary.particles).toHaveLength(5);
     expect(stages.has('truth')).toBe(true);
 
@@ -164,9 +170,9 @@ describe('the small preset', () => {
     expect(Object.keys(series).sort()).toEqual(['realPixelNm', 'reciprocalPixelInvA', 'rotationAxisDeg', 'tilts', 'version', 'voltageKV']);
     expect(series.version).toBe(1);
     expect(series.voltageKV).toBe(200);
-    expect(series.tilts).toHaveLength(21);
+    expect(series.tilts).toHaveLength(NT);
     expect(series.tilts[0]).toEqual({ file: 'tilt_000.h5', angleDeg: -40, dataset: '/datacube_root/datacube/data' });
-    expect(series.tilts[20]!.angleDeg).toBe(40);
+    expect(series.tilts[NT - 1]!.angleDeg).toBe(40);
 
     // EMD 1.0 layout, right shape/dtype, contiguous: frames sit back to back in the file in row-major order.
     const path = join(out, 'tilt_010.h5');
@@ -175,7 +181,7 @@ describe('the small preset', () => {
       expect(attrs['version_major']).toBe(1);
       expect(attrs['version_minor']).toBe(0);
       const d = get('/datacube_root/datacube/data');
-      expect(d.shape).toEqual([32, 32, 128, 128]);
+      expect(d.shape).toEqual([S, S, Q, Q]);
       expect(d.dtype).toBe('<H');
       expect(d.chunks).toBeNull();
       expect(d.filters).toEqual([]);
@@ -183,15 +189,15 @@ describe('the small preset', () => {
       expect(dim2.attrs['name']).toBe('Qx');
       expect(Array.from(dim2.slice([[]]) as ArrayLike<number>)[1]).toBeCloseTo(series.reciprocalPixelInvA, 12);
       expect(get('/datacube_root/metadatabundle/calibration/R_pixel_size').value()).toBeCloseTo(series.realPixelNm, 12);
-      return [0, 517, 1023].map((k) => Uint16Array.from(d.slice([[Math.floor(k / 32), Math.floor(k / 32) + 1], [k % 32, (k % 32) + 1], [], []])));
+      return PROBES.map((k) => Uint16Array.from(d.slice([[Math.floor(k / S), Math.floor(k / S) + 1], [k % S, (k % S) + 1], [], []])));
     });
     const bytes = readFileSync(path);
-    const frameBytes = 128 * 128 * 2;
+    const frameBytes = Q * Q * 2;
     const mid = Buffer.from(probe[1]!.buffer, probe[1]!.byteOffset, frameBytes);
     const at = bytes.indexOf(mid);
     expect(at).toBeGreaterThan(0);
-    const dataStart = at - 517 * frameBytes;
-    for (const [i, k] of [0, 517, 1023].entries()) {
+    const dataStart = at - PROBES[1] * frameBytes;
+    for (const [i, k] of PROBES.entries()) {
       expect(bytes.subarray(dataStart + k * frameBytes, dataStart + (k + 1) * frameBytes).equals(Buffer.from(probe[i]!.buffer, 0, frameBytes))).toBe(true);
     }
 
@@ -220,23 +226,23 @@ describe('the small preset', () => {
       expect(keys().sort()).toEqual(['object_1', 'object_2', 'object_3', 'object_4', 'object_5']);
       return keys().map((k) => {
         const d = get(k);
-        expect(d.shape).toEqual([21, 32, 32]);
+        expect(d.shape).toEqual([NT, S, S]);
         expect(d.dtype).toBe('<B');
         expect(d.attrs['name']).toMatch(/particle/);
         expect(d.attrs['angleDeg']).toEqual(series.tilts.map((t) => t.angleDeg));
         return Uint8Array.from(d.slice([[], [], []]));
       });
     });
-    for (const m of masks) for (let t = 0; t < 21; t++) expect(m.subarray(t * 1024, (t + 1) * 1024).some((v) => v === 1)).toBe(true);
-    const t0 = 10;
+    for (const m of masks) for (let t = 0; t < NT; t++) expect(m.subarray(t * NP, (t + 1) * NP).some((v) => v === 1)).toBe(true);
+    const t0 = (NT - 1) / 2;
     const touches = (a: Uint8Array, b: Uint8Array): boolean => {
-      for (let y = 0; y < 32; y++)
-        for (let x = 0; x < 32; x++) {
-          if (!a[t0 * 1024 + y * 32 + x]) continue;
+      for (let y = 0; y < S; y++)
+        for (let x = 0; x < S; x++) {
+          if (!a[t0 * NP + y * S + x]) continue;
           for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [0, -1], [-1, 0]] as const) {
             const yy = y + dy;
             const xx = x + dx;
-            if (yy >= 0 && yy < 32 && xx >= 0 && xx < 32 && b[t0 * 1024 + yy * 32 + xx]) return true;
+            if (yy >= 0 && yy < S && xx >= 0 && xx < S && b[t0 * NP + yy * S + xx]) return true;
           }
         }
       return false;
@@ -264,7 +270,7 @@ describe('the small preset', () => {
         .sort()
         .map((k) => {
           const d = get(k);
-          expect(d.shape).toEqual([21, 32, 32]);
+          expect(d.shape).toEqual([NT, S, S]);
           expect(d.dtype).toBe('<f');
           expect(d.attrs['name']).toBe('expected Bragg counts of this particle');
           expect(d.attrs['units']).toBe('counts');
@@ -281,13 +287,13 @@ describe('the small preset', () => {
       }
       expect(negative).toBe(0);
       expect(outside).toBe(0);
-      for (let t = 0; t < 21; t++) expect(s.subarray(t * 1024, (t + 1) * 1024).reduce((a, v) => a + v, 0)).toBeGreaterThan(0);
+      for (let t = 0; t < NT; t++) expect(s.subarray(t * NP, (t + 1) * NP).reduce((a, v) => a + v, 0)).toBeGreaterThan(0);
     });
     expect(readJson<{ truthFiles: Record<string, string> }>(join(out, 'truth', 'scene.json')).truthFiles['signal.h5']).toMatch(/Bragg/);
 
     // The masks are where the signal is: truth ADF and measured counts outside the BF disk.
     const adf = await withH5(join(out, 'truth', 'virtual.h5'), (get) => Float32Array.from(get('adf').slice([[t0, t0 + 1], [], []])));
-    const union = new Uint8Array(1024).map((_, j) => (masks.some((m) => m[t0 * 1024 + j]) ? 1 : 0));
+    const union = new Uint8Array(NP).map((_, j) => (masks.some((m) => m[t0 * NP + j]) ? 1 : 0));
     const mean = (arr: ArrayLike<number>, sel: (j: number) => boolean): number => {
       let s = 0;
       let c = 0;
@@ -302,13 +308,13 @@ describe('the small preset', () => {
     expect(mean(adf, (j) => union[j] === 1)).toBeGreaterThan(1.5 * mean(adf, (j) => union[j] === 0));
     const measured = await withH5(join(out, 'tilt_010.h5'), (get) => {
       const d = get('/datacube_root/datacube/data');
-      const sums = new Float64Array(1024);
-      for (let ry = 0; ry < 32; ry++) {
+      const sums = new Float64Array(NP);
+      for (let ry = 0; ry < S; ry++) {
         const row = d.slice([[ry, ry + 1], [], [], []]);
-        for (let rx = 0; rx < 32; rx++)
-          for (let q = 0; q < 16384; q++) {
-            const r = Math.hypot((q % 128) - truth.beamCentre[0], Math.floor(q / 128) - truth.beamCentre[1]);
-            if (r > 6) sums[ry * 32 + rx] += row[rx * 16384 + q]!;
+        for (let rx = 0; rx < S; rx++)
+          for (let q = 0; q < Q * Q; q++) {
+            const r = Math.hypot((q % Q) - truth.beamCentre[0], Math.floor(q / Q) - truth.beamCentre[1]);
+            if (r > 6) sums[ry * S + rx] += row[rx * Q * Q + q]!;
           }
       }
       return sums;

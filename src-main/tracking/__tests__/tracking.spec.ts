@@ -15,10 +15,10 @@ import { CancelledError, InputError, ParameterError } from '../../errors';
 import { phaseCorrelate } from '../../kernels/image';
 import { defaultParticles, iouStats, synthStack, type SynthParticle, type SynthStack } from './synthetic';
 
-const base = { nx: 128, ny: 128, nTilts: 41, tiltRangeDeg: 30, driftStep: 0.6, noise: 6, background: 10, seed: 1 };
+const base = { nx: 128, ny: 128, nTilts: 31, tiltRangeDeg: 30, driftStep: 0.6, noise: 6, background: 10, seed: 1 };
 const scene = synthStack({ ...base, particles: defaultParticles() });
 const N = scene.nx * scene.ny;
-const MID = 20;
+const MID = 15;
 const ALL = Array.from({ length: scene.nTilts }, (_, t) => t);
 const input = (s: SynthStack, extra: object = {}) => ({ stack: s.stack, nTilts: s.nTilts, ny: s.ny, nx: s.nx, ...extra });
 /** One positive click on particle k's projected centre on frame t. */
@@ -134,22 +134,22 @@ describe('trackObjects on a synthetic tilt series', () => {
     const c = scene.centres[k][5];
     for (let y = Math.round(c.y) - 3; y <= Math.round(c.y) + 3; y++) for (let x = Math.round(c.x) - 3; x <= Math.round(c.x) + 3; x++) edited[y * scene.nx + x] = 1;
     frameState[5] = 'edited';
-    frameOf(masks, 30).set(frameOf(scene.truth[k], 30));
-    frameState[30] = 'locked';
+    frameOf(masks, 24).set(frameOf(scene.truth[k], 24));
+    frameState[24] = 'locked';
     frameState[12] = 'excluded';
     frameOf(masks, 12)[7] = 1; // whatever an excluded frame holds stays
     // A stale 'tracked' frame from an earlier run may be replaced.
-    frameState[25] = 'tracked';
+    frameState[20] = 'tracked';
     const before = masks.slice();
     const res = await trackObjects(input(scene, { existing: [{ objectId: 2, masks, frameState }] }), [click(scene, k)]);
     const o = res.objects[0];
     expect(masks).toEqual(before); // the caller's arrays are not mutated
     expect(o.frameState[5]).toBe('edited');
-    expect(o.frameState[30]).toBe('locked');
+    expect(o.frameState[24]).toBe('locked');
     expect(o.frameState[12]).toBe('excluded');
-    for (const t of [5, 12, 30]) expect(frameOf(o.masks, t)).toEqual(frameOf(before, t));
+    for (const t of [5, 12, 24]) expect(frameOf(o.masks, t)).toEqual(frameOf(before, t));
     expect(o.quality[5]).toBeNull();
-    const rest = ALL.filter((t) => ![5, 12, 30].includes(t));
+    const rest = ALL.filter((t) => ![5, 12, 24].includes(t));
     expect(rest.every((t) => o.frameState[t] === 'tracked')).toBe(true);
     expect(iouStats(o.masks, scene.truth[k], N, rest).mean).toBeGreaterThanOrEqual(0.85);
   });
@@ -165,7 +165,7 @@ describe('trackObjects on a synthetic tilt series', () => {
   });
 
   it('stops a particle that leaves the field of view, keeps the others, and honours direction and maxFrames', async () => {
-    // Far above the tilt axis: it sweeps ~3 px per tilt and leaves through the right edge at about +20°.
+    // Far above the tilt axis: it sweeps ~4 px per tilt and leaves through the right edge at about +20°.
     const leaving: SynthParticle = { x: 30, y: 10, z: 120, a: 6, b: 5, wobble: 0.05, theta: 0.8, intensity: 50 };
     const s = synthStack({ ...base, particles: [defaultParticles()[0], leaving], driftStep: 0.3, seed: 3 });
     const res = await trackObjects(input(s), [click(s, 0), click(s, 1)]);
@@ -185,8 +185,8 @@ describe('trackObjects on a synthetic tilt series', () => {
     const fwd = await trackObjects(input(s), [click(s, 0)], { direction: 'forward', maxFrames: 5 });
     const o = fwd.objects[0];
     const tracked = ALL.filter((t) => o.frameState[t] === 'tracked');
-    expect(tracked).toEqual([20, 21, 22, 23, 24, 25]);
-    expect(o.stops).toEqual([{ frame: 26, direction: 'forward', reason: expect.stringMatching(/maxFrames/) }]);
+    expect(tracked).toEqual([15, 16, 17, 18, 19, 20]);
+    expect(o.stops).toEqual([{ frame: 21, direction: 'forward', reason: expect.stringMatching(/maxFrames/) }]);
   });
 
   it('bright field (invert) tracks as well as dark field', async () => {
@@ -199,13 +199,13 @@ describe('trackObjects on a synthetic tilt series', () => {
 
   it('bridges a blank tilt with gap memory and re-acquires the particle', async () => {
     const stack = scene.stack.slice();
-    stack.fill(10, 25 * N, 26 * N);
+    stack.fill(10, 20 * N, 21 * N);
     const res = await trackObjects({ ...input(scene), stack }, [click(scene, 0)]);
     const o = res.objects[0];
-    expect(o.frameState[25]).toBe('empty');
-    expect(o.quality[25]).toMatchObject({ flagged: true, reason: expect.stringMatching(/empty frame/) });
+    expect(o.frameState[20]).toBe('empty');
+    expect(o.quality[20]).toMatchObject({ flagged: true, reason: expect.stringMatching(/empty frame/) });
     expect(o.stops).toEqual([]);
-    expect(iouStats(o.masks, scene.truth[0], N, ALL.filter((t) => t !== 25)).min).toBeGreaterThanOrEqual(0.6);
+    expect(iouStats(o.masks, scene.truth[0], N, ALL.filter((t) => t !== 20)).min).toBeGreaterThanOrEqual(0.6);
   });
 
   it('bad prompts stop only their object; bad input and cancellation throw', async () => {
@@ -225,7 +225,7 @@ describe('trackObjects on a synthetic tilt series', () => {
     await expect(trackObjects({ ...input(scene), stack: new Float32Array(10) }, [click(scene, 0)])).rejects.toThrow(ParameterError);
     await expect(trackObjects(input(scene), [click(scene, 0)], { maxGap: -1 })).rejects.toThrow(ParameterError);
     const ac = new AbortController();
-    const p = trackObjects(input(scene), [click(scene, 0)], {}, { signal: ac.signal, onProgress: (d) => d === 45 && ac.abort() });
+    const p = trackObjects(input(scene), [click(scene, 0)], {}, { signal: ac.signal, onProgress: (d) => d === 35 && ac.abort() });
     await expect(p).rejects.toThrow(CancelledError);
   });
 });
@@ -245,7 +245,7 @@ describe('targets', () => {
     expect(probe.prompt).toEqual({ objectId: 1, frame: 7, points: [{ x: Math.round(c2.x), y: Math.round(c2.y), positive: true }] });
     expect(() => targetFromProbe(input(scene), 2, 120, 7)).toThrow(/no particle/);
     expect(() => targetFromProbe(input(scene), 200, 5, 7)).toThrow(ParameterError);
-    expect(() => targetFromProbe(input(scene), 5, 5, 41)).toThrow(ParameterError);
+    expect(() => targetFromProbe(input(scene), 5, 5, 31)).toThrow(ParameterError);
     expect(() => pickAutoTarget({ ...input(scene), stack: new Float32Array(scene.nTilts * N) })).toThrow(InputError);
   });
 
