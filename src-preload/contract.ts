@@ -157,6 +157,15 @@ export interface SeriesSummary {
   warnings: string[];
 }
 
+export interface DetectorSuggestion {
+  /** Fitted direct-beam centre [cx, cy] and disk radius, detector pixels (null when no beam was found). */
+  beamCentre: [number, number] | null;
+  diskRadius: number | null;
+  bfRadius: number;
+  adfInner: number;
+  adfOuter: number;
+}
+
 /** Virtual detectors as the UI asks for them; centre null = the fitted direct beam of each tilt. */
 const centre = z.tuple([z.number().finite(), z.number().finite()]).nullable().optional();
 export const detectorSchema = z.discriminatedUnion('kind', [
@@ -310,6 +319,8 @@ export const requests = {
       .strict(),
     returns<SeriesSummary>(),
   ),
+  /** Detector radii that suit the data: from a direct-beam fit on sampled frames of the middle tilt. */
+  'series.suggestDetectors': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<DetectorSuggestion>()),
   'series.list': request(z.object({}).strict(), returns<SeriesSummary[]>()),
   'series.close': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ closed: boolean }>()),
   /** The diffraction pattern at one probe position (column rx, row ry) of one tilt. */

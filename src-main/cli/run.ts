@@ -59,10 +59,10 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     const summary = await sessions.openSeries(seriesPath);
     const { seriesId } = summary;
     warnings.push(...summary.warnings);
-    const [nqy, nqx] = summary.detectorShape;
-    const half = Math.min(nqy, nqx) / 2;
-    const bf = o.bf ?? Math.max(2, Math.round(half * 0.1));
-    const adf = o.adf ?? [Math.round(half * 0.16), Math.round(half * 0.95)];
+    // Detector radii from the data unless given: the fitted direct-beam disk sets BF and the ADF's inner edge.
+    const suggested = await sessions.suggestDetectors(seriesId);
+    const bf = o.bf ?? suggested.bfRadius;
+    const adf = o.adf ?? [suggested.adfInner, suggested.adfOuter];
 
     // 1. Virtual images.
     const v = await step('virtual', () =>

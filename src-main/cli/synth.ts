@@ -6,6 +6,45 @@ import { ParameterError } from '../errors';
 import { PRESET_NAMES, SIZE_NAMES, synthesize, type PresetName, type SizeName, type SynthSummary } from '../synth/index';
 import { createProgress } from './progress';
 import { runPipeline } from './run';
+import { h5lib } from '../io/h5';
+
+/** IoU per tilt of the run's first object against the true particle it overlaps most. */
+async function compareWithTruth(truthFile: string, masksFile: string): Promise<{ particle: string; meanIou: number; worstIou: number } | null> {
+  const h5 = await h5lib();
+  const truth = new h5.File(truthFile, 'r');
+  const run = new h5.File(masksFile, 'r');
+  try {
+    const tracked = run.keys().map((k) => run.get(k)).find((d): d is InstanceType<typeof h5.Dataset> => d instanceof h5.Dataset);
+    if (!tracked?.shape) return null;
+    const [nTilts, ny, nx] = tracked.shape as [number, number, number];
+    const n = ny * nx;
+    const mine = tracked.value as Uint8Array;
+    let best: { particle: string; ious: number[]; overlap: number } | null = null;
+    for (const key of truth.keys()) {
+      const ds = truth.get(key);
+      if (!(ds instanceof h5.Dataset)) continue;
+      const t = ds.value as Uint8Array;
+      const ious: number[] = [];
+      let overlap = 0;
+      for (let k = 0; k < nTilts; k++) {
+        let inter = 0;
+        let union = 0;
+        for (let i = k * n; i < (k + 1) * n; i++) {
+          if (mine[i] && t[i]) inter++;
+          if (mine[i] || t[i]) union++;
+        }
+        overlap += inter;
+        ious.push(union ? inter / union : 1);
+      }
+      if (!best || overlap > best.overlap) best = { particle: key.replace('object_', ''), ious, overlap };
+    }
+    if (!best) return null;
+    return { particle: best.particle, meanIou: best.ious.reduce((a, b) => a + b, 0) / best.ious.length, worstIou: Math.min(...best.ious) };
+  } finally {
+    truth.close();
+    run.close();
+  }
+}
 
 export async function runSynthCommand(opts: { preset: string; size: string; out: string; seed?: number; mib?: boolean }): Promise<SynthSummary> {
   if (!(PRESET_NAMES as readonly string[]).includes(opts.preset)) {
@@ -57,6 +96,12 @@ export async function runDemo(opts: { out?: string; seed?: number }): Promise<st
     `5. extraction         ${o.probesExtracted} patterns summed, mean purity ${(o.meanPurity * 100).toFixed(1)} % (${r.timingsS['extraction']!.toFixed(1)} s)`,
     `6. exports            run/${(r.files['pts2'] as string[])[0]} + frames/ (PETS2), smv/ (DIALS, XDS), extracted.h5, masks/, report.json`,
   );
+  const check = await compareWithTruth(join(out, 'series', 'truth', 'masks.h5'), join(run, 'masks', 'masks.h5'));
+  if (check) {
+    lines.push(
+      `7. against the truth  tracked masks vs particle ${check.particle}'s true masks: mean IoU ${check.meanIou.toFixed(3)}, worst tilt ${check.worstIou.toFixed(3)}`,
+    );
+  }
   for (const w of r.warnings) lines.push(`                      note: ${w}`);
   lines.push('', `ground truth in ${join(out, 'series', 'truth')}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return lines.join('\n');

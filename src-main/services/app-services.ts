@@ -52,6 +52,7 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     'file.info': ({ path }) => inspect(path),
     'series.open': ({ path, ...opts }) => sessions.openSeries(path, opts),
     'series.list': () => sessions.list(),
+    'series.suggestDetectors': ({ seriesId }) => sessions.suggestDetectors(seriesId),
     'series.close': async ({ seriesId }) => ({ closed: await sessions.close(seriesId) }),
     'series.pattern': ({ seriesId, tilt, rx, ry }) => sessions.pattern(seriesId, tilt, rx, ry),
     'virtual.summary': ({ seriesId }) => sessions.virtualSummary(seriesId),

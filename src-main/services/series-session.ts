@@ -1,7 +1,8 @@
 // Open tilt series and their last virtual-imaging result, kept in main (the single truth). The renderer
 // holds ids and fetches typed arrays on demand. Sources are opened lazily, read-only, once per tilt.
 import { basename, dirname } from 'node:path';
-import type { DetectorRequest, SeriesSummary, VirtualSummary } from '../../src-preload/contract';
+import type { DetectorRequest, DetectorSuggestion, SeriesSummary, VirtualSummary } from '../../src-preload/contract';
+import { fitBeamCentre } from '../kernels/beam-centre';
 import { ParameterError, TrackedError } from '../errors';
 import type { DetectorSpec } from '../kernels/virtual-detectors';
 import { BYTES_PER_PIXEL } from '../io/util';
@@ -151,6 +152,38 @@ export class SeriesSessions {
       throw new ParameterError('tilt', `${tilt} is outside 0…${s.series.tilts.length - 1}`);
     }
     return (s.sources[tilt] ??= await openTilt(s.series, tilt));
+  }
+
+  /**
+   * Detector radii from the data: the direct beam fitted on the mean of frames sampled across the middle tilt.
+   * BF: the disk and a little margin; ADF: from 3.5 disk radii (clear of the direct beam's tails and the
+   * strongest low-angle film scattering) out to the nearest detector edge.
+   */
+  async suggestDetectors(id: string): Promise<DetectorSuggestion> {
+    const s = this.get(id);
+    const src = await this.source(id, Math.floor(s.series.tilts.length / 2));
+    const [ny, nx] = src.scanShape;
+    const [nqy, nqx] = src.detectorShape;
+    const npix = nqy * nqx;
+    const samples = Math.min(32, ny * nx);
+    const mean = new Float64Array(npix);
+    for (let k = 0; k < samples; k++) {
+      const frame = await src.readFrames(Math.floor(((k + 0.5) * ny * nx) / samples), 1);
+      for (let i = 0; i < npix; i++) mean[i] += frame[i]! / samples;
+    }
+    const fit = fitBeamCentre(mean, [nqy, nqx]);
+    const cx = fit?.cx ?? (nqx - 1) / 2;
+    const cy = fit?.cy ?? (nqy - 1) / 2;
+    const edge = Math.floor(Math.min(cx, cy, nqx - 1 - cx, nqy - 1 - cy));
+    const r = fit?.radius ?? Math.max(1, Math.min(nqx, nqy) / 40);
+    const adfInner = Math.min(edge - 1, Math.max(2, Math.round(3.5 * r * 2) / 2));
+    return {
+      beamCentre: fit ? [cx, cy] : null,
+      diskRadius: fit ? fit.radius : null,
+      bfRadius: Math.max(1, Math.round(r * 1.25 * 2) / 2),
+      adfInner,
+      adfOuter: Math.max(adfInner + 1, edge),
+    };
   }
 
   async pattern(id: string, tilt: number, rx: number, ry: number): Promise<{ pattern: Float32Array; nqy: number; nqx: number }> {

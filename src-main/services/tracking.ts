@@ -22,10 +22,6 @@ export interface TrackRunArgs {
   modelDir?: string;
 }
 
-const DEFAULT_DETECTORS = [
-  { kind: 'disk' as const, radius: 6, name: 'bf' },
-  { kind: 'annulus' as const, rIn: 10, rOut: 60, name: 'adf' },
-];
 
 /** The stack to track in: the named output of the last virtual pass (computing ADF/BF if none ran yet). */
 async function trackingImage(
@@ -35,7 +31,17 @@ async function trackingImage(
   ctx: { signal?: AbortSignal; progress?: (d: number, t: number, s?: string) => void },
 ): Promise<{ stack: Float32Array; nTilts: number; ny: number; nx: number; invert: boolean; name: string }> {
   let summary = sessions.virtualSummary(seriesId);
-  if (!summary) summary = await sessions.computeVirtual(seriesId, DEFAULT_DETECTORS, ctx);
+  if (!summary) {
+    const d = await sessions.suggestDetectors(seriesId);
+    summary = await sessions.computeVirtual(
+      seriesId,
+      [
+        { kind: 'disk', radius: d.bfRadius, name: 'bf' },
+        { kind: 'annulus', rIn: d.adfInner, rOut: d.adfOuter, name: 'adf' },
+      ],
+      ctx,
+    );
+  }
   const name = image && summary.outputs.some((o) => o.name === image) ? image : summary.outputs.find((o) => o.kind === 'annulus')?.name ?? summary.outputs[0]!.name;
   const kind = summary.outputs.find((o) => o.name === name)!.kind;
   if (kind === 'com') throw new ParameterError('image', `${name} is a centre-of-mass image; track in bf, adf, variance or sum`);

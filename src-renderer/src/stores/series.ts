@@ -76,6 +76,13 @@ export const useSeriesStore = defineStore('series', () => {
         detector: defaultDetector(summary),
       };
       activeId.value = summary.seriesId;
+      try {
+        const d = await api().invoke('series.suggestDetectors', { seriesId: summary.seriesId });
+        byId[summary.seriesId]!.detector = { bfRadius: d.bfRadius, adfInner: d.adfInner, adfOuter: d.adfOuter };
+        if (d.diskRadius !== null) log.info(`Direct beam: disk radius ${d.diskRadius.toFixed(2)} px; BF ${d.bfRadius}, ADF ${d.adfInner}–${d.adfOuter} px`, 'series');
+      } catch (e) {
+        log.error(e, 'series');
+      }
       log.info(
         `Opened ${summary.name}: ${summary.nTilts} tilts (${summary.anglesDeg[0]}° … ${summary.anglesDeg[summary.nTilts - 1]}°), scan ${summary.scanShape.join('×')}, detector ${summary.detectorShape.join('×')}`,
         'series',
