@@ -1,8 +1,8 @@
 // Extraction on the synthetic agglomerate with ground truth (issue 7 "Done when"), read through the real readers
 // (openSeries → openTilt → the HDF5 source with its direct layout).
 //
-// Data: brookite-agglomerate (five touching TiO2 nanorods, 3–4 probe positions wide), seed 2, a 32×32 scan (the
-// 'small' scan, 5.3 nm per probe step), a 64×64 detector, 11 tilts of 4° (±20°). In this scene rod 4 — the one
+// Data: brookite-agglomerate (five touching TiO2 nanorods, 3–4 probe positions wide), seed 2, a 32×32 scan (coarser
+// than the small preset's 48×48: 5.3 nm per probe step), a 64×64 detector, 11 tilts of 4° (±20°). In this scene rod 4 — the one
 // `pickAutoTarget` chooses on the middle tilt — overlaps rod 3 in projection (positions where both have
 // thickness), and rods 1 and 2 overlap too, so "signal from neighbours" is not zero even through the true masks.
 //
