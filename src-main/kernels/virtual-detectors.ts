@@ -677,8 +677,21 @@ const WASM_CHUNK_BYTES = 4 << 20;
 /** One reusable kernel for accumulateFrames (synchronous, so never used by two calls at once). */
 let scratch: { compiled: CompiledDetectors; dtype: string; mean: boolean; max: boolean; kernel: WasmFrameKernel } | null = null;
 
+/** Same detector tables (a worker receives a fresh structured clone of the same CompiledDetectors per task). */
+function sameTables(a: CompiledDetectors, b: CompiledDetectors): boolean {
+  if (a === b) return true;
+  const eq = (x: ArrayLike<number>, y: ArrayLike<number>): boolean => {
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  };
+  return a.detectorShape[0] === b.detectorShape[0] && a.detectorShape[1] === b.detectorShape[1] &&
+    a.linear.length === b.linear.length &&
+    a.linear.every((d, i) => eq(d.runs, b.linear[i].runs) && eq(d.idx, b.linear[i].idx) && eq(d.w, b.linear[i].w));
+}
+
 function scratchKernel(compiled: CompiledDetectors, dtype: 'uint8' | 'uint16' | 'uint32' | 'float32', mean: boolean, max: boolean): WasmFrameKernel {
-  if (!scratch || scratch.compiled !== compiled || scratch.dtype !== dtype || scratch.mean !== mean || scratch.max !== max) {
+  if (!scratch || scratch.dtype !== dtype || scratch.mean !== mean || scratch.max !== max || !sameTables(scratch.compiled, compiled)) {
     scratch = { compiled, dtype, mean, max, kernel: new WasmFrameKernel(compiled, dtype, { mean, max, areaBytes: WASM_CHUNK_BYTES }) };
   }
   // A previous call that threw (cancel) may have left frames in the patterns: drop them.
