@@ -34,10 +34,46 @@ export interface BeamCentreFit {
 
 type Pattern = Float32Array | Float64Array;
 
+/** The k-th smallest value of `c` (0-based); partially reorders `c` so that c[0..k) ≤ c[k] ≤ c[k+1..). */
+function selectInPlace(c: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = c.length - 1;
+  while (lo < hi) {
+    // Median-of-three pivot keeps sorted and constant patterns linear.
+    const mid = (lo + hi) >> 1;
+    const a = c[lo], b = c[mid], d = c[hi];
+    const pivot = a < b ? (b < d ? b : a < d ? d : a) : a < d ? a : b < d ? d : b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (c[i] < pivot) i++;
+      while (c[j] > pivot) j--;
+      if (i <= j) {
+        const t = c[i];
+        c[i] = c[j];
+        c[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return c[k];
+  }
+  return c[k];
+}
+
+/** The median (mean of the two middle values for even counts), in linear time: a full sort of a 512² pattern
+ *  cost more than the rest of the fit. */
 function median(a: Pattern): number {
-  const c = Float64Array.from(a).sort();
+  const c = Float64Array.from(a);
   const n = c.length;
-  return n % 2 ? c[(n - 1) >> 1] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
+  if (n % 2) return selectInPlace(c, (n - 1) >> 1);
+  const upper = selectInPlace(c, n / 2);
+  // After selection every value below index n/2 is ≤ upper: the lower middle is their maximum.
+  let lower = -Infinity;
+  for (let i = 0; i < n / 2; i++) if (c[i] > lower) lower = c[i];
+  return 0.5 * (lower + upper);
 }
 
 /** Fits the direct-beam centre of `pattern` (nqy*nqx, row-major). Never mutates the pattern. */
@@ -61,10 +97,27 @@ export function fitBeamCentre(
   for (let y = 0; y < nqy; y++) {
     for (let x = 0; x < nqx; x++) {
       let n = 0;
+      let most = -Infinity;
       for (let yy = Math.max(0, y - 1); yy <= Math.min(nqy - 1, y + 1); yy++) {
-        for (let xx = Math.max(0, x - 1); xx <= Math.min(nqx - 1, x + 1); xx++) nb[n++] = pattern[yy * nqx + xx];
+        for (let xx = Math.max(0, x - 1); xx <= Math.min(nqx - 1, x + 1); xx++) {
+          const v = pattern[yy * nqx + xx];
+          nb[n++] = v;
+          if (v > most) most = v;
+        }
       }
-      const m = nb.subarray(0, n).sort()[n >> 1];
+      // A median never exceeds the neighbourhood's maximum: most pixels cannot beat the peak found so far.
+      if (!(most > peak)) continue;
+      // Insertion sort of ≤ 9 values in place (no allocation per pixel).
+      for (let i = 1; i < n; i++) {
+        const v = nb[i];
+        let j = i - 1;
+        while (j >= 0 && nb[j] > v) {
+          nb[j + 1] = nb[j];
+          j--;
+        }
+        nb[j + 1] = v;
+      }
+      const m = nb[n >> 1];
       if (m > peak) {
         peak = m;
         peakAt = y * nqx + x;

@@ -65,3 +65,27 @@ describe('fitBeamCentre', () => {
     expect(fitBeamCentre(new Float64Array(10), [96, 104])).toBeNull();
   });
 });
+
+describe('beam-centre background (linear-time median)', () => {
+  it('equals the sorted median on odd and even sizes, with ties', () => {
+    let seed = 12345;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (const [nqy, nqx] of [
+      [33, 31],
+      [32, 32],
+      [64, 48],
+    ] as const) {
+      const p = new Float64Array(nqy * nqx).map(() => Math.floor(rnd() * 7));
+      // A bright disk so that a fit exists.
+      const cx = nqx / 2 + 0.3;
+      const cy = nqy / 2 - 0.2;
+      for (let y = 0; y < nqy; y++) for (let x = 0; x < nqx; x++) if ((x - cx) ** 2 + (y - cy) ** 2 < 16) p[y * nqx + x] = 500 + rnd();
+      const sorted = Float64Array.from(p).sort();
+      const n = sorted.length;
+      const expected = n % 2 ? sorted[(n - 1) >> 1]! : 0.5 * (sorted[n / 2 - 1]! + sorted[n / 2]!);
+      const fit = fitBeamCentre(p, [nqy, nqx]);
+      expect(fit?.background).toBe(expected);
+      expect(fit!.cx).toBeCloseTo(cx, 0);
+    }
+  });
+});
