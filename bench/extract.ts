@@ -2,21 +2,17 @@
 // run on the same bytes:
 //   fsRead    plain sequential fs.read of every tilt file, one 4 MiB buffer, one thread (what the page cache gives)
 //   virtual   computeVirtualImages (bright-field disk + whole-detector sum) over the same files, on the shared worker
-//             pool and on a 1-worker pool (like for like with extraction, which runs in one thread unless a pool task
-//             is registered for it)
+//             pool and on a 1-worker pool (like for like with single-thread extraction)
 //   extract   extractSeries: two touching particles (disks covering most of the scan) plus a 3-step background ring,
-//             saturation check on, beam-centre fits on — in this thread (the default), and spread over a worker pool
-//             through ctx.runDirectUnit. The task table (src-main/workers/tasks.ts) has no extraction task yet, so the
-//             bench bundles a one-task worker entry with esbuild (the same protocol, running reader.ts's
-//             runDirectUnit): the number registering `extractDirect` in tasks.ts will give.
+//             saturation check on, beam-centre fits on — in this thread, and spread over the app's worker pool through
+//             ctx.runDirectUnit and the `extractDirect` task (what the app and `tracked run` use).
 // Data: uint16 frames of 128×128 in raw contiguous files (the layout of a contiguous HDF5 dataset), written to a temp
 // folder and deleted afterwards. Size: env TRACKED_BENCH_EXTRACT_MB (default 300). Runs are repeated (best of 3), all
 // with a warm page cache (the files were just written and fit in memory).
 
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import type { DirectUnitArgs, UnitResult } from '../src-main/extraction/reader';
 import { extractSeries } from '../src-main/extraction/service';
 import type { ExtractionObject } from '../src-main/extraction/types';
@@ -110,38 +106,6 @@ function disk(ny: number, nx: number, cy: number, cx: number, r: number): Uint8A
   return m;
 }
 
-/** A worker entry speaking the pool's protocol with one task, runDirectUnit (bundled into `dir`). */
-async function extractionWorker(dir: string): Promise<string> {
-  const root = resolve(process.cwd());
-  const outfile = join(dir, 'extract-worker.mjs');
-  await build({
-    stdin: {
-      resolveDir: root,
-      loader: 'ts',
-      contents: `
-        import { parentPort } from 'node:worker_threads';
-        import { serialiseError, signalFromFlag, transferablesOf } from './src-main/workers/protocol';
-        import { runDirectUnit } from './src-main/extraction/reader';
-        parentPort.on('message', async (msg) => {
-          try {
-            const value = await runDirectUnit(msg.args, signalFromFlag(msg.cancel));
-            parentPort.postMessage({ id: msg.id, ok: true, value }, transferablesOf(value));
-          } catch (e) {
-            parentPort.postMessage({ id: msg.id, ok: false, error: serialiseError(e) });
-          }
-        });`,
-    },
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
 async function best<T extends { seconds: number }>(n: number, run: () => Promise<T> | T): Promise<T> {
   let b: T | null = null;
   for (let i = 0; i < n; i++) {
@@ -157,10 +121,9 @@ export default async function bench(): Promise<Record<string, unknown>> {
   const ny = Math.max(1, Math.round(totalFrames / (N_TILTS * NX)));
   const dir = mkdtempSync(join(tmpdir(), 'tracked-bench-extract-'));
   const pool1 = new WorkerPool({ size: 1 });
-  const exPool = new WorkerPool({ workerPath: await extractionWorker(dir) });
-  // The pool is typed by the app's task table; this entry has only the one task.
-  const runOnPool = (a: DirectUnitArgs, signal: AbortSignal): Promise<UnitResult> =>
-    (exPool.run as unknown as (n: string, a: DirectUnitArgs, o: { signal: AbortSignal }) => Promise<UnitResult>)('extractDirect', a, { signal });
+  // The app's own worker entry and task table (extractDirect), as `tracked run` and the app use it.
+  const exPool = new WorkerPool();
+  const runOnPool = (a: DirectUnitArgs, signal: AbortSignal): Promise<UnitResult> => exPool.run('extractDirect', a, { signal });
   try {
     const paths = Array.from({ length: N_TILTS }, (_, t) => join(dir, `tilt_${t}.raw`));
     paths.forEach((p, t) => writeTilt(p, ny, t));

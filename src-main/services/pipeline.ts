@@ -5,6 +5,7 @@ import { extractSeries, type ExtractOptions, type ExtractResult, type Extraction
 import { exportObject, writeExtractedHdf5, type ExportObjectResult } from '../io/export';
 import { writeMaskPngs, writeMasksH5 } from '../io/write-masks';
 import { ParameterError } from '../errors';
+import { sharedPool } from '../workers/pool';
 import type { SeriesSessions } from './series-session';
 import type { ExtractSummary } from '../../src-preload/contract';
 
@@ -77,9 +78,13 @@ export async function extractObjects(
   const summary = sessions.summary(seriesId);
   const sources = [];
   for (let t = 0; t < summary.nTilts; t++) sources.push(await sessions.source(seriesId, t));
+  // Units over files with a direct layout run on the worker pool (each worker reads its own byte range).
+  const pool = sharedPool();
   return extractSeries({ sources, anglesDeg: summary.anglesDeg }, objects, options, {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     onProgress: (d, t) => ctx.progress?.(d, t, 'extraction'),
+    runDirectUnit: (a, signal) => pool.run('extractDirect', a, { ...(signal ? { signal } : {}) }),
+    parallelism: pool.size,
   });
 }
 

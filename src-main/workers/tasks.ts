@@ -4,6 +4,7 @@
 
 import { fitBeamCentre } from '../kernels/beam-centre';
 import { diagnostics } from './diagnostics';
+import { runDirectUnit } from '../extraction/reader';
 import { virtualBlock, virtualDirect } from './virtual-tasks';
 
 /** What every task receives besides its arguments. */
@@ -17,6 +18,7 @@ export const tasks = {
   virtualBlock: (a: Parameters<typeof virtualBlock>[0], c: TaskContext) => virtualBlock(a, c.signal),
   fitBeamCentre: (a: { pattern: Parameters<typeof fitBeamCentre>[0]; shape: [number, number] }) => fitBeamCentre(a.pattern, a.shape),
   diagnostics: (a: Parameters<typeof diagnostics>[0], c: TaskContext) => diagnostics(a, c.signal),
+  extractDirect: (a: Parameters<typeof runDirectUnit>[0], c: TaskContext) => runDirectUnit(a, c.signal),
 };
 
 export type Tasks = typeof tasks;
