@@ -3,7 +3,8 @@
 // layout, naming file, tensor, expected and found for each mismatch.
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, join, relative, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
 import { InputError } from '../../errors';
@@ -143,6 +144,23 @@ export function validateSession(file: string, role: 'encoder' | 'decoder', sessi
   }
 }
 
+/**
+ * Whether onnxruntime-node's CUDA provider library sits beside its binding. The npm package lists 'cuda' as a
+ * backend even when its CUDA download was skipped (`onnxruntime-node-install=skip`, as offline installs must);
+ * trying it then only makes onnxruntime print a native error before falling back.
+ */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const req = createRequire(import.meta.url);
+    const root = dirname(req.resolve('onnxruntime-node/package.json'));
+    const dir = join(root, 'bin', 'napi-v6', process.platform, process.arch);
+    const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return existsSync(join(dir, lib));
+  } catch {
+    return false;
+  }
+}
+
 /** Execution providers to try, best first; always ends with CPU. */
 export function providerCandidates(pref: 'auto' | Sam2Provider[] = 'auto'): Sam2Provider[] {
   if (pref !== 'auto') return pref.includes('cpu') ? [...pref] : [...pref, 'cpu'];
@@ -150,7 +168,7 @@ export function providerCandidates(pref: 'auto' | Sam2Provider[] = 'auto'): Sam2
   const out: Sam2Provider[] = [];
   // DirectML is Windows-only; ORT silently drops an unknown provider elsewhere, so asking for it would only make us
   // report a provider that is not in use.
-  if (listed.has('cuda') && (process.platform === 'linux' || process.platform === 'win32')) out.push('cuda');
+  if (listed.has('cuda') && (process.platform === 'linux' || process.platform === 'win32') && cudaProviderInstalled()) out.push('cuda');
   if (listed.has('dml') && process.platform === 'win32') out.push('dml');
   out.push('cpu');
   return out;
