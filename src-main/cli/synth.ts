@@ -8,6 +8,16 @@ import { createProgress } from './progress';
 import { runPipeline } from './run';
 import { h5lib } from '../io/h5';
 
+/** '5 × brookite_TiO2 rod' rather than the same words five times. */
+function describeParticles(particles: ReadonlyArray<{ structure: string; shape: string }>): string {
+  const counts = new Map<string, number>();
+  for (const p of particles) {
+    const key = `${p.structure.replace(/\.cif$/i, '')} ${p.shape}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => (n > 1 ? `${n} × ${k}` : k)).join(', ');
+}
+
 /** IoU per tilt of the run's first object against the true particle it overlaps most. */
 async function compareWithTruth(truthFile: string, masksFile: string): Promise<{ particle: string; meanIou: number; worstIou: number } | null> {
   const h5 = await h5lib();
@@ -81,7 +91,7 @@ export async function runDemo(opts: { out?: string; seed?: number }): Promise<st
     `trackED demo — ${out}`,
     '',
     `1. synthetic series   ${synth.preset}: ${synth.nTilts} tilts, scan ${synth.scanShape.join('×')}, detector ${synth.detectorShape.join('×')}, ` +
-      `${synth.particles.length} particles (${synth.particles.map((p) => `${p.structure} ${p.shape}`).join(', ')})`,
+      `${synth.particles.length} particles (${describeParticles(synth.particles)})`,
     `                      ${(synth.bytesWritten / 1e6).toFixed(1)} MB in ${synth.seconds.toFixed(1)} s (${Math.round(synth.probePositionsPerSecond)} probe positions/s)`,
   );
   const manifest = join(out, 'series', synth.manifest);
