@@ -6,13 +6,21 @@
 //   extract   extractSeries: two touching particles (disks covering most of the scan) plus a 3-step background ring,
 //             saturation check on, beam-centre fits on — in this thread, and spread over the app's worker pool through
 //             ctx.runDirectUnit and the `extractDirect` task (what the app and `tracked run` use).
+//   kernel    the inner loop alone, in memory, one core: the JS reference (accumulateFramesInto) against the
+//             WebAssembly SIMD kernel, on one 4 MiB block summed into the bench's targets (with and without the
+//             saturation check). Extraction runs use the wasm kernel (the default); the pool run is repeated with
+//             kernel 'js' for comparison.
 // Data: uint16 frames of 128×128 in raw contiguous files (the layout of a contiguous HDF5 dataset), written to a temp
 // folder and deleted afterwards. Size: env TRACKED_BENCH_EXTRACT_MB (default 300). Runs are repeated (best of 3), all
-// with a warm page cache (the files were just written and fit in memory).
+// with a warm page cache (the files were just written and fit in memory). TRACKED_BENCH_EXTRACT_COLD=1 adds one cold
+// run each of fs read, pool extraction and the pool virtual pass, dropping the page cache before each (needs root:
+// `echo 3 > /proc/sys/vm/drop_caches`; skipped with a note where that is not allowed).
 
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { accumulateFramesInto, backgroundRing, buildTargetMap, createAccumulators, type TargetMap } from '../src-main/extraction/kernel';
 import type { DirectUnitArgs, UnitResult } from '../src-main/extraction/reader';
 import { extractSeries } from '../src-main/extraction/service';
 import type { ExtractionObject } from '../src-main/extraction/types';
@@ -20,6 +28,7 @@ import type { FourDSource, PixelArray } from '../src-main/io/types';
 import type { DetectorSpec } from '../src-main/kernels/virtual-detectors';
 import { computeVirtualImages } from '../src-main/services/virtual';
 import { WorkerPool } from '../src-main/workers/pool';
+import { WasmExtractKernel } from '../src-main/kernels/wasm/extract';
 
 const NQ = 128;
 const FRAME_BYTES = NQ * NQ * 2;
@@ -115,6 +124,46 @@ async function best<T extends { seconds: number }>(n: number, run: () => Promise
   return b as T;
 }
 
+/** Drops the page cache (root only); false where not allowed. */
+function dropCaches(): boolean {
+  try {
+    execSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One core, in memory: bytes/s of the JS and wasm inner loops over one block of frames claimed by `map`. */
+function kernelRates(map: TargetMap, start: number, level: number | undefined): { jsMBps: number; wasmMBps: number } {
+  const npix = NQ * NQ;
+  const count = Math.min(BLOCK / FRAME_BYTES, map.offsets.length - 1 - start);
+  const frames = new Uint16Array(count * npix);
+  let seed = 7;
+  for (let i = 0; i < frames.length; i++) frames[i] = (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 29;
+  const bytes = count * FRAME_BYTES;
+  const time = (f: () => void): number => {
+    f();
+    let bestS = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 10; i++) f();
+      bestS = Math.min(bestS, (performance.now() - t0) / 1000 / 10);
+    }
+    return bytes / bestS / 2 ** 20;
+  };
+  const acc = createAccumulators(map.nTargets, npix, level !== undefined);
+  const jsMBps = time(() => accumulateFramesInto({ frames, start, count, npix, map, saturationLevel: level }, acc));
+  const k = new WasmExtractKernel(map, npix, 'uint16', { saturationLevel: level, areaBytes: bytes });
+  k.area(0).set(new Uint8Array(frames.buffer));
+  const wasmMBps = time(() => {
+    if (k.needsFlushBefore(count)) k.flushInto(acc);
+    k.run(0, start, count, false);
+  });
+  return { jsMBps, wasmMBps };
+}
+
 export default async function bench(): Promise<Record<string, unknown>> {
   const mb = Number(process.env.TRACKED_BENCH_EXTRACT_MB ?? 300);
   const totalFrames = Math.max(N_TILTS * NX, Math.round((mb * 2 ** 20) / FRAME_BYTES));
@@ -153,14 +202,56 @@ export default async function bench(): Promise<Record<string, unknown>> {
     const exWorkers = await best(3, () =>
       extractSeries({ sources, anglesDeg }, objects, { background: { ringWidth: 3 }, saturationLevel: 65535 }, { runDirectUnit: runOnPool, parallelism: exPool.size }),
     );
+    const exWorkersJs = await best(3, () =>
+      extractSeries(
+        { sources, anglesDeg },
+        objects,
+        { background: { ringWidth: 3 }, saturationLevel: 65535, kernel: 'js' },
+        { runDirectUnit: runOnPool, parallelism: exPool.size },
+      ),
+    );
     const vPool = await best(3, () => computeVirtualImages(sources, detectors));
     const v1 = await best(3, () => computeVirtualImages(sources, detectors, { pool: pool1 }));
+
+    // The inner loop alone: the bench's targets at tilt 0 (two objects and their rings), from the scan's middle row.
+    const ring1 = backgroundRing(m1, m2, ny, NX, 3);
+    const ring2 = backgroundRing(m2, m1, ny, NX, 3);
+    const map = buildTargetMap([m1, m2, ring1, ring2], 2, ny * NX);
+    const mid = Math.max(0, Math.floor(ny / 2) * NX - 32);
+    const kPlain = kernelRates(map, mid, undefined);
+    const kSat = kernelRates(map, mid, 65535);
+
+    let cold: Record<string, unknown> | string = 'not run (set TRACKED_BENCH_EXTRACT_COLD=1)';
+    if (process.env.TRACKED_BENCH_EXTRACT_COLD === '1') {
+      if (!dropCaches()) cold = 'skipped: cannot write /proc/sys/vm/drop_caches';
+      else {
+        const fsCold = fsReadAll(paths);
+        dropCaches();
+        const exCold = await extractSeries(
+          { sources, anglesDeg },
+          objects,
+          { background: { ringWidth: 3 }, saturationLevel: 65535 },
+          { runDirectUnit: runOnPool, parallelism: exPool.size },
+        );
+        dropCaches();
+        const vCold = await computeVirtualImages(sources, detectors);
+        const vColdRate = dataBytes / vCold.seconds;
+        const exColdRate = exCold.bytesRead / exCold.seconds;
+        cold = {
+          fsReadMBps: fsCold.bytes / fsCold.seconds / 2 ** 20,
+          extractWorkersMBps: exColdRate / 2 ** 20,
+          virtualPoolMBps: vColdRate / 2 ** 20,
+          ratioWorkersToVirtualPool: exColdRate / vColdRate,
+        };
+      }
+    }
 
     const rate = (bytes: number, s: number): number => bytes / s;
     const fsRate = rate(fs.bytes, fs.seconds);
     const exRate = rate(ex.bytesRead, ex.seconds);
     const exPlainRate = rate(exPlain.bytesRead, exPlain.seconds);
     const exWorkersRate = rate(exWorkers.bytesRead, exWorkers.seconds);
+    const exWorkersJsRate = rate(exWorkersJs.bytesRead, exWorkersJs.seconds);
     const vRate = rate(dataBytes, vPool.seconds);
     const v1Rate = rate(dataBytes, v1.seconds);
     return {
@@ -175,12 +266,16 @@ export default async function bench(): Promise<Record<string, unknown>> {
       extractNoCentreNoRingMBps: exPlainRate / 2 ** 20,
       extractWorkersMBps: exWorkersRate / 2 ** 20,
       extractWorkers: exPool.size,
+      extractWorkersJsKernelMBps: exWorkersJsRate / 2 ** 20,
+      kernelOneCoreMBps: { js: kPlain.jsMBps, wasm: kPlain.wasmMBps, jsSaturation: kSat.jsMBps, wasmSaturation: kSat.wasmMBps },
       virtualPoolMBps: vRate / 2 ** 20,
       virtualOneWorkerMBps: v1Rate / 2 ** 20,
       ratioToFsRead: exRate / fsRate,
       ratioToVirtualPool: exRate / vRate,
       ratioToVirtualOneWorker: exRate / v1Rate,
       ratioWorkersToVirtualPool: exWorkersRate / vRate,
+      ratioWorkersJsKernelToVirtualPool: exWorkersJsRate / vRate,
+      cold,
       target: 'ratioToVirtual ≥ 0.8',
     };
   } finally {

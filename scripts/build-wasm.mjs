@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const KERNELS = ['src-main/kernels/wasm/virtual-kernel.ts'];
+export const KERNELS = ['src-main/kernels/wasm/virtual-kernel.ts', 'src-main/kernels/wasm/extract-kernel.ts'];
 export const ASC_FLAGS = ['-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert', '--converge'];
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');

@@ -14,5 +14,5 @@ export {
   type TargetAccumulators,
   type TargetMap,
 } from './kernel';
-export { DirectBlockReader, SourceBlockReader, runDirectUnit, runUnit, type BlockReader, type DirectUnitArgs, type UnitPlan, type UnitResult } from './reader';
+export { DirectBlockReader, SourceBlockReader, resolveExtractKernel, runDirectUnit, runUnit, type BlockReader, type DirectUnitArgs, type UnitPlan, type UnitResult } from './reader';
 export { computePurity, drawMaskOverlay, percentileRange, type OverlayInput, type PurityInput, type PurityResult } from './purity';

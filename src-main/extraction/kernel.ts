@@ -12,6 +12,9 @@
 // Saturation: a pixel that reached the detector's saturation level in any frame summed into a target carries a wrong
 // (clipped) value in that sum, so it is flagged for that target and later treated like a bad pixel. The check costs one
 // compare per pixel and only runs when a level is given.
+//
+// `accumulateFramesInto` is the reference and the fallback: the default inner loop for uint8/uint16/uint32/float32 is
+// the WebAssembly SIMD kernel (../kernels/wasm/extract.ts, used by ./reader.ts), which must match it bit for bit.
 
 import type { PixelArray } from '../io/types';
 

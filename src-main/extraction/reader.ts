@@ -1,16 +1,28 @@
-// Block readers for the extraction pass: bounded memory, reused buffers, and one read always in flight ahead of
-// the one being summed (double buffering: the kernel is synchronous, so the next fs read proceeds in libuv's thread
-// pool while this thread adds the current block).
+// Block readers for the extraction pass: bounded memory, reused buffers, and reads in flight ahead of the block being
+// summed (the kernel is synchronous, so the next fs reads proceed in libuv's thread pool while this thread adds the
+// current block).
 //
-// Sources with a `direct` layout (contiguous HDF5, uncompressed chunks) are read here with plain fs reads into two
-// ping-pong buffers; everything else goes through the source's own readFrames. MIB is left to its reader, which
-// validates every frame header.
+// Sources with a `direct` layout (contiguous HDF5, uncompressed chunks) are read here with plain fs reads; everything
+// else goes through the source's own readFrames. MIB is left to its reader, which validates every frame header.
+//
+// Two kernels (kernel choice 'auto' | 'js' | 'wasm', like the virtual-imaging pass):
+//   - wasm (default for uint8/uint16/uint32/float32): WebAssembly SIMD (../kernels/wasm/extract.ts). Direct reads
+//     land straight in the kernel's memory, two blocks in flight while a third is summed; big-endian pixels are
+//     swapped in the kernel's registers. readFrames blocks are copied in.
+//   - js (other dtypes, or forced): accumulateFramesInto over two ping-pong buffers, swapped in place. The reference.
 
 import { open, type FileHandle } from 'node:fs/promises';
-import { InputError, throwIfAborted } from '../errors';
+import { InputError, ParameterError, throwIfAborted } from '../errors';
 import type { DirectLayout, FourDSource, PixelArray, PixelDType } from '../io/types';
 import { BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, readExactly, swapBytesInPlace, viewPixels } from '../io/util';
+import {
+  extractWasmAvailable,
+  extractWasmSupports,
+  WasmExtractKernel,
+  type WasmExtractDType,
+} from '../kernels/wasm/extract';
 import { accumulateFramesInto, createAccumulators, type TargetAccumulators, type TargetMap } from './kernel';
+import type { ExtractKernelChoice } from './types';
 
 /** Reads `count` frames from probe index `start`. The returned array may be reused by the reader two calls later. */
 export interface BlockReader {
@@ -43,36 +55,58 @@ export class DirectBlockReader implements BlockReader {
     return new DirectBlockReader(path, fh, direct, dtype, npix * BYTES_PER_PIXEL[dtype], Math.max(1, maxFrames));
   }
 
-  private offsetOf(i: number): number {
-    const d = this.direct;
-    return d.frameOffsets ? d.frameOffsets[i] : d.offset + i * d.frameStrideBytes;
-  }
-
   async read(start: number, count: number, signal?: AbortSignal): Promise<PixelArray> {
     if (count > this.maxFrames) throw new RangeError(`block of ${count} frames exceeds the reader's ${this.maxFrames}`);
     throwIfAborted(signal);
     const buf = this.buffers[this.turn];
     this.turn ^= 1;
     const bytes = new Uint8Array(buf, 0, count * this.frameBytes);
-    const fb = this.frameBytes;
-    const stride = this.direct.frameOffsets ? fb : this.direct.frameStrideBytes;
-    let i = 0;
-    while (i < count) {
-      // A run of frames that sit back to back in the file is one read.
-      let n = 1;
-      const first = this.offsetOf(start + i);
-      if (stride === fb) while (i + n < count && this.offsetOf(start + i + n) === first + n * fb) n++;
-      await readExactly(this.fh, this.path, bytes, i * fb, n * fb, first);
-      i += n;
-    }
+    await readPackedFrames(this.fh, this.path, this.direct, this.frameBytes, bytes, start, count);
     const width = BYTES_PER_PIXEL[this.dtype];
-    if (width > 1 && this.direct.littleEndian !== NATIVE_LITTLE_ENDIAN) swapBytesInPlace(bytes, width);
-    return viewPixels(this.dtype, buf, 0, (count * fb) / width);
+    if (width > 1 && this.direct.littleEndian !== NATIVE_LITTLE_ENDIAN) swapInPlace(bytes, width);
+    return viewPixels(this.dtype, buf, 0, (count * this.frameBytes) / width);
   }
 
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/** Byte offset of frame i of a direct layout. */
+function frameOffset(d: DirectLayout, i: number): number {
+  return d.frameOffsets ? d.frameOffsets[i] : d.offset + i * d.frameStrideBytes;
+}
+
+/** Reads frames [start, start+count) of a direct layout into `bytes`, packed `frameBytes` apart. */
+async function readPackedFrames(
+  fh: FileHandle,
+  path: string,
+  direct: DirectLayout,
+  frameBytes: number,
+  bytes: Uint8Array,
+  start: number,
+  count: number,
+): Promise<void> {
+  const fb = frameBytes;
+  const stride = direct.frameOffsets ? fb : direct.frameStrideBytes;
+  let i = 0;
+  while (i < count) {
+    // A run of frames that sit back to back in the file is one read.
+    let n = 1;
+    const first = frameOffset(direct, start + i);
+    if (stride === fb) while (i + n < count && frameOffset(direct, start + i + n) === first + n * fb) n++;
+    await readExactly(fh, path, bytes, i * fb, n * fb, first);
+    i += n;
+  }
+}
+
+/** Byte swap in place: Buffer's native swaps where the view is aligned for them, else the generic loop. */
+function swapInPlace(bytes: Uint8Array, width: number): void {
+  if (bytes.length % width !== 0) return swapBytesInPlace(bytes, width);
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (width === 2) b.swap16();
+  else if (width === 4) b.swap32();
+  else if (width === 8) b.swap64();
 }
 
 /** Any FourDSource through its readFrames (no buffer reuse: the source decides). */
@@ -103,6 +137,8 @@ export interface UnitPlan {
   /** Shared counter of frames done (Atomics.add), for progress across threads; slot `progressSlot`. */
   progress?: Int32Array;
   progressSlot?: number;
+  /** Inner loops (default 'auto': WebAssembly SIMD for uint8/uint16/uint32/float32, else JS). */
+  kernel?: ExtractKernelChoice;
 }
 
 export interface UnitResult {
@@ -111,28 +147,77 @@ export interface UnitResult {
   bytesRead: number;
 }
 
-/** Reads the unit's runs block by block, one read ahead, and sums them into fresh accumulators. */
-export async function runUnit(plan: UnitPlan, reader: BlockReader, bytesPerPixel: number, signal?: AbortSignal): Promise<UnitResult> {
-  const acc = createAccumulators(plan.map.nTargets, plan.npix, plan.saturationLevel !== undefined);
+/** The kernel `choice` resolves to for `dtype` (ParameterError for 'wasm' where it cannot run). */
+export function resolveExtractKernel(choice: ExtractKernelChoice | undefined, dtype: PixelDType): 'js' | 'wasm' {
+  if (choice === 'js') return 'js';
+  const ok = extractWasmSupports(dtype) && extractWasmAvailable();
+  if (choice === 'wasm' && !ok) {
+    throw new ParameterError(
+      'kernel',
+      extractWasmSupports(dtype) ? 'WebAssembly SIMD is not available in this runtime' : `the wasm extraction kernel does not handle ${dtype}`,
+    );
+  }
+  return ok ? 'wasm' : 'js';
+}
+
+function dtypeOf(a: PixelArray): PixelDType {
+  if (a instanceof Uint8Array) return 'uint8';
+  if (a instanceof Uint16Array) return 'uint16';
+  if (a instanceof Uint32Array) return 'uint32';
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Int8Array) return 'int8';
+  if (a instanceof Int16Array) return 'int16';
+  if (a instanceof Int32Array) return 'int32';
+  return 'float64';
+}
+
+/** The unit's runs as blocks of at most blockFrames frames, flattened: start0, count0, start1, count1, … */
+function blocksOf(plan: UnitPlan): number[] {
   const blocks: number[] = [];
   for (let r = 0; r < plan.runs.length; r += 2) {
     for (let s = plan.runs[r]; s < plan.runs[r + 1]; s += plan.blockFrames) blocks.push(s, Math.min(plan.blockFrames, plan.runs[r + 1] - s));
   }
+  return blocks;
+}
+
+/**
+ * Reads the unit's runs block by block, one read ahead, and sums them into fresh accumulators. With the wasm
+ * kernel each block is copied into the kernel's memory (sources without a direct layout; the bytes are already in
+ * this thread).
+ */
+export async function runUnit(plan: UnitPlan, reader: BlockReader, bytesPerPixel: number, signal?: AbortSignal): Promise<UnitResult> {
+  const acc = createAccumulators(plan.map.nTargets, plan.npix, plan.saturationLevel !== undefined);
+  const blocks = blocksOf(plan);
   let framesRead = 0;
   if (blocks.length === 0) return { acc, framesRead, bytesRead: 0 };
   let next: Promise<PixelArray> | null = reader.read(blocks[0], blocks[1], signal);
+  let wasm: WasmExtractKernel | null = null;
   try {
     for (let b = 0; b < blocks.length; b += 2) {
       const data: PixelArray = await next!;
       next = b + 2 < blocks.length ? reader.read(blocks[b + 2], blocks[b + 3], signal) : null;
       throwIfAborted(signal);
-      accumulateFramesInto(
-        { frames: data, start: blocks[b], count: blocks[b + 1], npix: plan.npix, map: plan.map, saturationLevel: plan.saturationLevel },
-        acc,
-      );
-      framesRead += blocks[b + 1];
-      if (plan.progress) Atomics.add(plan.progress, plan.progressSlot ?? 0, blocks[b + 1]);
+      if (b === 0) {
+        const dtype = dtypeOf(data);
+        if (resolveExtractKernel(plan.kernel, dtype) === 'wasm') {
+          wasm = new WasmExtractKernel(plan.map, plan.npix, dtype as WasmExtractDType, {
+            saturationLevel: plan.saturationLevel,
+            areaBytes: plan.blockFrames * plan.npix * bytesPerPixel,
+          });
+        }
+      }
+      const count = blocks[b + 1];
+      if (wasm) {
+        if (wasm.needsFlushBefore(count)) wasm.flushInto(acc);
+        wasm.area(0).set(new Uint8Array(data.buffer, data.byteOffset, count * plan.npix * bytesPerPixel));
+        wasm.run(0, blocks[b], count, false);
+      } else {
+        accumulateFramesInto({ frames: data, start: blocks[b], count, npix: plan.npix, map: plan.map, saturationLevel: plan.saturationLevel }, acc);
+      }
+      framesRead += count;
+      if (plan.progress) Atomics.add(plan.progress, plan.progressSlot ?? 0, count);
     }
+    wasm?.flushInto(acc);
   } finally {
     // A read still in flight when the sum failed or was cancelled must not become an unhandled rejection.
     if (next) next.catch(() => undefined);
@@ -148,10 +233,67 @@ export interface DirectUnitArgs extends UnitPlan {
 }
 
 export async function runDirectUnit(args: DirectUnitArgs, signal?: AbortSignal): Promise<UnitResult> {
+  if (resolveExtractKernel(args.kernel, args.dtype) === 'wasm') return runDirectUnitWasm(args, args.dtype as WasmExtractDType, signal);
   const reader = await DirectBlockReader.open(args.path, args.direct, args.dtype, args.npix, args.blockFrames);
   try {
-    return await runUnit(args, reader, BYTES_PER_PIXEL[args.dtype], signal);
+    return await runUnit({ ...args, kernel: 'js' }, reader, BYTES_PER_PIXEL[args.dtype], signal);
   } finally {
     await reader.close();
   }
+}
+
+/** Reads in flight while a block is summed (wasm path); one more area holds the block being summed. */
+const READ_DEPTH = 2;
+const AREAS = READ_DEPTH + 1;
+
+/** runDirectUnit with the wasm kernel: fs reads straight into the kernel's memory, READ_DEPTH blocks ahead. */
+async function runDirectUnitWasm(args: DirectUnitArgs, dtype: WasmExtractDType, signal?: AbortSignal): Promise<UnitResult> {
+  const acc = createAccumulators(args.map.nTargets, args.npix, args.saturationLevel !== undefined);
+  const blocks = blocksOf(args);
+  if (blocks.length === 0) return { acc, framesRead: 0, bytesRead: 0 };
+  const frameBytes = args.npix * BYTES_PER_PIXEL[dtype];
+  const kernel = new WasmExtractKernel(args.map, args.npix, dtype, {
+    saturationLevel: args.saturationLevel,
+    areaBytes: args.blockFrames * frameBytes,
+    areas: AREAS,
+  });
+  const swap = BYTES_PER_PIXEL[dtype] > 1 && args.direct.littleEndian !== NATIVE_LITTLE_ENDIAN;
+  const fh = await open(args.path, 'r');
+  let framesRead = 0;
+  const inflight: Array<{ b: number; area: number; done: Promise<void> }> = [];
+  let nextBlock = 0;
+  let nextArea = 0;
+  const issue = (): void => {
+    if (nextBlock >= blocks.length) return;
+    const b = nextBlock;
+    const bytes = kernel.area(nextArea).subarray(0, blocks[b + 1] * frameBytes);
+    const done = readPackedFrames(fh, args.path, args.direct, frameBytes, bytes, blocks[b], blocks[b + 1]);
+    done.catch(() => undefined); // awaited in order below
+    inflight.push({ b, area: nextArea, done });
+    nextBlock += 2;
+    nextArea = (nextArea + 1) % AREAS;
+  };
+  try {
+    for (let k = 0; k < READ_DEPTH; k++) issue();
+    while (inflight.length > 0) {
+      const blk = inflight[0];
+      await blk.done;
+      throwIfAborted(signal);
+      inflight.shift();
+      // Keep READ_DEPTH reads queued while this block is summed: the area issued into is neither this one nor one
+      // still being read.
+      issue();
+      const count = blocks[blk.b + 1];
+      if (kernel.needsFlushBefore(count)) kernel.flushInto(acc);
+      kernel.run(blk.area, blocks[blk.b], count, swap);
+      framesRead += count;
+      if (args.progress) Atomics.add(args.progress, args.progressSlot ?? 0, count);
+    }
+    kernel.flushInto(acc);
+  } finally {
+    // Never close the file under a read that is still in flight.
+    for (const r of inflight) await r.done.catch(() => undefined);
+    await fh.close();
+  }
+  return { acc, framesRead, bytesRead: framesRead * frameBytes };
 }

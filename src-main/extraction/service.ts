@@ -6,6 +6,10 @@
 // Work units are the claimed runs of one tilt. By default they run in this thread; `ctx.runDirectUnit` sends units
 // over files with a direct layout elsewhere (a worker_thread pool), `ctx.parallelism` at a time, and the partial sums
 // are merged here. Sources without a direct layout are always read here through readFrames.
+//
+// The inner loop is the WebAssembly SIMD kernel (kernels/wasm/extract.ts) for uint8/uint16/uint32/float32 and the JS
+// kernel (./kernel.ts, the reference) otherwise, or where `options.kernel` / TRACKED_EXTRACT_KERNEL says 'js'; both
+// give bit-identical accumulators (tests in __tests__/wasm-kernel.spec.ts).
 
 import { CancelledError, InputError, ParameterError, throwIfAborted } from '../errors';
 import type { FourDSource } from '../io/types';
@@ -22,8 +26,8 @@ import {
   type TargetAccumulators,
   type TargetMap,
 } from './kernel';
-import { canReadDirect, runDirectUnit, runUnit, SourceBlockReader, type UnitPlan, type UnitResult } from './reader';
-import type { ExtractContext, ExtractedSeries, ExtractionObject, ExtractOptions, ExtractResult } from './types';
+import { canReadDirect, resolveExtractKernel, runDirectUnit, runUnit, SourceBlockReader, type UnitPlan, type UnitResult } from './reader';
+import type { ExtractContext, ExtractedSeries, ExtractionObject, ExtractKernelChoice, ExtractOptions, ExtractResult } from './types';
 
 export type * from './types';
 
@@ -82,6 +86,8 @@ export async function extractSeries(
     seenIds.add(o.id);
   });
   const opts = normaliseOptions(options, npix);
+  // A required kernel that cannot run fails here, before any reading.
+  for (const s of sources) resolveExtractKernel(opts.kernel, s.dtype);
   throwIfAborted(ctx.signal);
   const warnings: string[] = [];
   const nObj = objects.length;
@@ -185,6 +191,7 @@ export async function extractSeries(
           blockFrames,
           progress,
           progressSlot: plan.t,
+          kernel: opts.kernel,
         };
         const job = runOne(plan.source, unit, bpp, ctx, stop.signal)
           .then((res) => {
@@ -259,6 +266,14 @@ interface NormalisedOptions {
   beamCentre: boolean;
   refineBeamCentre?: ExtractOptions['refineBeamCentre'];
   blockBytes: number;
+  kernel?: ExtractKernelChoice;
+}
+
+function kernelFromEnv(): ExtractKernelChoice | undefined {
+  const v = process.env.TRACKED_EXTRACT_KERNEL;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'auto' || v === 'js' || v === 'wasm') return v;
+  throw new ParameterError('TRACKED_EXTRACT_KERNEL', `must be auto, js or wasm, got '${v}'`);
 }
 
 function normaliseOptions(o: ExtractOptions, npix: number): NormalisedOptions {
@@ -271,6 +286,8 @@ function normaliseOptions(o: ExtractOptions, npix: number): NormalisedOptions {
   if (o.statistic && o.statistic !== 'sum' && o.statistic !== 'mean') throw new ParameterError('statistic', `must be 'sum' or 'mean'`);
   const blockBytes = o.blockBytes ?? DEFAULT_BLOCK_BYTES;
   if (!(blockBytes > 0)) throw new ParameterError('blockBytes', 'must be positive');
+  const kernel = o.kernel ?? kernelFromEnv();
+  if (kernel !== undefined && kernel !== 'auto' && kernel !== 'js' && kernel !== 'wasm') throw new ParameterError('kernel', `must be 'auto', 'js' or 'wasm'`);
   return {
     statistic: o.statistic ?? 'sum',
     ringWidth,
@@ -281,6 +298,7 @@ function normaliseOptions(o: ExtractOptions, npix: number): NormalisedOptions {
     beamCentre: o.beamCentre ?? true,
     refineBeamCentre: o.refineBeamCentre,
     blockBytes,
+    kernel,
   };
 }
 

@@ -51,7 +51,15 @@ export interface ExtractOptions {
   refineBeamCentre?: (pattern: Float32Array, shape: readonly [number, number], initial: readonly [number, number]) => [number, number] | null;
   /** Bytes of each of the two block buffers (default 4 MiB). */
   blockBytes?: number;
+  /**
+   * Inner loops: 'auto' (default: WebAssembly SIMD for uint8/uint16/uint32/float32, the JS kernel otherwise), 'js'
+   * to force the JS reference kernel, 'wasm' to require the SIMD one (ParameterError where it cannot run). The
+   * environment variable TRACKED_EXTRACT_KERNEL sets the default. Both give the same sums.
+   */
+  kernel?: ExtractKernelChoice;
 }
+
+export type ExtractKernelChoice = 'auto' | 'js' | 'wasm';
 
 export interface ExtractContext {
   signal?: AbortSignal;

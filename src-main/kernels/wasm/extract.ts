@@ -1,0 +1,233 @@
+// The WebAssembly SIMD extraction kernel (source: ./extract-kernel.ts, AssemblyScript; binary: the generated base64
+// module, rebuilt by `npm run build:wasm`). Pure compute on this module's own linear memory: no I/O, no Node APIs.
+//
+// One WasmExtractKernel = one WebAssembly instance laid out for one target map (one tilt's objects and rings), one
+// dtype and a fixed number of frame areas. Memory never grows after construction, so views of it (and fs reads into
+// them) stay valid for the kernel's life. Callers put packed frames into `area(i)` (copy, or read a file straight
+// into it), `run` them, and `flushInto` the caller's float64 accumulators at the end (and whenever
+// `needsFlushBefore` says the uint32 sums could overflow).
+//
+// The JS kernel (../../extraction/kernel.ts, accumulateFramesInto) is the reference; for integer data both give the
+// same accumulators bit for bit, and for float32 too (float64 sums in the same order).
+
+import type { TargetAccumulators, TargetMap } from '../../extraction/kernel';
+import { WASM_BASE64 } from './extract-kernel.generated';
+
+/** Pixel types the wasm extraction kernel handles; everything else uses the JS kernel. */
+export type WasmExtractDType = 'uint8' | 'uint16' | 'uint32' | 'float32';
+
+const CODE: Record<WasmExtractDType, number> = { uint8: 0, uint16: 1, uint32: 2, float32: 3 };
+const SIZE: Record<WasmExtractDType, number> = { uint8: 1, uint16: 2, uint32: 4, float32: 4 };
+const MAX_INT: Record<WasmExtractDType, number> = { uint8: 255, uint16: 65535, uint32: 4294967295, float32: Infinity };
+/** Frames whose uint32 per-pixel sums cannot overflow (255 · n < 2^32, 65535 · n < 2^32). */
+const FLUSH_LIMIT: Record<WasmExtractDType, number> = { uint8: 16_843_009, uint16: 65_537, uint32: Infinity, float32: Infinity };
+const PAGE = 65536;
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+type WasmModule = object;
+interface WasmGlobal {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
+
+interface KernelExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  accumulate(
+    dtype: number, ptr: number, count: number, frameBytes: number, npix: number, swap: number,
+    offsets: number, ids: number, start: number, nObj: number,
+    sums: number, counts: number, shared: number, sat: number, check: number, level: number,
+  ): number;
+}
+
+function decodeBase64(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let compiledModule: WasmModule | null | undefined;
+let loadError: string | null = null;
+
+function kernelModule(): WasmModule | null {
+  if (compiledModule === undefined) {
+    try {
+      if (!WA) throw new Error('this runtime has no WebAssembly');
+      compiledModule = new WA.Module(decodeBase64(WASM_BASE64));
+    } catch (e) {
+      compiledModule = null;
+      loadError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return compiledModule ?? null;
+}
+
+export function extractWasmAvailable(): boolean {
+  return kernelModule() !== null;
+}
+
+export function extractWasmUnavailableReason(): string | null {
+  kernelModule();
+  return loadError;
+}
+
+export function extractWasmSupports(dtype: string): dtype is WasmExtractDType {
+  return Object.hasOwn(CODE, dtype);
+}
+
+/**
+ * The threshold, in the pixel's own type, that gives the JS kernel's answer to `value >= level` (level a finite
+ * float64): null when no pixel of the type can reach it. Integers: ⌈level⌉ clamped at 0. float32: the smallest
+ * float32 ≥ level, as its bit pattern.
+ */
+export function saturationThreshold(dtype: WasmExtractDType, level: number): number | null {
+  if (dtype === 'float32') {
+    let f = Math.fround(level);
+    if (f < level) {
+      // The next float32 up (level is finite, so f is too, or f = max float32 and the next is +Infinity).
+      const b = new Float32Array([f]);
+      const u = new Uint32Array(b.buffer);
+      if (f === 0) u[0] = 1;
+      else if (f > 0) u[0] += 1;
+      else u[0] -= 1;
+      f = b[0];
+    }
+    return new Uint32Array(new Float32Array([f]).buffer)[0];
+  }
+  const L = Math.max(0, Math.ceil(level));
+  return L > MAX_INT[dtype] ? null : L;
+}
+
+export interface WasmExtractOptions {
+  /** Pixel values ≥ this are saturated (flags per target); absent: no check. */
+  saturationLevel?: number;
+  /** Bytes of each frame area (at least one frame). */
+  areaBytes: number;
+  /** Number of frame areas (e.g. 3 for two reads in flight while one block is summed; default 1). */
+  areas?: number;
+}
+
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+export class WasmExtractKernel {
+  readonly dtype: WasmExtractDType;
+  readonly npix: number;
+  readonly frameBytes: number;
+  readonly areaBytes: number;
+  /** Most frames one `run` may take. */
+  readonly maxFrames: number;
+  /** Frames summed since the last flush (an upper bound on any target's). */
+  pending = 0;
+  private readonly ex: KernelExports;
+  private readonly nTargets: number;
+  private readonly nObj: number;
+  private readonly check: boolean;
+  private readonly level: number;
+  private readonly offsetsPtr: number;
+  private readonly idsPtr: number;
+  private readonly sumsPtr: number;
+  private readonly countsPtr: number;
+  private readonly sharedPtr: number;
+  private readonly satPtr: number;
+  private readonly areaPtr: number[];
+  private readonly nProbes: number;
+
+  constructor(map: TargetMap, npix: number, dtype: WasmExtractDType, opts: WasmExtractOptions) {
+    const mod = kernelModule();
+    if (!mod) throw new Error(`WebAssembly SIMD extraction kernel unavailable: ${loadError}`);
+    this.ex = new WA!.Instance(mod, {}).exports as unknown as KernelExports;
+    this.dtype = dtype;
+    this.npix = npix;
+    this.frameBytes = npix * SIZE[dtype];
+    this.areaBytes = align(Math.max(this.frameBytes, opts.areaBytes), 16);
+    this.maxFrames = Math.floor(this.areaBytes / this.frameBytes);
+    this.nTargets = map.nTargets;
+    this.nObj = map.nObjectTargets;
+    this.nProbes = map.offsets.length - 1;
+    const threshold = opts.saturationLevel === undefined ? null : saturationThreshold(dtype, opts.saturationLevel);
+    this.check = threshold !== null;
+    this.level = threshold ?? 0;
+    const wide = dtype === 'uint32' || dtype === 'float32';
+
+    // Layout: map, sums, counts, shared, saturation flags, frame areas (each 16-byte aligned).
+    let p = align(this.ex.heapBase(), 16);
+    const take = (bytes: number): number => {
+      const at = p;
+      p = align(p + bytes, 16);
+      return at;
+    };
+    this.offsetsPtr = take(map.offsets.byteLength);
+    this.idsPtr = take(map.ids.byteLength);
+    this.sumsPtr = take(this.nTargets * npix * (wide ? 8 : 4));
+    this.countsPtr = take(this.nTargets * 8);
+    this.sharedPtr = take(this.nTargets * 8);
+    this.satPtr = take(this.check ? this.nTargets * npix : 0);
+    const areas = opts.areas ?? 1;
+    this.areaPtr = [];
+    for (let i = 0; i < areas; i++) this.areaPtr.push(take(this.areaBytes));
+    const mem = this.ex.memory;
+    if (p > mem.buffer.byteLength) mem.grow(Math.ceil((p - mem.buffer.byteLength) / PAGE));
+    // Fresh memory is zero: sums, counts, shared and flags start cleared.
+    const i32 = new Int32Array(mem.buffer);
+    i32.set(map.offsets, this.offsetsPtr >> 2);
+    i32.set(map.ids, this.idsPtr >> 2);
+  }
+
+  /** Byte view of frame area i (valid for the kernel's life: memory never grows after construction). */
+  area(i = 0): Uint8Array {
+    return new Uint8Array(this.ex.memory.buffer, this.areaPtr[i], this.areaBytes);
+  }
+
+  /** Whether `frames` more frames need a flush first (uint32 sums could overflow otherwise). */
+  needsFlushBefore(frames: number): boolean {
+    return this.pending + frames > FLUSH_LIMIT[this.dtype];
+  }
+
+  /**
+   * Adds `count` packed frames of area `i` (frame k = probe `start + k`) into their targets; `swap`: the pixels are
+   * byte-swapped (big-endian on this host). Returns the number of frames some target claimed.
+   */
+  run(i: number, start: number, count: number, swap: boolean): number {
+    if (count > this.maxFrames) throw new RangeError(`wasm extraction kernel: ${count} frames exceed its area of ${this.maxFrames}`);
+    if (start < 0 || start + count > this.nProbes) throw new RangeError(`wasm extraction kernel: probes ${start}…${start + count - 1} outside the map`);
+    if (this.needsFlushBefore(count)) throw new RangeError('wasm extraction kernel: flush the sums first');
+    const used = this.ex.accumulate(
+      CODE[this.dtype], this.areaPtr[i], count, this.frameBytes, this.npix, swap && SIZE[this.dtype] > 1 ? 1 : 0,
+      this.offsetsPtr, this.idsPtr, start, this.nObj,
+      this.sumsPtr, this.countsPtr, this.sharedPtr, this.satPtr, this.check ? 1 : 0, this.level,
+    );
+    this.pending += count;
+    return used;
+  }
+
+  /** Adds the partial sums into `acc` (same map and npix) and clears them; counts, shared and flags as well. */
+  flushInto(acc: TargetAccumulators): void {
+    const buf = this.ex.memory.buffer;
+    const n = this.nTargets * this.npix;
+    const wide = this.dtype === 'uint32' || this.dtype === 'float32';
+    const s = wide ? new Float64Array(buf, this.sumsPtr, n) : new Uint32Array(buf, this.sumsPtr, n);
+    const sums = acc.sums;
+    for (let q = 0; q < n; q++) sums[q] += s[q];
+    s.fill(0);
+    const c = new Float64Array(buf, this.countsPtr, this.nTargets);
+    const sh = new Float64Array(buf, this.sharedPtr, this.nTargets);
+    for (let t = 0; t < this.nTargets; t++) {
+      acc.counts[t] += c[t];
+      acc.shared[t] += sh[t];
+    }
+    c.fill(0);
+    sh.fill(0);
+    if (this.check && acc.saturated) {
+      const f = new Uint8Array(buf, this.satPtr, n);
+      const out = acc.saturated;
+      for (let q = 0; q < n; q++) out[q] |= f[q];
+      f.fill(0);
+    }
+    this.pending = 0;
+  }
+}
