@@ -12,6 +12,7 @@
 
 import type { TargetAccumulators, TargetMap } from '../../extraction/kernel';
 import { WASM_BASE64 } from './extract-kernel.generated';
+import { lazyWasm, type WasmMemory } from './loader';
 
 /** Pixel types the wasm extraction kernel handles; everything else uses the JS kernel. */
 export type WasmExtractDType = 'uint8' | 'uint16' | 'uint32' | 'float32';
@@ -23,17 +24,6 @@ const MAX_INT: Record<WasmExtractDType, number> = { uint8: 255, uint16: 65535, u
 const FLUSH_LIMIT: Record<WasmExtractDType, number> = { uint8: 16_843_009, uint16: 65_537, uint32: Infinity, float32: Infinity };
 const PAGE = 65536;
 
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-type WasmModule = object;
-interface WasmGlobal {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
-
 interface KernelExports {
   memory: WasmMemory;
   heapBase(): number;
@@ -44,36 +34,14 @@ interface KernelExports {
   ): number;
 }
 
-function decodeBase64(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-let compiledModule: WasmModule | null | undefined;
-let loadError: string | null = null;
-
-function kernelModule(): WasmModule | null {
-  if (compiledModule === undefined) {
-    try {
-      if (!WA) throw new Error('this runtime has no WebAssembly');
-      compiledModule = new WA.Module(decodeBase64(WASM_BASE64));
-    } catch (e) {
-      compiledModule = null;
-      loadError = e instanceof Error ? e.message : String(e);
-    }
-  }
-  return compiledModule ?? null;
-}
+const wasm = lazyWasm(WASM_BASE64);
 
 export function extractWasmAvailable(): boolean {
-  return kernelModule() !== null;
+  return wasm.module() !== null;
 }
 
 export function extractWasmUnavailableReason(): string | null {
-  kernelModule();
-  return loadError;
+  return wasm.reason();
 }
 
 export function extractWasmSupports(dtype: string): dtype is WasmExtractDType {
@@ -138,9 +106,7 @@ export class WasmExtractKernel {
   private readonly nProbes: number;
 
   constructor(map: TargetMap, npix: number, dtype: WasmExtractDType, opts: WasmExtractOptions) {
-    const mod = kernelModule();
-    if (!mod) throw new Error(`WebAssembly SIMD extraction kernel unavailable: ${loadError}`);
-    this.ex = new WA!.Instance(mod, {}).exports as unknown as KernelExports;
+    this.ex = wasm.instantiate().exports as unknown as KernelExports;
     this.dtype = dtype;
     this.npix = npix;
     this.frameBytes = npix * SIZE[dtype];

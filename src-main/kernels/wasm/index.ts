@@ -8,6 +8,7 @@
 
 import type { CompiledDetectors } from '../virtual-detectors';
 import { WASM_BASE64 } from './virtual-kernel.generated';
+import { lazyWasm, type WasmMemory } from './loader';
 
 /** Pixel types the wasm kernel handles; everything else uses the JS kernel. */
 export type WasmDType = 'uint8' | 'uint16' | 'uint32' | 'float32';
@@ -22,18 +23,6 @@ const F_MEAN = 1;
 const F_MAX = 2;
 const PAGE = 65536;
 
-// The WebAssembly globals, typed here: this project's lib (ES2023 + node) does not declare them.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-type WasmModule = object;
-interface WasmGlobal {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
-
 interface KernelExports {
   memory: WasmMemory;
   heapBase(): number;
@@ -43,38 +32,14 @@ interface KernelExports {
   ): void;
 }
 
-/** atob, not Buffer: the kernel stays free of Node APIs (it may run in the renderer too). */
-function decodeBase64(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-let compiledModule: WasmModule | null | undefined;
-let loadError: string | null = null;
-
-/** The compiled module, or null when this runtime lacks WebAssembly SIMD (then `wasmUnavailableReason` says why). */
-function kernelModule(): WasmModule | null {
-  if (compiledModule === undefined) {
-    try {
-      if (!WA) throw new Error('this runtime has no WebAssembly');
-      compiledModule = new WA.Module(decodeBase64(WASM_BASE64));
-    } catch (e) {
-      compiledModule = null;
-      loadError = e instanceof Error ? e.message : String(e);
-    }
-  }
-  return compiledModule ?? null;
-}
+const wasm = lazyWasm(WASM_BASE64);
 
 export function wasmAvailable(): boolean {
-  return kernelModule() !== null;
+  return wasm.module() !== null;
 }
 
 export function wasmUnavailableReason(): string | null {
-  kernelModule();
-  return loadError;
+  return wasm.reason();
 }
 
 export function wasmSupports(dtype: string): dtype is WasmDType {
@@ -117,10 +82,7 @@ export class WasmFrameKernel {
   private readonly areaPtr: number[];
 
   constructor(compiled: CompiledDetectors, dtype: WasmDType, opts: WasmKernelOptions) {
-    const mod = kernelModule();
-    if (!mod) throw new Error(`WebAssembly SIMD kernel unavailable: ${loadError}`);
-    const instance = new WA!.Instance(mod, {});
-    this.ex = instance.exports as unknown as KernelExports;
+    this.ex = wasm.instantiate().exports as unknown as KernelExports;
     const [nqy, nqx] = compiled.detectorShape;
     this.nqy = nqy;
     this.nqx = nqx;
