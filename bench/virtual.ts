@@ -1,7 +1,10 @@
 // `npm run bench -- virtual`: throughput and memory of trackED's virtual imaging against the physical limit.
 //
-// For each series size it writes a synthetic MIB-like tilt series (one file per tilt, 384-byte frame headers,
-// big-endian uint16 256×256 frames: what a Merlin writes), then measures, in this process:
+// For each series size and each format it writes a synthetic tilt series (one file per tilt, 256×256 uint16
+// frames, 32×32 probe positions), through the app's own writers, and opens it with the app's reader (openSource):
+//   MIB   Merlin .mib + .hdr (MibWriter): 384-byte frame headers, big-endian pixels: layout 'mib'
+//   HDF5  py4DSTEM/EMD (EmdCubeWriter): one contiguous uncompressed little-endian dataset: layout 'contiguous'
+// then measures, in this process:
 //   raw      plain sequential fs.read of all files, one 4 MiB buffer, one thread (what the disk/page cache gives)
 //   tracked  computeVirtualImages with bf + adf + com + variance + sum in one pass (beam-centre pre-pass included)
 // with the page cache cold (dropped before each run, when this machine lets us) and warm, and reports bytes/s,
@@ -10,18 +13,21 @@
 // Disk and CPU on a shared VM drift a lot: raw and tracked are measured in alternating pairs (env
 // TRACKED_BENCH_REPEATS, default 3) and medians reported with every pair; the worker pool is started before
 // timing; the load average before/after is recorded. Also reported: single-thread kernel GB/s (JS reference vs
-// WebAssembly SIMD) and the warm tracked GB/s with the JS kernel forced.
+// WebAssembly SIMD), the warm tracked GB/s with the JS kernel forced, and one traced run cold and warm
+// (coldTimeline / warmTimeline): per worker thread, ms spent setting up tasks, in the kernel, waiting for reads,
+// and idle (no task: queue empty, beam-centre fits, dispatch), plus the time to the first unit and the tail.
 //
 // Sizes: opts.sizesGB, else env TRACKED_BENCH_VIRTUAL_GB (comma list, e.g. "1,8"), else [1]. CI can use "0.25".
+// Formats: opts.formats, else env TRACKED_BENCH_VIRTUAL_FORMATS (e.g. "MIB"), else both.
+// Env TRACKED_BENCH_VIRTUAL_TRACE=PREFIX also writes the traced runs' raw events to PREFIX-FORMAT-cold|warm.json.
 // Data folder: opts.dir, else env TRACKED_BENCH_DIR, else the OS temp dir.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FourDSource, PixelArray } from '../src-main/io/types';
+import type { FourDSource } from '../src-main/io/types';
 import {
   accumulateFrames,
   compileDetectors,
@@ -31,7 +37,10 @@ import {
   type DetectorSpec,
   type KernelChoice,
 } from '../src-main/kernels/virtual-detectors';
-import { computeVirtualImages } from '../src-main/services/virtual';
+import { openSource } from '../src-main/io/open';
+import { EmdCubeWriter } from '../src-main/io/write-emd';
+import { MibWriter } from '../src-main/io/write-mib';
+import { computeVirtualImages, type VirtualContext, type VirtualTraceEvent } from '../src-main/services/virtual';
 import { WorkerPool } from '../src-main/workers/pool';
 
 export interface VirtualBenchOptions {
@@ -41,6 +50,8 @@ export interface VirtualBenchOptions {
   workerPath?: string;
   /** Keep the written series (default false). */
   keep?: boolean;
+  /** Which formats (default env TRACKED_BENCH_VIRTUAL_FORMATS, else both: "MIB,HDF5"). */
+  formats?: Array<'MIB' | 'HDF5'>;
 }
 
 const NQ = 256;
@@ -87,53 +98,64 @@ function templateFrames(tilt: number): Buffer {
   return buf;
 }
 
+/** The 64 template frames of a tilt, native-endian. */
+function templatePixels(tilt: number): Uint16Array {
+  const tpl = templateFrames(tilt);
+  const frames = new Uint16Array(64 * NQ * NQ);
+  for (let f = 0; f < 64; f++) {
+    for (let p = 0; p < NQ * NQ; p++) frames[f * NQ * NQ + p] = tpl.readUInt16BE(f * STRIDE + HEADER + p * 2);
+  }
+  return frames;
+}
+
+/** Merlin .mib files (+ .hdr) written by the app's MibWriter: 384-byte headers, big-endian uint16. */
 function writeSeries(dir: string, nTilts: number): string[] {
-  const frames = SCAN * SCAN;
   const files: string[] = [];
   for (let t = 0; t < nTilts; t++) {
     const file = join(dir, `tilt_${String(t).padStart(3, '0')}.mib`);
-    const tpl = templateFrames(t);
-    const fd = openSync(file, 'w');
-    try {
-      // 64 template frames repeated: content varies enough for the kernels, writing stays fast.
-      for (let f = 0; f < frames; f += 64) writeSync(fd, tpl, 0, Math.min(64, frames - f) * STRIDE);
-    } finally {
-      closeSync(fd);
-    }
+    const frames = templatePixels(t);
+    const w = new MibWriter({ path: file, detectorShape: [NQ, NQ], dtype: 'uint16', scanShape: [SCAN, SCAN], exposureS: 0.001, start: new Date(0) });
+    // 64 template frames repeated: content varies enough for the kernels, writing stays fast.
+    for (let f = 0; f < SCAN * SCAN; f += 64) w.writeFrames(frames.subarray(0, Math.min(64, SCAN * SCAN - f) * NQ * NQ));
+    w.close();
     files.push(file);
   }
   return files;
 }
 
-/** A minimal MIB-like FourDSource (the bench must not depend on the readers being finished). */
-function mibSource(path: string): FourDSource {
-  return {
-    path,
-    format: 'MIB',
-    scanShape: [SCAN, SCAN],
-    detectorShape: [NQ, NQ],
-    dtype: 'uint16',
-    calibration: {},
-    direct: { kind: 'mib', offset: HEADER, frameStrideBytes: STRIDE, littleEndian: false },
-    // Async, as the real readers (io/mib.ts, io/hdf5-*.ts) are: the beam-centre pre-pass issues its reads together.
-    async readFrames(start: number, count: number): Promise<PixelArray> {
-      const out = new Uint16Array(count * NQ * NQ);
-      // A fresh (not pooled) buffer: its byteOffset is 0, so the Uint16Array view below is aligned.
-      const b = Buffer.alloc(FRAME_BYTES);
-      const fh = await open(path, 'r');
-      try {
-        for (let k = 0; k < count; k++) {
-          await fh.read(b, 0, FRAME_BYTES, HEADER + (start + k) * STRIDE);
-          b.swap16();
-          out.set(new Uint16Array(b.buffer, b.byteOffset, NQ * NQ), k * NQ * NQ);
+/** The same frames as writeSeries, as uncompressed contiguous py4DSTEM/EMD files (little-endian uint16). */
+async function writeSeriesHdf5(dir: string, nTilts: number): Promise<string[]> {
+  const files: string[] = [];
+  for (let t = 0; t < nTilts; t++) {
+    const file = join(dir, `tilt_${String(t).padStart(3, '0')}.h5`);
+    const frames = templatePixels(t);
+    const w = await EmdCubeWriter.create({
+      path: file,
+      scanShape: [SCAN, SCAN],
+      detectorShape: [NQ, NQ],
+      dtype: 'uint16',
+      realPixelNm: 1,
+      reciprocalPixelInvA: 0.01,
+      uuid: '00000000-0000-4000-8000-000000000000',
+    });
+    try {
+      // One scan row (SCAN frames) per write, the template frames repeated as in the MIB files.
+      const row = new Uint16Array(SCAN * NQ * NQ);
+      for (let r = 0; r < SCAN; r++) {
+        for (let c = 0; c < SCAN; c++) {
+          const f = (r * SCAN + c) % 64;
+          row.set(frames.subarray(f * NQ * NQ, (f + 1) * NQ * NQ), c * NQ * NQ);
         }
-      } finally {
-        await fh.close();
+        w.writeRows(row);
       }
-      return out;
-    },
-    close() {},
-  };
+      w.close();
+    } catch (e) {
+      w.abort();
+      throw e;
+    }
+    files.push(file);
+  }
+  return files;
 }
 
 /** Drops the page cache for `files`: the global knob if we may, else posix_fadvise(DONTNEED) through dd. */
@@ -172,20 +194,133 @@ function rawRead(files: string[]): { bytes: number; seconds: number } {
   return { bytes, seconds: (performance.now() - t) / 1000 };
 }
 
-async function trackedRun(files: string[], pool: WorkerPool, kernel: KernelChoice = 'auto'): Promise<{ bytes: number; seconds: number; peakRssMB: number; baseRssMB: number }> {
+type Format = 'MIB' | 'HDF5';
+
+/** Sources for the files through the app's readers (openSource), as the app opens them. */
+async function openAll(format: Format, files: string[]): Promise<FourDSource[]> {
+  const sources = await Promise.all(files.map((f) => openSource(f)));
+  const want = format === 'MIB' ? 'mib' : 'contiguous';
+  for (const s of sources) {
+    if (s.direct?.kind !== want) throw new Error(`${s.path}: expected a '${want}' direct layout, got ${s.direct?.kind ?? 'none'}`);
+  }
+  return sources;
+}
+
+/** Experiments: env TRACKED_BENCH_VIRTUAL_BLOCK_MB / _UNIT_MB override ctx.blockBytes / ctx.unitBytes. */
+function tuning(): Pick<VirtualContext, 'blockBytes' | 'unitBytes'> {
+  const mb = (v: string | undefined): number | undefined => (v ? Math.round(Number(v) * 2 ** 20) : undefined);
+  const out: Pick<VirtualContext, 'blockBytes' | 'unitBytes'> = {};
+  const b = mb(process.env.TRACKED_BENCH_VIRTUAL_BLOCK_MB);
+  const u = mb(process.env.TRACKED_BENCH_VIRTUAL_UNIT_MB);
+  if (b) out.blockBytes = b;
+  if (u) out.unitBytes = u;
+  return out;
+}
+
+interface TrackedRun { bytes: number; seconds: number; peakRssMB: number; baseRssMB: number; timeline?: Timeline }
+
+async function trackedRun(
+  format: Format,
+  files: string[],
+  pool: WorkerPool,
+  opts: { kernel?: KernelChoice; trace?: boolean; dropBefore?: boolean } = {},
+): Promise<TrackedRun> {
+  // Sources are opened (headers read) before the cache is dropped and before timing: the pass is what is measured.
+  const sources = await openAll(format, files);
+  if (opts.dropBefore) dropCache(files);
   const base = process.memoryUsage.rss();
   let peak = base;
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 20);
+  const events: VirtualTraceEvent[] = [];
+  const ctx: VirtualContext = { pool, kernel: opts.kernel ?? 'auto', ...tuning() };
+  if (opts.trace) ctx.onTrace = (e) => events.push(e);
   try {
-    const r = await computeVirtualImages(files.map(mibSource), DETECTORS, { pool, kernel });
+    const r = await computeVirtualImages(sources, DETECTORS, ctx);
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { bytes: r.bytesRead, seconds: r.seconds, peakRssMB: peak / 2 ** 20, baseRssMB: base / 2 ** 20 };
+    const out: TrackedRun = { bytes: r.bytesRead, seconds: r.seconds, peakRssMB: peak / 2 ** 20, baseRssMB: base / 2 ** 20 };
+    if (opts.trace) {
+      out.timeline = timeline(events);
+      const dump = process.env.TRACKED_BENCH_VIRTUAL_TRACE;
+      if (dump) writeFileSync(`${dump}-${format}-${opts.dropBefore ? 'cold' : 'warm'}.json`, JSON.stringify(events));
+    }
+    return out;
   } finally {
     clearInterval(sampler);
+    for (const s of sources) s.close();
   }
 }
+
+/** Where the pass's time went, per worker thread (ms), from the trace events of one run. */
+interface Timeline {
+  runMs: number;
+  /** Run start → first unit task starts on a worker (centre pre-pass of tilt 0, queueing). */
+  firstUnitStartMs: number;
+  /** Last unit task ends → run returns (final fits, merges, result assembly). */
+  tailMs: number;
+  centre: { n: number; sampleMsMedian: number; fitMsMedian: number; sampleMsMax: number };
+  finalFit: { n: number; msMedian: number };
+  units: number;
+  perThread: Array<{ thread: number; tasks: number; setupMs: number; kernelMs: number; readWaitMs: number; otherMs: number; idleMs: number }>;
+}
+
+function timeline(events: VirtualTraceEvent[]): Timeline {
+  const run = events.find((e) => e.kind === 'run') as Extract<VirtualTraceEvent, { kind: 'run' }>;
+  const units = events.filter((e): e is Extract<VirtualTraceEvent, { kind: 'unit' }> => e.kind === 'unit');
+  const centres = events.filter((e): e is Extract<VirtualTraceEvent, { kind: 'centre' }> => e.kind === 'centre');
+  const fits = events.filter((e): e is Extract<VirtualTraceEvent, { kind: 'finalFit' }> => e.kind === 'finalFit');
+  const runMs = run.end - run.start;
+  const byThread = new Map<number, Timeline['perThread'][number]>();
+  let firstStart = Infinity;
+  let lastEnd = -Infinity;
+  for (const u of units) {
+    const t = u.task;
+    if (!t) continue;
+    firstStart = Math.min(firstStart, t.start);
+    lastEnd = Math.max(lastEnd, t.end);
+    let row = byThread.get(t.thread);
+    if (!row) byThread.set(t.thread, (row = { thread: t.thread, tasks: 0, setupMs: 0, kernelMs: 0, readWaitMs: 0, otherMs: 0, idleMs: runMs }));
+    row.tasks++;
+    row.setupMs += t.ready - t.start;
+    let prev = t.ready;
+    let kernel = 0;
+    let wait = 0;
+    for (const [, , k0, k1] of t.blocks) {
+      wait += Math.max(0, k0 - prev);
+      kernel += k1 - k0;
+      prev = k1;
+    }
+    row.kernelMs += kernel;
+    row.readWaitMs += wait;
+    row.otherMs += t.end - t.ready - kernel - wait;
+    row.idleMs -= t.end - t.start;
+  }
+  return {
+    runMs,
+    firstUnitStartMs: firstStart - run.start,
+    tailMs: run.end - lastEnd,
+    centre: {
+      n: centres.length,
+      sampleMsMedian: centres.length ? median(centres.map((c) => c.sampleEnd - c.sampleStart)) : 0,
+      sampleMsMax: centres.length ? Math.max(...centres.map((c) => c.sampleEnd - c.sampleStart)) : 0,
+      fitMsMedian: centres.length ? median(centres.map((c) => c.fitEnd - c.sampleEnd)) : 0,
+    },
+    finalFit: { n: fits.length, msMedian: fits.length ? median(fits.map((f) => f.end - f.start)) : 0 },
+    units: units.length,
+    perThread: [...byThread.values()].sort((a, b) => a.thread - b.thread).map((r) => ({
+      thread: r.thread,
+      tasks: r.tasks,
+      setupMs: round1(r.setupMs),
+      kernelMs: round1(r.kernelMs),
+      readWaitMs: round1(r.readWaitMs),
+      otherMs: round1(r.otherMs),
+      idleMs: round1(r.idleMs),
+    })),
+  };
+}
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function buildWorker(): Promise<{ path: string; cleanup: () => void }> {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -222,6 +357,24 @@ function kernelThroughput(kernel: 'js' | 'wasm', seconds = 0.6): number {
   return bytes / ((performance.now() - t) / 1000) / GB;
 }
 
+interface Pair { rawGBps: number; trackedGBps: number; ratio: number; trackedSeconds: number; peakRssMB: number }
+
+function pairOf(raw: { bytes: number; seconds: number }, tr: TrackedRun): Pair {
+  const rawGBps = raw.bytes / raw.seconds / GB;
+  const trackedGBps = tr.bytes / tr.seconds / GB;
+  return { rawGBps, trackedGBps, ratio: trackedGBps / rawGBps, trackedSeconds: tr.seconds, peakRssMB: tr.peakRssMB };
+}
+
+function summarise(pairs: Pair[]): Record<string, unknown> {
+  return {
+    rawGBps: median(pairs.map((p) => p.rawGBps)),
+    trackedGBps: median(pairs.map((p) => p.trackedGBps)),
+    ratio: median(pairs.map((p) => p.ratio)),
+    peakRssMB: Math.max(...pairs.map((p) => p.peakRssMB)),
+    pairs,
+  };
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) >> 1] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
@@ -239,6 +392,7 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
   }
   const pool = new WorkerPool({ workerPath: worker });
   const repeats = Math.max(1, Number(process.env.TRACKED_BENCH_REPEATS ?? 3));
+  const formats = (opts.formats ?? (process.env.TRACKED_BENCH_VIRTUAL_FORMATS ?? 'MIB,HDF5').split(',')).filter((f): f is Format => f === 'MIB' || f === 'HDF5');
   const runs: Record<string, unknown>[] = [];
   const notes: string[] = [];
   // Other processes on a shared machine skew everything: record the load before and after.
@@ -249,75 +403,70 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
     {
       const dir = mkdtempSync(join(root, 'tracked-bench-warmup-'));
       try {
-        await trackedRun(writeSeries(dir, 1), pool);
+        await trackedRun('MIB', writeSeries(dir, 1), pool);
+        if (formats.includes('HDF5')) await trackedRun('HDF5', await writeSeriesHdf5(dir, 1), pool);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
     for (const sizeGB of sizes) {
       const nTilts = Math.max(1, Math.round((sizeGB * GB) / (SCAN * SCAN * STRIDE)));
-      const dir = mkdtempSync(join(root, 'tracked-bench-virtual-'));
-      try {
-        const files = writeSeries(dir, nTilts);
-        const run: Record<string, unknown> = {
-          sizeGB: (nTilts * SCAN * SCAN * STRIDE) / GB,
-          nTilts,
-          scanShape: [SCAN, SCAN],
-          detectorShape: [NQ, NQ],
-          format: 'MIB-like, big-endian uint16, 384-byte frame headers',
-          detectors: DETECTORS.map((d) => d.kind),
-        };
-        // Disk bandwidth on a shared VM drifts by 2× within a minute: measure raw and tracked in alternating
-        // pairs, REPEATS times, and report each pair's ratio and the median.
-        const how = dropCache(files);
-        if (how) {
-          const pairs: Array<{ rawGBps: number; trackedGBps: number; ratio: number; trackedSeconds: number; peakRssMB: number }> = [];
-          for (let i = 0; i < repeats; i++) {
-            dropCache(files);
-            const raw = rawRead(files);
-            dropCache(files);
-            const tr = await trackedRun(files, pool);
-            const rawGBps = raw.bytes / raw.seconds / GB;
-            const trackedGBps = tr.bytes / tr.seconds / GB;
-            pairs.push({ rawGBps, trackedGBps, ratio: trackedGBps / rawGBps, trackedSeconds: tr.seconds, peakRssMB: tr.peakRssMB });
-          }
-          run.cold = {
-            cacheDrop: how,
-            rawGBps: median(pairs.map((p) => p.rawGBps)),
-            trackedGBps: median(pairs.map((p) => p.trackedGBps)),
-            ratio: median(pairs.map((p) => p.ratio)),
-            peakRssMB: Math.max(...pairs.map((p) => p.peakRssMB)),
-            pairs,
+      const run: Record<string, unknown> = {
+        sizeGB: (nTilts * SCAN * SCAN * STRIDE) / GB,
+        nTilts,
+        scanShape: [SCAN, SCAN],
+        detectorShape: [NQ, NQ],
+        detectors: DETECTORS.map((d) => d.kind),
+      };
+      for (const format of formats) {
+        const dir = mkdtempSync(join(root, `tracked-bench-virtual-${format.toLowerCase()}-`));
+        try {
+          const files = format === 'MIB' ? writeSeries(dir, nTilts) : await writeSeriesHdf5(dir, nTilts);
+          const res: Record<string, unknown> = {
+            format:
+              format === 'MIB'
+                ? 'Merlin MIB written by MibWriter (+ .hdr), big-endian uint16, 384-byte frame headers, opened with openSource'
+                : 'py4DSTEM/EMD HDF5 written by EmdCubeWriter, contiguous, little-endian uint16, opened with openSource (direct layout)',
+            fileGB: files.reduce((a, f) => a + statSync(f).size, 0) / GB,
           };
-        } else {
-          run.cold = 'not measured: this machine lets us drop neither the page cache nor a file\'s cached pages';
+          // Disk bandwidth on a shared VM drifts by 2× within a minute: measure raw and tracked in alternating
+          // pairs, REPEATS times, and report each pair's ratio and the median.
+          const how = dropCache(files);
+          if (how) {
+            const pairs: Pair[] = [];
+            for (let i = 0; i < repeats; i++) {
+              dropCache(files);
+              const raw = rawRead(files);
+              const tr = await trackedRun(format, files, pool, { dropBefore: true });
+              pairs.push(pairOf(raw, tr));
+            }
+            res.cold = { cacheDrop: how, ...summarise(pairs) };
+            res.coldTimeline = (await trackedRun(format, files, pool, { dropBefore: true, trace: true })).timeline;
+          } else {
+            res.cold = 'not measured: this machine lets us drop neither the page cache nor a file\'s cached pages';
+          }
+          // Warm: read once so everything is cached (if it fits in RAM), then measure both, alternating.
+          rawRead(files);
+          const warmPairs: Pair[] = [];
+          for (let i = 0; i < repeats; i++) {
+            const raw = rawRead(files);
+            const tr = await trackedRun(format, files, pool);
+            warmPairs.push(pairOf(raw, tr));
+          }
+          // The JS reference kernel on the same warm files, once, for comparison.
+          const js = await trackedRun(format, files, pool, { kernel: 'js' });
+          res.warm = {
+            ...summarise(warmPairs),
+            fitsInRam: nTilts * SCAN * SCAN * STRIDE < totalmem() * 0.7,
+            jsKernelTrackedGBps: js.bytes / js.seconds / GB,
+          };
+          res.warmTimeline = (await trackedRun(format, files, pool, { trace: true })).timeline;
+          run[format] = res;
+        } finally {
+          if (!opts.keep) rmSync(dir, { recursive: true, force: true });
         }
-        // Warm: read once so everything is cached (if it fits in RAM), then measure both, alternating.
-        rawRead(files);
-        const warmPairs: Array<{ rawGBps: number; trackedGBps: number; ratio: number; peakRssMB: number; rssBeforeMB: number }> = [];
-        for (let i = 0; i < repeats; i++) {
-          const raw = rawRead(files);
-          const tr = await trackedRun(files, pool);
-          const rawGBps = raw.bytes / raw.seconds / GB;
-          const trackedGBps = tr.bytes / tr.seconds / GB;
-          warmPairs.push({ rawGBps, trackedGBps, ratio: trackedGBps / rawGBps, peakRssMB: tr.peakRssMB, rssBeforeMB: tr.baseRssMB });
-        }
-        // The JS reference kernel on the same warm files, once, for comparison.
-        const js = await trackedRun(files, pool, 'js');
-        run.warm = {
-          rawGBps: median(warmPairs.map((p) => p.rawGBps)),
-          trackedGBps: median(warmPairs.map((p) => p.trackedGBps)),
-          ratio: median(warmPairs.map((p) => p.ratio)),
-          peakRssMB: Math.max(...warmPairs.map((p) => p.peakRssMB)),
-          rssBeforeMB: warmPairs[0].rssBeforeMB,
-          fitsInRam: nTilts * SCAN * SCAN * STRIDE < totalmem() * 0.7,
-          jsKernelTrackedGBps: js.bytes / js.seconds / GB,
-          pairs: warmPairs,
-        };
-        runs.push(run);
-      } finally {
-        if (!opts.keep) rmSync(dir, { recursive: true, force: true });
       }
+      runs.push(run);
     }
   } finally {
     await pool.close();
@@ -339,6 +488,7 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
       loadavg1After: loadavg()[0],
     },
     poolSize: availableParallelism(),
+    tuning: tuning(),
     kernel: resolveKernel('auto', 'uint16'),
     kernelGBpsPerCore,
     targets: { ratio: 0.8, peakRssMB: 600 },

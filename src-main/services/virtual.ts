@@ -11,11 +11,11 @@
 // Detectors without their own centre (disk, annulus, com) are centred on the tilt's beam centre: ctx.beamCentre
 // when given, else a fit on the mean of a few frames sampled across the scan (a quick pre-pass, so the main pass
 // stays single). After the pass, the centre is fitted again on the full mean pattern and returned as
-// `beamCentreFit`, so the UI can offer it.
+// `beamCentreFit`, so the UI can offer it (ctx.beamCentreFit = false skips that fit).
 //
 // Pipelining: tilts are queued in order as soon as their centre is known; the pre-pass samples run a few tilts
-// ahead and every beam-centre fit runs in the pool, so this thread only reads samples, hands out units and
-// merges, and the workers never wait for it.
+// ahead, so the next tilts' units are queued long before the workers need them. Beam-centre fits (~2 ms) run on
+// this thread (see fitFull below for why not in the pool). ctx.onTrace gives a per-unit timeline for profiling.
 
 import { setMaxListeners } from 'node:events';
 import { CancelledError, InputError, ParameterError, throwIfAborted } from '../errors';
@@ -34,7 +34,7 @@ import {
   type PatternOptions,
 } from '../kernels/virtual-detectors';
 import { sharedPool, type WorkerPool } from '../workers/pool';
-import { BYTES_PER_ELEMENT, type VirtualPartial } from '../workers/virtual-tasks';
+import { BYTES_PER_ELEMENT, type VirtualPartial, type VirtualTaskTrace } from '../workers/virtual-tasks';
 
 export type { DetectorSpec, OutputInfo } from '../kernels/virtual-detectors';
 
@@ -50,9 +50,12 @@ export interface VirtualContext {
   beamCentre?: readonly [number, number] | ReadonlyArray<readonly [number, number]>;
   /** Disk/annulus edges (default 'fractional'). */
   edge?: EdgeMode;
-  /** Bytes per read in the workers and per readFrames block (default 4 MiB). */
+  /** Bytes per read in the workers (default 1 MiB) and per readFrames block of other sources (default 4 MiB). */
   blockBytes?: number;
-  /** Target bytes per row block of a direct source (default: total / (4 × pool size), within 16–256 MiB). */
+  /**
+   * Target bytes per row block (unit) of a direct source. Default, guided: (bytes of this and the later direct
+   * tilts) / (2 × pool size), within 16–256 MiB: whole files first, smaller units towards the end.
+   */
   unitBytes?: number;
   /** Default 100 ms. */
   progressIntervalMs?: number;
@@ -64,7 +67,22 @@ export interface VirtualContext {
   kernel?: KernelChoice;
   /** Accumulate the max diffraction pattern (default true; false leaves `maxPattern` all zeros). */
   maxPattern?: boolean;
+  /**
+   * Fit the beam centre on each tilt's full mean pattern (default true: `beamCentreFit`, which the app's mean-pattern
+   * view shows). false skips those fits (~2 ms per tilt) for callers that never read them: `beamCentreFit` is then
+   * all null, and `beamCentre` is null for tilts where no detector needed a centre. Nothing else changes.
+   */
+  beamCentreFit?: boolean;
+  /** Profiling: called with a timeline of each phase (epoch ms); asks the workers for their per-block timings. */
+  onTrace?(event: VirtualTraceEvent): void;
 }
+
+/** One timed phase of computeVirtualImages (see `onTrace`); times are epoch milliseconds. */
+export type VirtualTraceEvent =
+  | { kind: 'unit'; tilt: number; start: number; count: number; queued: number; merged: number; task: VirtualTaskTrace | null }
+  | { kind: 'centre'; tilt: number; sampleStart: number; sampleEnd: number; fitEnd: number }
+  | { kind: 'finalFit'; tilt: number; start: number; end: number }
+  | { kind: 'run'; start: number; end: number };
 
 export interface VirtualResult {
   /** What each image is: images[t][k] was made by outputs[k] (com gives two outputs, X and Y). */
@@ -90,7 +108,23 @@ export interface VirtualResult {
 const CENTRE_SAMPLES = 16;
 /** Tilts whose beam centre is sampled and fitted ahead of the tilt being queued. */
 const CENTRE_LOOKAHEAD = 4;
+/**
+ * Whether the workers can stream a source's frames from its file themselves: a direct layout with evenly spaced
+ * frames. Chunked files whose chunks are not evenly spaced (`frameOffsets`) go through readFrames instead.
+ */
+function streamable(s: FourDSource): s is FourDSource & { direct: NonNullable<FourDSource['direct']> } {
+  return s.direct !== undefined && s.direct.frameOffsets === undefined;
+}
+
+/** readFrames block of a source without a direct layout (read here, transferred to a worker). */
 const DEFAULT_BLOCK_BYTES = 4 << 20;
+/**
+ * fs read size in the workers for direct sources. Small enough that a block read into the kernel's memory is
+ * still in the core's cache when the kernel sums it (the read is a memcpy from the page cache): 1 MiB ran
+ * 1.3–1.5× faster than 4 MiB warm and no slower cold (the kernel's read-ahead keeps the stream sequential);
+ * 16 MiB was 40 % slower.
+ */
+const DEFAULT_DIRECT_BLOCK_BYTES = 1 << 20;
 const DTYPES = new Set<PixelDType>(['uint8', 'uint16', 'uint32', 'int8', 'int16', 'int32', 'float32', 'float64']);
 
 interface TiltPlan {
@@ -162,12 +196,16 @@ export async function computeVirtualImages(
   ctx: VirtualContext = {},
 ): Promise<VirtualResult> {
   const t0 = performance.now();
+  const clock = (): number => performance.timeOrigin + performance.now();
+  const onTrace = ctx.onTrace;
+  const tStart = onTrace ? clock() : 0;
   const list = Array.isArray(sources) ? sources : [sources];
   if (list.length === 0) throw new ParameterError('sources', 'give at least one source');
   list.forEach(checkSource);
   throwIfAborted(ctx.signal);
   const pool = ctx.pool ?? sharedPool();
   const blockBytes = Math.max(1, ctx.blockBytes ?? DEFAULT_BLOCK_BYTES);
+  const directBlockBytes = Math.max(1, ctx.blockBytes ?? DEFAULT_DIRECT_BLOCK_BYTES);
   const interval = ctx.progressIntervalMs ?? 100;
   const warnings: string[] = [];
   const patterns: PatternOptions = { mean: true, max: ctx.maxPattern !== false };
@@ -198,17 +236,25 @@ export async function computeVirtualImages(
     };
   });
   const totalBytes = plans.reduce((a, p) => a + p.ny * p.nx * p.frameBytes, 0);
-  // Units big enough that each worker streams long sequential runs (read-ahead works, few task messages), small
-  // enough that all workers get several (balance) and the tail is short.
-  const unitTarget = ctx.unitBytes ?? Math.min(256 << 20, Math.max(16 << 20, totalBytes / (pool.size * 4)));
+  // Units, guided: as big as the work still to come allows (a whole file while much remains: one long sequential
+  // stream per worker, each worker on its own file, one task set-up, a fresh kernel memory to fault in and a
+  // dispatch per unit), then smaller towards the end so every worker finishes at about the same time. Measured on
+  // 7 × 134 MB MIB, 2 workers: whole-file units ran 15–25 % faster than 2 units per file, warm and cold.
+  // ctx.unitBytes fixes the target instead.
+  const guidedTarget = (remaining: number): number => Math.min(256 << 20, Math.max(16 << 20, remaining / (pool.size * 2)));
   interface Unit { plan: TiltPlan; start: number; count: number; slot: number }
   const unitsOf = new Map<TiltPlan, Unit[]>();
   let nUnits = 0;
+  let remaining = plans.reduce((a, p) => a + (streamable(p.source) ? p.ny * p.nx * p.frameBytes : 0), 0);
   for (const p of plans) {
     const units: Unit[] = [];
-    if (p.source.direct) {
+    if (streamable(p.source)) {
+      const bytes = p.ny * p.nx * p.frameBytes;
+      const unitTarget = ctx.unitBytes ?? guidedTarget(remaining);
+      remaining -= bytes;
       // Equal units of whole rows (not target-sized units plus a small remainder: each unit restarts read-ahead).
-      const n = Math.min(p.ny, Math.max(1, Math.ceil((p.ny * p.nx * p.frameBytes) / unitTarget)));
+      // The 1e-9 keeps a tilt exactly one target long in one unit despite rounding.
+      const n = Math.min(p.ny, Math.max(1, Math.ceil(bytes / unitTarget - 1e-9)));
       for (let k = 0; k < n; k++) {
         const r0 = Math.floor((k * p.ny) / n);
         const r1 = Math.floor(((k + 1) * p.ny) / n);
@@ -241,14 +287,13 @@ export async function computeVirtualImages(
     stop.abort();
   };
 
-  // Beam-centre fits (20–50 ms each for 256×256) run in the pool, never on this thread: this thread hands the
-  // workers their next unit, and a fit here left them idle until it returned.
-  const fitInPool = (pattern: Float32Array | Float64Array, shape: [number, number], transfer: boolean): Promise<BeamCentreFit | null> => {
-    const job = pool.run('fitBeamCentre', { pattern, shape }, { signal: stop.signal, transfer: transfer ? [pattern.buffer as ArrayBuffer] : [] });
-    job.catch(() => undefined); // awaited (and its error reported) where the fit is used
-    return job;
-  };
-  const finalFits: Array<Promise<BeamCentreFit | null>> = [];
+  // Beam-centre fits run here, on this thread: a fit of a 256×256 pattern now takes ~2 ms (linear-time median,
+  // pruned peak search), while a fit sent to the pool waited behind the queued units (FIFO: 50–250 ms measured,
+  // so the next tilt's units were queued late and the workers ran dry) and ran cold (un-optimised) in a worker
+  // that fits only a few patterns per pass. The pool dispatches a worker's next unit in its message handler,
+  // before the merge (and a fit) here runs, so a fit delays no worker that just finished.
+  const fitFull = ctx.beamCentreFit !== false;
+  const finalFits: Array<BeamCentreFit | null> = [];
   const means: Float32Array[] = [];
 
   const merge = (t: number, start: number, part: VirtualPartial): void => {
@@ -267,7 +312,11 @@ export async function computeVirtualImages(
     if (p.frames === p.ny * p.nx) {
       // The tilt is complete: fit its full mean now, while the other tilts are still being summed.
       means[t] = meanPattern(p, p.npix);
-      finalFits[t] = fitInPool(means[t], p.source.detectorShape, false);
+      if (fitFull) {
+        const fs = onTrace ? clock() : 0;
+        finalFits[t] = fitBeamCentre(means[t], p.source.detectorShape);
+        onTrace?.({ kind: 'finalFit', tilt: t, start: fs, end: clock() });
+      }
     }
   };
 
@@ -318,14 +367,18 @@ export async function computeVirtualImages(
       return;
     }
     const job = (async (): Promise<BeamCentreFit | null> => {
+      const ts = onTrace ? clock() : 0;
       const { sum, bytes } = await sampleCentre(s, stop.signal);
+      const te = onTrace ? clock() : 0;
       bytesRead += bytes;
       sampled += bytes;
       if (ctx.onProgress && (performance.now() - lastReport >= interval || sampled === sampleBytes)) {
         lastReport = performance.now();
         ctx.onProgress(sampled, sampleBytes, 'beam centre');
       }
-      return fitInPool(sum, [s.detectorShape[0], s.detectorShape[1]], true);
+      const fit = fitBeamCentre(sum, [s.detectorShape[0], s.detectorShape[1]]);
+      onTrace?.({ kind: 'centre', tilt: t, sampleStart: ts, sampleEnd: te, fitEnd: clock() });
+      return fit;
     })();
     job.catch(() => undefined); // awaited below
     centreJobs[t] = job;
@@ -351,10 +404,11 @@ export async function computeVirtualImages(
       const compiled = compileDetectors(detectors, { detectorShape: [nqy, nqx], beamCentre: centre ?? undefined, edge: ctx.edge });
       p.compiled = compiled;
       p.images = compiled.outputs.map(() => new Float32Array(p.ny * p.nx));
-      if (!s.direct) fallback = fallback.then(() => readTilt(t)).catch(fail);
+      if (!streamable(s)) fallback = fallback.then(() => readTilt(t)).catch(fail);
       else {
         const layout = s.direct;
         for (const u of unitsOf.get(p)!) {
+          const queued = onTrace ? clock() : 0;
           jobs.push(
             pool
               .run(
@@ -368,14 +422,18 @@ export async function computeVirtualImages(
                   patterns,
                   start: u.start,
                   count: u.count,
-                  blockBytes,
+                  blockBytes: directBlockBytes,
                   progress,
                   progressSlot: u.slot,
                   kernel,
+                  trace: onTrace !== undefined,
                 },
                 { signal: stop.signal },
               )
-              .then((part) => merge(t, u.start, part))
+              .then((part) => {
+                merge(t, u.start, part);
+                onTrace?.({ kind: 'unit', tilt: t, start: u.start, count: u.count, queued, merged: clock(), task: part.trace ?? null });
+              })
               .catch(fail),
           );
         }
@@ -413,13 +471,14 @@ export async function computeVirtualImages(
     const p = plans[t];
     const acc = { patternSum: p.patternSum, patternMax: patterns.max ? p.patternMax : null, frames: p.frames };
     const mean = means[t] ?? meanPattern(acc, p.npix);
-    const fit = means[t] ? await finalFits[t] : fitBeamCentre(mean, p.source.detectorShape);
+    const fit = !fitFull ? null : means[t] ? finalFits[t] : fitBeamCentre(mean, p.source.detectorShape);
     result.meanPattern.push(mean);
     result.maxPattern.push(maxPattern(acc, p.npix));
     result.beamCentreFit.push(fit);
     result.beamCentre.push(p.centre ?? (fit ? [fit.cx, fit.cy] : null));
   }
   result.seconds = (performance.now() - t0) / 1000;
+  onTrace?.({ kind: 'run', start: tStart, end: clock() });
   return result;
 }
 

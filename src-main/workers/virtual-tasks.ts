@@ -12,6 +12,7 @@
 // and transfers them here.
 
 import { open } from 'node:fs/promises';
+import { threadId } from 'node:worker_threads';
 import { InputError, ParameterError, throwIfAborted } from '../errors';
 import type { DirectLayout, PixelArray, PixelDType } from '../io/types';
 import {
@@ -60,6 +61,19 @@ export interface VirtualPartial {
   /** Position within the range of the first frame with NaN/Inf, or −1. */
   firstNonFinite: number;
   bytesRead: number;
+  /** Timeline of the task (only when asked for with `trace`): epoch milliseconds (performance.timeOrigin based). */
+  trace?: VirtualTaskTrace;
+}
+
+/** Where a direct task's time went, for profiling (`npm run bench -- virtual`). Times in epoch ms. */
+export interface VirtualTaskTrace {
+  thread: number;
+  start: number;
+  /** File open and kernel set-up done. */
+  ready: number;
+  end: number;
+  /** Per block: read issued, read complete, kernel start, kernel end. */
+  blocks: Array<[number, number, number, number]>;
 }
 
 function partialOf(acc: VirtualAccumulator, bytesRead: number): VirtualPartial {
@@ -83,6 +97,8 @@ export interface VirtualDirectArgs {
   progressSlot?: number;
   /** Inner loops (default 'auto': WebAssembly SIMD for uint8/uint16/uint32/float32, else JS). */
   kernel?: KernelChoice;
+  /** Return a VirtualTaskTrace with the result (wasm path only). */
+  trace?: boolean;
 }
 
 const DEFAULT_BLOCK_BYTES = 4 << 20;
@@ -184,7 +200,10 @@ const AREAS = READ_DEPTH + 1;
  * in flight while a block is summed), headers included, so one read per block whatever the frame alignment; the
  * kernel swaps big-endian pixels in its registers.
  */
+const now = (): number => performance.timeOrigin + performance.now();
+
 async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?: AbortSignal): Promise<VirtualPartial> {
+  const trace: VirtualTaskTrace | undefined = a.trace ? { thread: threadId, start: now(), ready: 0, end: 0, blocks: [] } : undefined;
   const [nqy, nqx] = a.detectorShape;
   const bpe = BYTES_PER_ELEMENT[dtype];
   const frameBytes = nqy * nqx * bpe;
@@ -223,27 +242,32 @@ async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?
 
   // Every area holds a read in flight except the one being summed (READ_DEPTH blocks ahead), so the device
   // always has requests queued from this worker while the kernel runs.
-  const inflight: Array<{ first: number; n: number; area: number; done: Promise<void> }> = [];
+  const inflight: Array<{ first: number; n: number; area: number; done: Promise<void>; t: [number, number, number, number] | null }> = [];
   let nextFirst = 0;
   let nextArea = 0;
   const issue = (): void => {
     const n = Math.min(perBlock, a.count - nextFirst);
     if (n <= 0) return;
-    const done = readBlock(nextFirst, n, nextArea);
+    const t: [number, number, number, number] | null = trace ? [now(), 0, 0, 0] : null;
+    const done = t ? readBlock(nextFirst, n, nextArea).then(() => void (t[1] = now())) : readBlock(nextFirst, n, nextArea);
     done.catch(() => undefined); // awaited in order below
-    inflight.push({ first: nextFirst, n, area: nextArea, done });
+    if (t) trace!.blocks.push(t);
+    inflight.push({ first: nextFirst, n, area: nextArea, done, t });
     nextFirst += n;
     nextArea = (nextArea + 1) % AREAS;
   };
   try {
+    if (trace) trace.ready = now();
     for (let k = 0; k < AREAS; k++) issue();
     while (inflight.length > 0) {
       const blk = inflight[0];
       await blk.done;
       throwIfAborted(signal);
       inflight.shift();
+      if (blk.t) blk.t[2] = now();
       if (kernel.needsFlushBefore(blk.n)) kernel.flushPatterns(acc.patternSum, acc.patternMax);
       writeWasmOutputs(a.compiled, acc, kernel.run(blk.area, 0, blk.n, stride, swap), blk.n, blk.first);
+      if (blk.t) blk.t[3] = now();
       issue(); // into the area just summed: only now is it free
       if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, blk.first + blk.n);
     }
@@ -254,7 +278,12 @@ async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?
     for (const r of inflight) await r.done.catch(() => undefined);
     await fh.close();
   }
-  return partialOf(acc, bytesRead);
+  const part = partialOf(acc, bytesRead);
+  if (trace) {
+    trace.end = now();
+    part.trace = trace;
+  }
+  return part;
 }
 
 let hostLE: boolean | undefined;
