@@ -61,7 +61,12 @@ export default async function bench(): Promise<Record<string, unknown>> {
     await page.goto(url);
     await page.getByTestId('inspect-path').fill(manifest);
     await page.getByTestId('open-button').click();
-    await page.waitForFunction((n) => (document.querySelector('[data-testid="virtual-image"] canvas') as HTMLCanvasElement | null)?.width === n, SCAN, { timeout: 120_000 });
+    await page
+      .waitForFunction((n) => (document.querySelector('[data-testid="virtual-image"] canvas') as HTMLCanvasElement | null)?.width === n, SCAN, { timeout: 120_000 })
+      .catch(async (e: unknown) => {
+        // Say what the app said, not just "timeout".
+        throw new Error(`series did not open: ${(await page.getByTestId('log').textContent()) ?? ''} (${String(e)})`);
+      });
     await page.keyboard.press('2');
     await page.getByTestId('new-object').click();
     await page.getByTestId('object-1').waitFor();

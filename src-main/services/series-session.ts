@@ -171,19 +171,7 @@ export class SeriesSessions {
       const frame = await src.readFrames(Math.floor(((k + 0.5) * ny * nx) / samples), 1);
       for (let i = 0; i < npix; i++) mean[i] += frame[i]! / samples;
     }
-    const fit = fitBeamCentre(mean, [nqy, nqx]);
-    const cx = fit?.cx ?? (nqx - 1) / 2;
-    const cy = fit?.cy ?? (nqy - 1) / 2;
-    const edge = Math.floor(Math.min(cx, cy, nqx - 1 - cx, nqy - 1 - cy));
-    const r = fit?.radius ?? Math.max(1, Math.min(nqx, nqy) / 40);
-    const adfInner = Math.min(edge - 1, Math.max(2, Math.round(3.5 * r * 2) / 2));
-    return {
-      beamCentre: fit ? [cx, cy] : null,
-      diskRadius: fit ? fit.radius : null,
-      bfRadius: Math.max(1, Math.round(r * 1.25 * 2) / 2),
-      adfInner,
-      adfOuter: Math.max(adfInner + 1, edge),
-    };
+    return suggestRadii(fitBeamCentre(mean, [nqy, nqx]), [nqy, nqx]);
   }
 
   async pattern(id: string, tilt: number, rx: number, ry: number): Promise<{ pattern: Float32Array; nqy: number; nqx: number }> {
@@ -247,6 +235,32 @@ export class SeriesSessions {
     const fit = v.beamCentreFit[tilt];
     return { pattern, nqy, nqx, beamCentre: fit ? [fit.cx, fit.cy] : v.beamCentre[tilt] ?? null };
   }
+}
+
+/**
+ * Detector radii from a direct-beam fit (or none): BF the disk plus a margin, ADF from 3.5 disk radii to the
+ * largest circle around the centre that stays on the detector. Always valid (0 ≤ rIn < rOut, BF > 0), also for a
+ * beam near the edge or a detector of a few pixels.
+ */
+export function suggestRadii(fit: { cx: number; cy: number; radius: number } | null, shape: [number, number]): DetectorSuggestion {
+  const [nqy, nqx] = shape;
+  const cx = fit?.cx ?? (nqx - 1) / 2;
+  const cy = fit?.cy ?? (nqy - 1) / 2;
+  const half = Math.max(1, Math.floor(Math.min(nqx, nqy) / 2));
+  let reach = Math.floor(Math.min(cx, cy, nqx - 1 - cx, nqy - 1 - cy));
+  // A centre within a few pixels of the edge leaves no room for an annulus inside: use the detector's half width.
+  if (!(reach >= 3)) reach = half;
+  const r = fit?.radius ?? Math.max(1, Math.min(nqx, nqy) / 40);
+  const halfStep = (v: number): number => Math.round(v * 2) / 2;
+  const bfRadius = Math.min(reach, Math.max(0.5, halfStep(r * 1.25)));
+  const adfInner = Math.max(0, Math.min(reach - 1, Math.max(bfRadius + 0.5, halfStep(3.5 * r))));
+  return {
+    beamCentre: fit ? [cx, cy] : null,
+    diskRadius: fit ? fit.radius : null,
+    bfRadius,
+    adfInner,
+    adfOuter: Math.max(adfInner + 1, reach),
+  };
 }
 
 /** The UI's detector request → the kernel's spec (centre null/absent = the fitted beam of each tilt). */
