@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError, ParameterError } from '../errors';
 import { AtomicFile } from './atomic';
+import { h5lib } from './h5';
 import type { PixelDType } from './types';
 
 type H5Lib = typeof import('h5wasm/node');
@@ -34,27 +35,12 @@ interface LowLevel {
   deactivate_throwing_error_handler(): number;
 }
 
-let loading: Promise<{ lib: H5Lib; module: H5Module }> | null = null;
-
-/**
- * Loads h5wasm's Node build once. Where `navigator` exists (Node ≥ 21, Electron's main process) emscripten
- * would take itself for a browser; it is hidden during the import (h5wasm README, "Using in Electron").
- */
-export function loadH5wasm(): Promise<{ lib: H5Lib; module: H5Module }> {
-  if (!loading) {
-    loading = (async () => {
-      const desc = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
-      if (desc?.configurable) Object.defineProperty(globalThis, 'navigator', { value: undefined, configurable: true, writable: true });
-      try {
-        const lib = await import('h5wasm/node');
-        const module = await lib.ready;
-        return { lib, module };
-      } finally {
-        if (desc?.configurable) Object.defineProperty(globalThis, 'navigator', desc);
-      }
-    })();
-  }
-  return loading;
+/** h5wasm's Node build (loaded once by the readers' h5lib, Electron's `navigator` quirk handled there) and its module. */
+export async function loadH5wasm(): Promise<{ lib: H5Lib; module: H5Module }> {
+  await h5lib();
+  // The same (cached) module, as its namespace: the writer also needs named helpers such as dtype_to_metadata.
+  const lib = await import('h5wasm/node');
+  return { lib, module: await lib.ready };
 }
 
 export const EMD_ROOT = 'datacube_root';

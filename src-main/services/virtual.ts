@@ -34,7 +34,8 @@ import {
   type PatternOptions,
 } from '../kernels/virtual-detectors';
 import { sharedPool, type WorkerPool } from '../workers/pool';
-import { BYTES_PER_ELEMENT, type VirtualPartial, type VirtualTaskTrace } from '../workers/virtual-tasks';
+import { type VirtualPartial, type VirtualTaskTrace } from '../workers/virtual-tasks';
+import { BYTES_PER_PIXEL } from '../io/util';
 
 export type { DetectorSpec, OutputInfo } from '../kernels/virtual-detectors';
 
@@ -226,7 +227,7 @@ export async function computeVirtualImages(
       ny,
       nx,
       npix,
-      frameBytes: npix * BYTES_PER_ELEMENT[s.dtype],
+      frameBytes: npix * BYTES_PER_PIXEL[s.dtype],
       compiled: null,
       centre: null,
       images: [],
@@ -355,7 +356,7 @@ export async function computeVirtualImages(
   // of the units queued after them) never runs dry; later tilts' pre-passes overlap the earlier tilts' main pass.
   const jobs: Promise<void>[] = [];
   let fallback: Promise<void> = Promise.resolve();
-  const sampleBytes = needCentre && !ctx.beamCentre ? list.reduce((a, s) => a + Math.min(CENTRE_SAMPLES, s.scanShape[0] * s.scanShape[1]) * s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_ELEMENT[s.dtype], 0) : 0;
+  const sampleBytes = needCentre && !ctx.beamCentre ? list.reduce((a, s) => a + Math.min(CENTRE_SAMPLES, s.scanShape[0] * s.scanShape[1]) * s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_PIXEL[s.dtype], 0) : 0;
   let sampled = 0;
   let lastReport = 0;
   const centreJobs: Array<Promise<BeamCentreFit | null> | null> = [];

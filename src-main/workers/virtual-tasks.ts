@@ -26,17 +26,8 @@ import {
   type VirtualAccumulator,
 } from '../kernels/virtual-detectors';
 import { WasmFrameKernel, type WasmDType } from '../kernels/wasm';
+import { BYTES_PER_PIXEL } from '../io/util';
 
-export const BYTES_PER_ELEMENT: Record<PixelDType, number> = {
-  uint8: 1,
-  int8: 1,
-  uint16: 2,
-  int16: 2,
-  uint32: 4,
-  int32: 4,
-  float32: 4,
-  float64: 8,
-};
 
 /** A typed view of `length` elements of `dtype` at the start of `buf`. */
 export function viewAs(dtype: PixelDType, buf: ArrayBuffer, length: number): PixelArray {
@@ -107,7 +98,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
   if (resolveKernel(a.kernel, a.dtype) === 'wasm') return virtualDirectWasm(a, a.dtype as WasmDType, signal);
   const [nqy, nqx] = a.detectorShape;
   const npix = nqy * nqx;
-  const bpe = BYTES_PER_ELEMENT[a.dtype];
+  const bpe = BYTES_PER_PIXEL[a.dtype];
   const frameBytes = npix * bpe;
   const stride = a.layout.frameStrideBytes;
   if (stride < frameBytes) {
@@ -205,7 +196,7 @@ const now = (): number => performance.timeOrigin + performance.now();
 async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?: AbortSignal): Promise<VirtualPartial> {
   const trace: VirtualTaskTrace | undefined = a.trace ? { thread: threadId, start: now(), ready: 0, end: 0, blocks: [] } : undefined;
   const [nqy, nqx] = a.detectorShape;
-  const bpe = BYTES_PER_ELEMENT[dtype];
+  const bpe = BYTES_PER_PIXEL[dtype];
   const frameBytes = nqy * nqx * bpe;
   const stride = a.layout.frameStrideBytes;
   if (stride < frameBytes) {
