@@ -222,4 +222,22 @@ describe('mask curation', () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it('auto-detects particle candidates and tracks the one clicked through every tilt', async () => {
+    const page = await h.newPage();
+    await openSeriesInMasksTab(page);
+    const before = (await mainObjects(page)).length;
+    await page.getByTestId('auto-detect').click();
+    await page.getByTestId('candidates').waitFor();
+    await page.getByTestId('candidates').locator('li').first().click();
+    await expect.poll(async () => (await mainObjects(page)).length).toBe(before + 1);
+    const created = (await mainObjects(page)).at(-1)!;
+    await expect
+      .poll(async () => (await mainObjects(page)).find((o) => o.id === created.id)!.frameState.filter((s) => s === 'tracked').length, { timeout: 30_000 })
+      .toBeGreaterThan(3);
+    const o = (await mainObjects(page)).find((x) => x.id === created.id)!;
+    expect(o.prompts.map((p) => p.tilt)).toEqual([3]);
+    await screenshot(page, '22-auto-detect-tracked');
+    await page.close();
+  });
 });
