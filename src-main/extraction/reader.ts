@@ -23,6 +23,7 @@ import {
 } from '../kernels/wasm/extract';
 import { accumulateFramesInto, createAccumulators, type TargetAccumulators, type TargetMap } from './kernel';
 import type { ExtractKernelChoice } from './types';
+import { dtypeOf } from '../kernels/virtual-detectors';
 
 /** Reads `count` frames from probe index `start`. The returned array may be reused by the reader two calls later. */
 export interface BlockReader {
@@ -160,16 +161,6 @@ export function resolveExtractKernel(choice: ExtractKernelChoice | undefined, dt
   return ok ? 'wasm' : 'js';
 }
 
-function dtypeOf(a: PixelArray): PixelDType {
-  if (a instanceof Uint8Array) return 'uint8';
-  if (a instanceof Uint16Array) return 'uint16';
-  if (a instanceof Uint32Array) return 'uint32';
-  if (a instanceof Float32Array) return 'float32';
-  if (a instanceof Int8Array) return 'int8';
-  if (a instanceof Int16Array) return 'int16';
-  if (a instanceof Int32Array) return 'int32';
-  return 'float64';
-}
 
 /** The unit's runs as blocks of at most blockFrames frames, flattened: start0, count0, start1, count1, … */
 function blocksOf(plan: UnitPlan): number[] {
