@@ -42,6 +42,7 @@ import { EmdCubeWriter } from '../src-main/io/write-emd';
 import { MibWriter } from '../src-main/io/write-mib';
 import { computeVirtualImages, type VirtualContext, type VirtualTraceEvent } from '../src-main/services/virtual';
 import { WorkerPool } from '../src-main/workers/pool';
+import { rng } from '../tests/helpers/rng';
 
 export interface VirtualBenchOptions {
   sizesGB?: number[];
@@ -68,17 +69,6 @@ const DETECTORS: DetectorSpec[] = [
   { kind: 'variance' },
   { kind: 'sum' },
 ];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 64 distinct big-endian frames (with headers): direct beam at a tilt-dependent centre, Bragg spots, noise. */
 function templateFrames(tilt: number): Buffer {

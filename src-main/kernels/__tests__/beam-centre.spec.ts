@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitBeamCentre } from '../beam-centre';
 import { detectorWeights } from '../virtual-detectors';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../../tests/helpers/rng';
 
 /** Mean-pattern-like image: area-weighted disk at (cx, cy) + background + noise + Bragg disks + a hot pixel. */
 function synthetic(cx: number, cy: number, r: number, seed: number): Float64Array {

@@ -11,24 +11,13 @@ import {
   mergePatterns,
   type DetectorSpec,
 } from '../virtual-detectors';
+import { rng } from '../../../tests/helpers/rng';
 
 // Small odd shapes so row ends, the 4-frame passes and the 1-frame tail are all exercised.
 const NQY = 9;
 const NQX = 11;
 const NPIX = NQY * NQX;
 const NF = 7;
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Ctor = { new (n: number): PixelArray };
 const DTYPES: Array<[string, Ctor, number, number]> = [

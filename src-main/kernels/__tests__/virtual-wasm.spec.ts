@@ -15,6 +15,7 @@ import {
 } from '../virtual-detectors';
 import { WasmFrameKernel, wasmAvailable, type WasmDType } from '../wasm';
 import { SOURCE_SHA256, WASM_BASE64, WASM_SHA256 } from '../wasm/virtual-kernel.generated';
+import { rng } from '../../../tests/helpers/rng';
 
 // The WebAssembly SIMD kernel against the JS reference kernel, output by output, on random data.
 // Shapes: 13×37 has SIMD bodies (8 / 16 / 4 lanes) and scalar row tails for every dtype; NF odd exercises the
@@ -24,17 +25,6 @@ const NQX = 37;
 const NPIX = NQY * NQX;
 const NF = 9;
 const BEAM: [number, number] = [17.3, 6.2];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Arr = Uint8Array | Uint16Array | Uint32Array | Float32Array;
 const CASES: Array<[WasmDType, new (n: number) => Arr, number, number]> = [

@@ -9,6 +9,7 @@ import { openSource } from '../../io/open';
 import { detectorWeights, type DetectorSpec } from '../../kernels/virtual-detectors';
 import { WorkerPool } from '../../workers/pool';
 import { computeVirtualImages, imageStack } from '../virtual';
+import { rng } from '../../../tests/helpers/rng';
 
 const WORKER = fileURLToPath(new URL('../../../out/cli/worker.mjs', import.meta.url));
 const NY = 9;
@@ -16,17 +17,6 @@ const NX = 7;
 const NQY = 30;
 const NQX = 34;
 const NPIX = NQY * NQX;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Frames of one tilt as float64: a bright-field disk at (cx, cy), noise, and a Bragg spot on some positions. */
 function makeFrames(cx: number, cy: number, seed: number, integer: boolean): Float64Array {

@@ -1,16 +1,6 @@
 // Test helpers: deterministic random numbers and tiny mask builders.
 
-/** Mulberry32: a small deterministic PRNG so test images are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../../../tests/helpers/rng';
 
 /** Standard normal deviate from a uniform generator (Box–Muller). */
 export function gauss(rand: () => number): number {
