@@ -3,8 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { AtomicFile, writeFileAtomicSync } from './atomic';
-import { h5lib } from './h5';
+import { writeFileAtomicSync } from './atomic';
+import { writeStacksH5 } from './write-stacks';
 
 export interface MaskObject {
   id: number;
@@ -14,26 +14,12 @@ export interface MaskObject {
 }
 
 export async function writeMasksH5(path: string, objects: readonly MaskObject[], nTilts: number, scanShape: [number, number], anglesDeg: readonly number[], attrs: Record<string, string> = {}): Promise<void> {
-  const h5 = await h5lib();
-  const out = new AtomicFile(path);
-  try {
-    const f = new h5.File(out.tmpPath, 'w');
-    try {
-      f.create_attribute('creator', 'trackED');
-      for (const [k, v] of Object.entries(attrs)) f.create_attribute(k, v);
-      for (const o of objects) {
-        const ds = f.create_dataset({ name: `object_${o.id}`, data: o.masks, shape: [nTilts, ...scanShape], dtype: '<B' });
-        ds.create_attribute('name', o.name);
-        ds.create_attribute('angleDeg', Float64Array.from(anglesDeg));
-      }
-    } finally {
-      f.close();
-    }
-    out.commit();
-  } catch (e) {
-    out.abort();
-    throw e;
-  }
+  const angleDeg = Float64Array.from(anglesDeg);
+  await writeStacksH5(
+    path,
+    objects.map((o) => ({ name: `object_${o.id}`, data: o.masks, shape: [nTilts, ...scanShape], attrs: { name: o.name, angleDeg } })),
+    { creator: 'trackED', ...attrs },
+  );
 }
 
 /** masks/object_<id>_<tilt 4 digits>.png, 8-bit grey (255 inside), tilt numbers 1-based like frames/. */

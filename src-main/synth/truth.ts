@@ -4,8 +4,7 @@
 // detector at each probe position; see index.ts) and scene.json (everything else a test may want: shapes, drift,
 // dose, fading, and a description of each truth file). All written atomically.
 import { join } from 'node:path';
-import { writeFileAtomicSync, AtomicFile } from '../io/atomic';
-import { loadH5wasm } from '../io/write-emd';
+import { writeFileAtomicSync } from '../io/atomic';
 import type { Cell } from '../crystallography/lattice';
 import type { Mat3 } from '../crystallography/math3';
 
@@ -47,42 +46,7 @@ export function writeF2Json(path: string, hkl: Int32Array, f2: Float64Array, dIn
   return Buffer.byteLength(text);
 }
 
-export interface H5Stack {
-  name: string;
-  data: Uint8Array | Float32Array;
-  shape: [number, number, number];
-  attrs: Record<string, string | number | Float64Array>;
-}
-
-/** Writes small 3D stacks (masks, virtual images) into one HDF5 file, atomically. */
-export async function writeStacksH5(path: string, stacks: H5Stack[], fileAttrs: Record<string, string | number> = {}): Promise<void> {
-  const { lib } = await loadH5wasm();
-  const atomic = new AtomicFile(path);
-  const f = new lib.File(atomic.tmpPath, 'w');
-  try {
-    for (const [k, v] of Object.entries(fileAttrs)) {
-      if (typeof v === 'number') f.create_attribute(k, v, [], '<d');
-      else f.create_attribute(k, v);
-    }
-    for (const s of stacks) {
-      const ds = f.create_dataset({ name: s.name, data: s.data, shape: s.shape, dtype: s.data instanceof Uint8Array ? '<B' : '<f' });
-      for (const [k, v] of Object.entries(s.attrs)) {
-        if (typeof v === 'number') ds.create_attribute(k, v, [], '<d');
-        else ds.create_attribute(k, v);
-      }
-    }
-    f.close();
-  } catch (e) {
-    try {
-      f.close();
-    } catch {
-      /* failing anyway */
-    }
-    atomic.abort();
-    throw e;
-  }
-  atomic.commit();
-}
+export { writeStacksH5, type H5Stack } from '../io/write-stacks';
 
 export function truthPath(outDir: string, name: string): string {
   return join(outDir, 'truth', name);
