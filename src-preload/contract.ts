@@ -44,15 +44,18 @@ export interface Hdf5DatasetInfo {
   filters: Array<{ id: number; name: string }>;
 }
 
-/** Calibration found in a file's metadata (mirrors src-main/io/types.ts Calibration). */
+/** Calibration of a data set, from file metadata, a manifest or the user (the readers' Calibration too). */
 export interface CalibrationInfo {
   voltageKV?: number;
   wavelengthA?: number;
+  /** Probe step in real space (nm per probe position). */
   realPixelNm?: number;
+  /** Detector pixel size in reciprocal space (Å⁻¹ per detector pixel). */
   reciprocalPixelInvA?: number;
   cameraLengthM?: number;
   rotationAxisDeg?: number;
   scanRotationDeg?: number;
+  /** Exposure (dwell) time per probe position, seconds. */
   dwellTimeS?: number;
 }
 

@@ -1,6 +1,8 @@
 // The reader-side data model (DESIGN §3): every 4D-STEM source, whatever its format, is opened lazily
 // as a FourDSource that hands out whole diffraction patterns (frames) in probe-position order.
 
+import type { CalibrationInfo } from '../../src-preload/contract';
+
 export type PixelDType = 'uint8' | 'uint16' | 'uint32' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
 export type PixelArray =
@@ -13,19 +15,8 @@ export type PixelArray =
   | Float32Array
   | Float64Array;
 
-export interface Calibration {
-  voltageKV?: number;
-  wavelengthA?: number;
-  /** Probe step in real space (nm per probe position). */
-  realPixelNm?: number;
-  /** Detector pixel size in reciprocal space (Å⁻¹ per detector pixel). */
-  reciprocalPixelInvA?: number;
-  cameraLengthM?: number;
-  rotationAxisDeg?: number;
-  scanRotationDeg?: number;
-  /** Exposure (dwell) time per probe position, seconds. */
-  dwellTimeS?: number;
-}
+/** One definition for main and renderer: the IPC contract's (file metadata, manifest or user values). */
+export type Calibration = CalibrationInfo;
 
 /** Where the frames of a dataset sit in the file, when they can be read with plain fs reads. */
 export interface DirectLayout {
