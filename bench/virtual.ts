@@ -26,6 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { FourDSource } from '../src-main/io/types';
 import {
@@ -182,6 +183,44 @@ function rawRead(files: string[]): { bytes: number; seconds: number } {
     }
   }
   return { bytes, seconds: (performance.now() - t) / 1000 };
+}
+
+/**
+ * The same plain reads on `threads` threads at once (files dealt out round-robin, 1 MiB readSync into one buffer per
+ * thread, nothing else done with the bytes): the most any pass that must bring every byte into user space can get
+ * from this machine with that many cores, before it computes anything.
+ */
+async function parallelRead(files: string[], threads: number): Promise<{ bytes: number; seconds: number }> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { openSync, readSync, closeSync } = require('node:fs');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    parentPort.once('message', () => {
+      let bytes = 0;
+      for (const f of workerData) {
+        const fd = openSync(f, 'r');
+        let pos = 0, n;
+        while ((n = readSync(fd, buf, 0, buf.length, pos)) > 0) pos += n;
+        closeSync(fd);
+        bytes += pos;
+      }
+      parentPort.postMessage(bytes);
+    });`;
+  const shares = Array.from({ length: threads }, (_, k) => files.filter((_, i) => i % threads === k));
+  const workers = shares.map((share) => new Worker(code, { eval: true, workerData: share }));
+  // Started (and idle) before timing, as the pool's workers are.
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('online', r))));
+  const t = performance.now();
+  try {
+    const counts = await Promise.all(workers.map((w) => new Promise<number>((res, rej) => {
+      w.once('message', res);
+      w.once('error', rej);
+      w.postMessage('go');
+    })));
+    return { bytes: counts.reduce((a, b) => a + b, 0), seconds: (performance.now() - t) / 1000 };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 type Format = 'MIB' | 'HDF5';
@@ -443,10 +482,31 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
             const tr = await trackedRun(format, files, pool);
             warmPairs.push(pairOf(raw, tr));
           }
+          // What this machine allows at all: the plain reads on as many threads as the pool has, computing nothing,
+          // and, from that and the single-core kernel speed, the best a pass could do if reading and summing
+          // overlapped perfectly with no other overhead (each byte copied once, then summed once, on `cores` cores).
+          const ceilingRatios: number[] = [];
+          const ceilingGBps: number[] = [];
+          for (let i = 0; i < repeats; i++) {
+            const raw = rawRead(files);
+            const par = await parallelRead(files, pool.size);
+            ceilingGBps.push(par.bytes / par.seconds / GB);
+            ceilingRatios.push(par.bytes / par.seconds / (raw.bytes / raw.seconds));
+          }
+          const parallelGBps = median(ceilingGBps);
+          const kernelGBps = kernelGBpsPerCore.wasm ?? kernelGBpsPerCore.js;
+          const boundGBps = 1 / (1 / parallelGBps + 1 / (pool.size * kernelGBps));
           // The JS reference kernel on the same warm files, once, for comparison.
           const js = await trackedRun(format, files, pool, { kernel: 'js' });
           res.warm = {
             ...summarise(warmPairs),
+            ceiling: {
+              threads: pool.size,
+              parallelReadGBps: parallelGBps,
+              parallelReadRatio: median(ceilingRatios),
+              kernelBoundGBps: boundGBps,
+              kernelBoundRatio: boundGBps / median(warmPairs.map((p) => p.rawGBps)),
+            },
             fitsInRam: nTilts * SCAN * SCAN * STRIDE < totalmem() * 0.7,
             jsKernelTrackedGBps: js.bytes / js.seconds / GB,
           };
@@ -465,6 +525,7 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
   notes.push('ratio = trackED bytes/s ÷ plain single-thread sequential fs.read bytes/s of the same files, same process');
   notes.push(`cold and warm: ${repeats} alternating raw/tracked pairs (env TRACKED_BENCH_REPEATS), medians reported; workers started before timing`);
   notes.push('kernelGBpsPerCore: one thread, frames in memory, all five detectors + mean and max patterns (JS reference vs WebAssembly SIMD)');
+  notes.push('warm.ceiling: parallelRead* = the plain reads on the pool\'s thread count computing nothing (÷ raw); kernelBound* = 1 / (1/parallelRead + 1/(threads × kernelGBpsPerCore)): a pass with perfect overlap and no other work');
   notes.push('peakRssMB: process RSS (main + worker_threads) sampled every 20 ms during the tracked run; target < 600');
   return {
     name: 'virtual',

@@ -7,14 +7,16 @@
 //
 // Two kernels (kernel choice 'auto' | 'js' | 'wasm', like the virtual-imaging pass):
 //   - wasm (default for uint8/uint16/uint32/float32): WebAssembly SIMD (../kernels/wasm/extract.ts). Direct reads
-//     land straight in the kernel's memory, two blocks in flight while a third is summed; big-endian pixels are
-//     swapped in the kernel's registers. readFrames blocks are copied in.
+//     land straight in the kernel's memory: synchronous while they come from the page cache, then two blocks in
+//     flight while a third is summed (../io/read-mode.ts); big-endian pixels are swapped in the kernel's registers.
+//     readFrames blocks are copied in.
 //   - js (other dtypes, or forced): accumulateFramesInto over two ping-pong buffers, swapped in place. The reference.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputError, ParameterError, throwIfAborted } from '../errors';
 import type { DirectLayout, FourDSource, PixelArray, PixelDType } from '../io/types';
-import { BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, readExactly, swapBytesInPlace, viewPixels } from '../io/util';
+import { BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, readExactly, readExactlySync, swapBytesInPlace, viewPixels } from '../io/util';
+import { readModeFromEnv, SlowReadDetector, type ReadMode } from '../io/read-mode';
 import {
   extractWasmAvailable,
   extractWasmSupports,
@@ -97,6 +99,28 @@ async function readPackedFrames(
     const first = frameOffset(direct, start + i);
     if (stride === fb) while (i + n < count && frameOffset(direct, start + i + n) === first + n * fb) n++;
     await readExactly(fh, path, bytes, i * fb, n * fb, first);
+    i += n;
+  }
+}
+
+/** readPackedFrames on this thread. */
+function readPackedFramesSync(
+  fd: number,
+  path: string,
+  direct: DirectLayout,
+  frameBytes: number,
+  bytes: Uint8Array,
+  start: number,
+  count: number,
+): void {
+  const fb = frameBytes;
+  const stride = direct.frameOffsets ? fb : direct.frameStrideBytes;
+  let i = 0;
+  while (i < count) {
+    let n = 1;
+    const first = frameOffset(direct, start + i);
+    if (stride === fb) while (i + n < count && frameOffset(direct, start + i + n) === first + n * fb) n++;
+    readExactlySync(fd, path, bytes, i * fb, n * fb, first);
     i += n;
   }
 }
@@ -221,6 +245,8 @@ export interface DirectUnitArgs extends UnitPlan {
   path: string;
   direct: DirectLayout;
   dtype: PixelDType;
+  /** wasm path: how blocks are read (default env TRACKED_VIRTUAL_READS, else 'auto'; see io/read-mode.ts). */
+  reads?: ReadMode;
 }
 
 export async function runDirectUnit(args: DirectUnitArgs, signal?: AbortSignal): Promise<UnitResult> {
@@ -237,7 +263,10 @@ export async function runDirectUnit(args: DirectUnitArgs, signal?: AbortSignal):
 const READ_DEPTH = 2;
 const AREAS = READ_DEPTH + 1;
 
-/** runDirectUnit with the wasm kernel: fs reads straight into the kernel's memory, READ_DEPTH blocks ahead. */
+/**
+ * runDirectUnit with the wasm kernel: fs reads straight into the kernel's memory, synchronous while they come from
+ * the page cache, then READ_DEPTH blocks ahead (io/read-mode.ts).
+ */
 async function runDirectUnitWasm(args: DirectUnitArgs, dtype: WasmExtractDType, signal?: AbortSignal): Promise<UnitResult> {
   const acc = createAccumulators(args.map.nTargets, args.npix, args.saturationLevel !== undefined);
   const blocks = blocksOf(args);
@@ -264,7 +293,28 @@ async function runDirectUnitWasm(args: DirectUnitArgs, dtype: WasmExtractDType, 
     nextBlock += 2;
     nextArea = (nextArea + 1) % AREAS;
   };
+  const sum = (b: number, area: number): void => {
+    const count = blocks[b + 1];
+    if (kernel.needsFlushBefore(count)) kernel.flushInto(acc);
+    kernel.run(area, blocks[b], count, swap);
+    framesRead += count;
+    if (args.progress) Atomics.add(args.progress, args.progressSlot ?? 0, count);
+  };
   try {
+    const slowReads = new SlowReadDetector(args.reads ?? readModeFromEnv() ?? 'auto');
+    if (slowReads.startsSync) {
+      while (nextBlock < blocks.length) {
+        throwIfAborted(signal);
+        const b = nextBlock;
+        const bytes = kernel.area(0).subarray(0, blocks[b + 1] * frameBytes);
+        const t0 = performance.now();
+        readPackedFramesSync(fh.fd, args.path, args.direct, frameBytes, bytes, blocks[b], blocks[b + 1]);
+        const readMs = performance.now() - t0;
+        sum(b, 0);
+        nextBlock += 2;
+        if (slowReads.record(bytes.length, readMs)) break;
+      }
+    }
     for (let k = 0; k < READ_DEPTH; k++) issue();
     while (inflight.length > 0) {
       const blk = inflight[0];
@@ -274,11 +324,7 @@ async function runDirectUnitWasm(args: DirectUnitArgs, dtype: WasmExtractDType, 
       // Keep READ_DEPTH reads queued while this block is summed: the area issued into is neither this one nor one
       // still being read.
       issue();
-      const count = blocks[blk.b + 1];
-      if (kernel.needsFlushBefore(count)) kernel.flushInto(acc);
-      kernel.run(blk.area, blocks[blk.b], count, swap);
-      framesRead += count;
-      if (args.progress) Atomics.add(args.progress, args.progressSlot ?? 0, count);
+      sum(blk.b, blk.area);
     }
     kernel.flushInto(acc);
   } finally {

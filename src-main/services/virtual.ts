@@ -19,10 +19,12 @@
 
 import { setMaxListeners } from 'node:events';
 import { CancelledError, InputError, ParameterError, throwIfAborted } from '../errors';
-import type { FourDSource, PixelDType } from '../io/types';
+import type { FourDSource, PixelArray, PixelDType } from '../io/types';
 import { fitBeamCentre, type BeamCentreFit } from '../kernels/beam-centre';
 import {
+  accumulateFrames,
   compileDetectors,
+  createAccumulator,
   maxPattern,
   meanPattern,
   needsBeamCentre,
@@ -36,6 +38,7 @@ import {
 import { sharedPool, type WorkerPool } from '../workers/pool';
 import { type VirtualPartial, type VirtualTaskTrace } from '../workers/virtual-tasks';
 import { BYTES_PER_PIXEL } from '../io/util';
+import { readModeFromEnv, type ReadMode } from '../io/read-mode';
 
 export type { DetectorSpec, OutputInfo } from '../kernels/virtual-detectors';
 
@@ -53,6 +56,11 @@ export interface VirtualContext {
   edge?: EdgeMode;
   /** Bytes per read in the workers (default 1 MiB) and per readFrames block of other sources (default 4 MiB). */
   blockBytes?: number;
+  /**
+   * How the workers read direct sources with the wasm kernel (default env TRACKED_VIRTUAL_READS, else 'auto':
+   * synchronous while reads come from the page cache, pipelined from the first that does not). See virtual-tasks.ts.
+   */
+  reads?: ReadMode;
   /**
    * Target bytes per row block (unit) of a direct source. Default, guided: (bytes of this and the later direct
    * tilts) / (2 × pool size), within 16–256 MiB: whole files first, smaller units towards the end.
@@ -163,14 +171,22 @@ async function sampleCentre(s: FourDSource, signal: AbortSignal | undefined): Pr
   const [nqy, nqx] = s.detectorShape;
   const n = ny * nx;
   const k = Math.min(CENTRE_SAMPLES, n);
-  const sum = new Float64Array(nqy * nqx);
+  const npix = nqy * nqx;
   throwIfAborted(signal);
   const frames = await Promise.all(Array.from({ length: k }, (_, i) => s.readFrames(Math.floor(((i + 0.5) * n) / k), 1, signal)));
+  // One block of the sampled frames, summed by the pass's own kernel (SIMD for the common types, exact for integers):
+  // a JS loop over 16 frames cost ~3 ms of this (main) thread per tilt, time the workers then lacked a core for.
+  const Block = frames[0].constructor as new (length: number) => PixelArray;
+  const block = new Block(k * npix);
   let bytes = 0;
-  for (const f of frames) {
+  frames.forEach((f, i) => {
     bytes += f.byteLength;
-    for (let p = 0; p < sum.length; p++) sum[p] += f[p];
-  }
+    block.set(f as never, i * npix);
+  });
+  const compiled = compileDetectors([{ kind: 'sum' }], { detectorShape: [nqy, nqx] });
+  const acc = createAccumulator(compiled, k, { mean: true, max: false });
+  accumulateFrames(compiled, acc, { data: block, count: k, position: 0 }, signal);
+  const sum = acc.patternSum!;
   return { sum, bytes };
 }
 
@@ -211,6 +227,7 @@ export async function computeVirtualImages(
   const warnings: string[] = [];
   const patterns: PatternOptions = { mean: true, max: ctx.maxPattern !== false };
   const kernel = ctx.kernel ?? kernelFromEnv();
+  const reads = ctx.reads ?? readModeFromEnv() ?? 'auto';
   const needCentre = detectors.some(needsBeamCentre);
   let bytesRead = 0;
 
@@ -424,6 +441,7 @@ export async function computeVirtualImages(
                   start: u.start,
                   count: u.count,
                   blockBytes: directBlockBytes,
+                  reads,
                   progress,
                   progressSlot: u.slot,
                   kernel,

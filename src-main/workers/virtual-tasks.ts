@@ -4,13 +4,15 @@
 // reused buffers; the bytes never pass through the main thread, and memory is a few blocks per worker whatever
 // the file size.
 //   - wasm kernel (default for uint8/uint16/uint32/float32): the reads land straight in the WebAssembly kernel's
-//     memory, three blocks in flight; big-endian pixels are swapped in the kernel's registers.
+//     memory: synchronous on the worker while they come from the page cache, two blocks in flight once one comes
+//     from the device; big-endian pixels are swapped in the kernel's registers.
 //   - JS kernel (other dtypes, or forced): two buffers (the next read runs on libuv's thread pool while this
 //     block is summed), Buffer.swap16/32/64 in place for big-endian files.
 //
 // virtualBlock: the fallback for sources without a direct layout: the main thread reads frames with readFrames
 // and transfers them here.
 
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { InputError, ParameterError, throwIfAborted } from '../errors';
@@ -27,6 +29,7 @@ import {
 } from '../kernels/virtual-detectors';
 import { WasmFrameKernel, type WasmDType } from '../kernels/wasm';
 import { BYTES_PER_PIXEL } from '../io/util';
+import { SlowReadDetector, type ReadMode } from '../io/read-mode';
 
 
 /** A typed view of `length` elements of `dtype` at the start of `buf`. */
@@ -90,6 +93,11 @@ export interface VirtualDirectArgs {
   kernel?: KernelChoice;
   /** Return a VirtualTaskTrace with the result (wasm path only). */
   trace?: boolean;
+  /**
+   * wasm path, how blocks are read: 'sync' on this thread; 'async' with READ_DEPTH reads in flight on libuv's pool;
+   * 'auto' (default) sync while the reads come at page-cache speed, async from the first read that does not.
+   */
+  reads?: ReadMode;
 }
 
 const DEFAULT_BLOCK_BYTES = 4 << 20;
@@ -187,9 +195,9 @@ const READ_DEPTH = 2;
 const AREAS = READ_DEPTH + 1;
 
 /**
- * virtualDirect with the wasm kernel: the file is read straight into the kernel's memory (READ_DEPTH reads
- * in flight while a block is summed), headers included, so one read per block whatever the frame alignment; the
- * kernel swaps big-endian pixels in its registers.
+ * virtualDirect with the wasm kernel: the file is read straight into the kernel's memory, headers included, so one
+ * read per block whatever the frame alignment; the kernel swaps big-endian pixels in its registers. Reads are
+ * synchronous while they come from the page cache, then pipelined (READ_DEPTH in flight while a block is summed).
  */
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -214,21 +222,44 @@ async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?
   const fh = await open(a.path, 'r');
   let bytesRead = 0;
 
+  const blockLength = (n: number): number => (n - 1) * stride + frameBytes;
+  const positionOf = (first: number): number => a.layout.offset + (a.start + first) * stride;
+  const truncated = (at: number, end: number): InputError =>
+    new InputError(a.path, `file ends at byte ${at}, frames need bytes up to ${end} (truncated?)`);
+
   /** Reads frames [first, first+n) of the range into area `which`. */
   const readBlock = async (first: number, n: number, which: number): Promise<void> => {
     const area = kernel.area(which);
-    const len = (n - 1) * stride + frameBytes;
+    const len = blockLength(n);
     const buf = Buffer.from(area.buffer, area.byteOffset, len);
-    const position = a.layout.offset + (a.start + first) * stride;
+    const position = positionOf(first);
     let got = 0;
     while (got < len) {
       const { bytesRead: m } = await fh.read(buf, got, len - got, position + got);
-      if (m === 0) {
-        throw new InputError(a.path, `file ends at byte ${position + got}, frames need bytes up to ${position + len} (truncated?)`);
-      }
+      if (m === 0) throw truncated(position + got, position + len);
       got += m;
     }
     bytesRead += got;
+  };
+
+  /** The same, on this thread. */
+  const readBlockSync = (first: number, n: number, which: number): void => {
+    const area = kernel.area(which);
+    const len = blockLength(n);
+    const position = positionOf(first);
+    let got = 0;
+    while (got < len) {
+      const m = readSync(fh.fd, area, got, len - got, position + got);
+      if (m === 0) throw truncated(position + got, position + len);
+      got += m;
+    }
+    bytesRead += got;
+  };
+
+  const sum = (first: number, n: number, which: number): void => {
+    if (kernel.needsFlushBefore(n)) kernel.flushPatterns(acc.patternSum, acc.patternMax);
+    writeWasmOutputs(a.compiled, acc, kernel.run(which, 0, n, stride, swap), n, first);
+    if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, first + n);
   };
 
   // Every area holds a read in flight except the one being summed (READ_DEPTH blocks ahead), so the device
@@ -249,6 +280,22 @@ async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?
   };
   try {
     if (trace) trace.ready = now();
+    // Synchronous phase while reads come from the page cache, then pipelined (see io/read-mode.ts).
+    const slowReads = new SlowReadDetector(a.reads ?? 'auto');
+    if (slowReads.startsSync) {
+      while (nextFirst < a.count) {
+        throwIfAborted(signal);
+        const n = Math.min(perBlock, a.count - nextFirst);
+        const t0 = performance.now();
+        readBlockSync(nextFirst, n, 0);
+        const readMs = performance.now() - t0;
+        if (trace) trace.blocks.push([performance.timeOrigin + t0, now(), now(), 0]);
+        sum(nextFirst, n, 0);
+        if (trace) trace.blocks[trace.blocks.length - 1][3] = now();
+        nextFirst += n;
+        if (slowReads.record(blockLength(n), readMs)) break;
+      }
+    }
     for (let k = 0; k < AREAS; k++) issue();
     while (inflight.length > 0) {
       const blk = inflight[0];
@@ -256,11 +303,9 @@ async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?
       throwIfAborted(signal);
       inflight.shift();
       if (blk.t) blk.t[2] = now();
-      if (kernel.needsFlushBefore(blk.n)) kernel.flushPatterns(acc.patternSum, acc.patternMax);
-      writeWasmOutputs(a.compiled, acc, kernel.run(blk.area, 0, blk.n, stride, swap), blk.n, blk.first);
+      sum(blk.first, blk.n, blk.area);
       if (blk.t) blk.t[3] = now();
       issue(); // into the area just summed: only now is it free
-      if (a.progress) Atomics.store(a.progress, a.progressSlot ?? 0, blk.first + blk.n);
     }
     kernel.flushPatterns(acc.patternSum, acc.patternMax);
     acc.frames = a.count;

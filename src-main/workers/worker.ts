@@ -1,6 +1,7 @@
-// The single worker_threads entry (bundled as out/cli/worker.mjs and out/main/worker.js): receives one task at a
-// time from WorkerPool, runs it from the task table, replies with the result (typed arrays transferred) or the
-// error (name, message, detail, stack: revived as the same class on the main side).
+// The single worker_threads entry (bundled as out/cli/worker.mjs and out/main/worker.js): receives tasks from
+// WorkerPool (the running one and at most one more), runs them in order from the task table, and replies with each
+// result (typed arrays transferred) or error (name, message, detail, stack: revived as the same class on the main
+// side).
 
 import { parentPort } from 'node:worker_threads';
 import { ParameterError } from '../errors';
@@ -12,24 +13,28 @@ type AnyTask = (args: unknown, ctx: TaskContext) => unknown;
 if (!parentPort) throw new Error('worker.ts must run as a worker_thread (started by WorkerPool)');
 const port = parentPort;
 
+// The pool may send the next task while one runs: they run one at a time, in order.
+let previous: Promise<void> = Promise.resolve();
 port.on('message', (msg: TaskMessage) => {
-  void (async () => {
-    let reply: ReplyMessage;
-    let transfer: ArrayBuffer[] = [];
-    try {
-      const fn = (tasks as Record<string, AnyTask>)[msg.name];
-      if (!fn || !Object.hasOwn(tasks, msg.name)) throw new ParameterError('task', `no task named '${msg.name}'`);
-      const value = await fn(msg.args, { signal: signalFromFlag(msg.cancel) });
-      reply = { id: msg.id, ok: true, value };
-      transfer = transferablesOf(value);
-    } catch (e) {
-      reply = { id: msg.id, ok: false, error: serialiseError(e) };
-    }
-    try {
-      port.postMessage(reply, transfer);
-    } catch (e) {
-      // A result that cannot be cloned (a function, a class instance with private state…): report it, do not die.
-      port.postMessage({ id: msg.id, ok: false, error: serialiseError(e) } satisfies ReplyMessage);
-    }
-  })();
+  previous = previous.then(() => runTask(msg));
 });
+
+async function runTask(msg: TaskMessage): Promise<void> {
+  let reply: ReplyMessage;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const fn = (tasks as Record<string, AnyTask>)[msg.name];
+    if (!fn || !Object.hasOwn(tasks, msg.name)) throw new ParameterError('task', `no task named '${msg.name}'`);
+    const value = await fn(msg.args, { signal: signalFromFlag(msg.cancel) });
+    reply = { id: msg.id, ok: true, value };
+    transfer = transferablesOf(value);
+  } catch (e) {
+    reply = { id: msg.id, ok: false, error: serialiseError(e) };
+  }
+  try {
+    port.postMessage(reply, transfer);
+  } catch (e) {
+    // A result that cannot be cloned (a function, a class instance with private state…): report it, do not die.
+    port.postMessage({ id: msg.id, ok: false, error: serialiseError(e) } satisfies ReplyMessage);
+  }
+}

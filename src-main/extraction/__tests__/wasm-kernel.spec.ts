@@ -258,6 +258,15 @@ describe('extraction with the wasm kernel', () => {
       expectBitEqual(a.acc, b.acc);
       expectBitEqual(a.acc, c.acc);
       expect(b.framesRead).toBe(NY * NX);
+      // Every read mode (io/read-mode.ts) gives the same sums; a truncated file names the byte where it ends.
+      for (const reads of ['sync', 'async', 'auto'] as const) {
+        const d = await runDirectUnit({ ...unit, path: bePath, direct: { kind: 'contiguous', offset: 0, frameStrideBytes: le.data.byteLength / (NY * NX), littleEndian: false }, kernel: 'wasm', reads });
+        expectBitEqual(a.acc, d.acc);
+        const cut = join(tmp.dir, `${dtype}-cut-${reads}.raw`);
+        writeFileSync(cut, swapped(le.data as Arr).subarray(0, 10 * (le.data.byteLength / (NY * NX))));
+        await expect(runDirectUnit({ ...unit, path: cut, direct: { kind: 'contiguous', offset: 0, frameStrideBytes: le.data.byteLength / (NY * NX), littleEndian: false }, kernel: 'wasm', reads }))
+          .rejects.toThrow(/cut-.*\.raw: file ends at byte/);
+      }
     }
   });
 

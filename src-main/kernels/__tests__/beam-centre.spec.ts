@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitBeamCentre } from '../beam-centre';
+import { fitBeamCentre, medianFilteredPeak } from '../beam-centre';
 import { detectorWeights } from '../virtual-detectors';
 import { rng } from '../../../tests/helpers/rng';
 
@@ -76,6 +76,51 @@ describe('beam-centre background (linear-time median)', () => {
       const fit = fitBeamCentre(p, [nqy, nqx]);
       expect(fit?.background).toBe(expected);
       expect(fit!.cx).toBeCloseTo(cx, 0);
+    }
+  });
+});
+
+describe('medianFilteredPeak', () => {
+  /** Every pixel's 3×3 median (clipped at the edges), first maximum in row-major order: the definition. */
+  function bruteForce(a: Float64Array, ny: number, nx: number): { peak: number; peakAt: number } {
+    let peak = -Infinity;
+    let peakAt = 0;
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++) {
+        const v: number[] = [];
+        for (let yy = Math.max(0, y - 1); yy <= Math.min(ny - 1, y + 1); yy++) {
+          for (let xx = Math.max(0, x - 1); xx <= Math.min(nx - 1, x + 1); xx++) v.push(a[yy * nx + xx]);
+        }
+        v.sort((p, q) => p - q);
+        const m = v[v.length >> 1];
+        if (m > peak) {
+          peak = m;
+          peakAt = y * nx + x;
+        }
+      }
+    }
+    return { peak, peakAt };
+  }
+
+  it('equals filtering every pixel: noise, small disks off the grid, hot pixels, ties on a saturated plateau, edges', () => {
+    const r = rng(77);
+    const shapes: Array<[number, number]> = [[1, 1], [1, 9], [2, 2], [17, 23], [40, 31]];
+    for (const [ny, nx] of shapes) {
+      for (let trial = 0; trial < 30; trial++) {
+        const a = new Float64Array(ny * nx);
+        for (let p = 0; p < a.length; p++) a[p] = Math.floor(r() * 20);
+        const kind = trial % 5;
+        if (kind === 1 || kind === 2) {
+          // a disk of radius 1.5–2.5 anywhere (also on the border), sometimes saturated (ties)
+          const cx = r() * nx;
+          const cy = r() * ny;
+          const rad = 1.5 + r();
+          for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) if (Math.hypot(x - cx, y - cy) < rad) a[y * nx + x] = kind === 2 ? 65535 : 500 + r() * 100;
+        }
+        if (kind === 3) for (let k = 0; k < 5; k++) a[Math.floor(r() * a.length)] = 1e6; // hot pixels only
+        if (kind === 4) a.fill(7); // flat
+        expect(medianFilteredPeak(a, ny, nx), `${ny}×${nx} trial ${trial}`).toEqual(bruteForce(a, ny, nx));
+      }
     }
   });
 });

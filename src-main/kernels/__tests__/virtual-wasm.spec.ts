@@ -157,6 +157,65 @@ describe('wasm kernel', () => {
     expect(b.patternMax).toBeNull();
   });
 
+  it('uint16 fast path (rows ≤ 11585) and its exact fallback (brighter rows): wide rows, many runs, equal the JS kernel', () => {
+    // 301 columns: two full 128-pixel blocks, a 40-pixel block and a 5-pixel scalar tail per row. Most rows stay
+    // in the fast path's bound (values up to exactly 11585); some rows hold one pixel just above it or beyond 2^15
+    // (a signed i16 lane), which must send that row (and only that row's sums) through the exact path.
+    const ny = 9;
+    const nx = 301;
+    const npix = ny * nx;
+    const nf = 7;
+    const r = rng(4242);
+    const data = new Uint16Array(nf * npix);
+    for (let i = 0; i < data.length; i++) data[i] = Math.floor(r() * 11586);
+    for (let f = 0; f < nf; f++) {
+      data[f * npix + 3 * nx + 17] = 11585; // on the bound: fast
+      if (f % 2 === 0) data[f * npix + 4 * nx + 250] = 11586; // just above: exact
+      if (f % 3 === 0) data[f * npix + 6 * nx + 7] = 65535; // negative as i16: exact
+      data[f * npix + 8 * nx + 298] = 40000; // in the scalar tail: that row stays fast
+    }
+    const sp: DetectorSpec[] = [
+      { kind: 'disk', radius: 3.7, cx: 150.2, cy: 4.1 },
+      { kind: 'annulus', rIn: 10.5, rOut: 140.3, cx: 150.2, cy: 4.1 },
+      { kind: 'disk', radius: 6, cx: 297.5, cy: 8 }, // runs ending at the last pixel of the frame
+      { kind: 'com' },
+      { kind: 'variance' },
+      { kind: 'sum' },
+    ];
+    for (const edge of ['binary', 'fractional'] as const) {
+      const c = compileDetectors(sp, { detectorShape: [ny, nx], beamCentre: [150, 4], edge });
+      const js = createAccumulator(c, nf);
+      const wa = createAccumulator(c, nf);
+      accumulateFrames(c, js, { data, count: nf, position: 0 }, undefined, 'js');
+      accumulateFrames(c, wa, { data, count: nf, position: 0 }, undefined, 'wasm');
+      c.outputs.forEach((o, k) => {
+        for (let f = 0; f < nf; f++) {
+          const want = js.outputs[k][f];
+          const got = wa.outputs[k][f];
+          if (edge === 'binary' || sp[o.detector].kind !== 'disk' && sp[o.detector].kind !== 'annulus') expect(got, `${edge} ${o.name}[${f}]`).toBe(want);
+          else expect(Math.abs(got - want), `${edge} ${o.name}[${f}]`).toBeLessThanOrEqual(1e-9 * Math.abs(want));
+        }
+      });
+      expect(wa.patternSum).toEqual(js.patternSum);
+      expect(wa.patternMax).toEqual(js.patternMax);
+    }
+    // Big-endian with MIB-sized headers, in place: the same numbers.
+    const c = compileDetectors(sp, { detectorShape: [ny, nx], beamCentre: [150, 4], edge: 'binary' });
+    const js = createAccumulator(c, nf);
+    accumulateFrames(c, js, { data, count: nf, position: 0 }, undefined, 'js');
+    const stride = npix * 2 + 384;
+    const bytes = new Uint8Array(nf * stride);
+    const dv = new DataView(bytes.buffer);
+    for (let f = 0; f < nf; f++) for (let p = 0; p < npix; p++) dv.setUint16(f * stride + 384 + 2 * p, data[f * npix + p], false);
+    const k = new WasmFrameKernel(c, 'uint16', { mean: true, max: true, areaBytes: bytes.length });
+    k.area(0).set(bytes);
+    const wa = createAccumulator(c, nf);
+    writeWasmOutputs(c, wa, k.run(0, 384, nf, stride, true), nf, 0);
+    k.flushPatterns(wa.patternSum, wa.patternMax);
+    expect(wa.outputs).toEqual(js.outputs);
+    expect(wa.patternSum).toEqual(js.patternSum);
+  });
+
   it('flushes uint16 pattern sums before their uint32 lanes could overflow', () => {
     const c = compileDetectors([{ kind: 'sum' }], { detectorShape: [NQY, NQX] });
     const k = new WasmFrameKernel(c, 'uint16', { mean: true, max: true, areaBytes: NPIX * 2 });

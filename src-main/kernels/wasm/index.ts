@@ -116,7 +116,8 @@ export class WasmFrameKernel {
     this.statsPtr = take(this.maxFrames * this.statsPerFrame * 8);
     const areas = opts.areas ?? 1;
     this.areaPtr = [];
-    for (let i = 0; i < areas; i++) this.areaPtr.push(take(this.areaBytes));
+    // 16 bytes of slack after each area: the uint16 runs read a whole vector at a run's end and mask it.
+    for (let i = 0; i < areas; i++) this.areaPtr.push(take(this.areaBytes + 16));
     const mem = this.ex.memory;
     if (p > mem.buffer.byteLength) mem.grow(Math.ceil((p - mem.buffer.byteLength) / PAGE));
 

@@ -182,6 +182,27 @@ describe('computeVirtualImages on files', () => {
     expect(imageStack(r, 'bf').length).toBe(3 * NY * NX);
   });
 
+  for (const reads of ['auto', 'sync', 'async'] as const) {
+    it(`reads '${reads}': the same images, and a truncated file names the byte where it ends`, async () => {
+      const frameBytes = NPIX * 2;
+      const a = join(dir, `be-${reads}.mib`);
+      writeRaw(a, tiltFrames[0], 'uint16', 384, 384 + frameBytes, false);
+      const centre: [number, number] = [16.5, 14.5];
+      const r = await computeVirtualImages(rawSource(a, 'uint16', 384, 384 + frameBytes, false, true), SPECS, {
+        pool, beamCentre: centre, blockBytes: 4 * (384 + frameBytes), reads,
+      });
+      const ref = reference(tiltFrames[0], centre);
+      ref.images.forEach((img, k) => expectClose(r.images[0][k], img));
+      expectClose(r.meanPattern[0], ref.mean);
+      const t = join(dir, `trunc-${reads}.raw`);
+      writeRaw(t, tiltFrames[0], 'uint16', 0, frameBytes, true);
+      const src = { ...rawSource(t, 'uint16', 0, frameBytes, true, true), scanShape: [NY + 2, NX] as [number, number] };
+      const err = await computeVirtualImages(src, [{ kind: 'sum' }], { pool, reads, blockBytes: 3 * frameBytes }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toMatch(new RegExp(`trunc-${reads}\\.raw: file ends at byte ${NY * NX * frameBytes}`));
+    });
+  }
+
   it('MIB-like big-endian frames with headers, and an odd header (unaligned frames), with a given centre', async () => {
     const frameBytes = NPIX * 2;
     const centre: [number, number] = [16.5, 14.5];

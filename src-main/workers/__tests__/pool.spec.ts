@@ -99,4 +99,53 @@ describe('WorkerPool', () => {
     await running;
     await expect(p2.run('diagnostics', { op: 'echo', value: 1 })).rejects.toThrow(/closed/);
   });
+
+  describe('a task handed to a busy worker (queued in that worker)', () => {
+    it('runs after the worker\'s current task, in order, and survives that worker crashing', async () => {
+      const p1 = new WorkerPool({ size: 1, workerPath: WORKER });
+      try {
+        const order: string[] = [];
+        const a = p1.run('diagnostics', { op: 'spin', ms: 100 }).then(() => order.push('a'));
+        const crash = p1.run('diagnostics', { op: 'crash' });
+        const b = p1.run('diagnostics', { op: 'echo', value: 'after the crash' }).then((v) => (order.push('b'), v));
+        await a;
+        await expect(crash).rejects.toBeInstanceOf(WorkerCrashError);
+        expect(await b).toBe('after the crash');
+        expect(order).toEqual(['a', 'b']);
+      } finally {
+        await p1.close();
+      }
+    });
+
+    it('cancelling it does not touch the running task', async () => {
+      const p1 = new WorkerPool({ size: 1, workerPath: WORKER, cancelGraceMs: 300 });
+      try {
+        const c = new AbortController();
+        const running = p1.run('diagnostics', { op: 'spin', ms: 300 });
+        const waiting = p1.run('diagnostics', { op: 'echo', value: 1 }, { signal: c.signal });
+        const t = performance.now();
+        c.abort();
+        await expect(waiting).rejects.toBeInstanceOf(CancelledError);
+        expect(performance.now() - t).toBeLessThan(100);
+        expect(await running).toBe(300);
+        expect(await p1.run('diagnostics', { op: 'echo', value: 2 })).toBe(2);
+      } finally {
+        await p1.close();
+      }
+    });
+
+    it('goes back to the queue and runs when the task ahead of it is terminated after the grace period', async () => {
+      const p1 = new WorkerPool({ size: 1, workerPath: WORKER, cancelGraceMs: 200 });
+      try {
+        const c = new AbortController();
+        const hung = p1.run('diagnostics', { op: 'hang', ms: 20_000 }, { signal: c.signal });
+        const next = p1.run('diagnostics', { op: 'echo', value: 'next' });
+        setTimeout(() => c.abort(), 50);
+        await expect(hung).rejects.toBeInstanceOf(CancelledError);
+        expect(await next).toBe('next');
+      } finally {
+        await p1.close();
+      }
+    });
+  });
 });
