@@ -6,7 +6,8 @@
 //   HDF5  py4DSTEM/EMD (EmdCubeWriter): one contiguous uncompressed little-endian dataset: layout 'contiguous'
 // then measures, in this process:
 //   raw      plain sequential fs.read of all files, one 4 MiB buffer, one thread (what the disk/page cache gives)
-//   tracked  computeVirtualImages with bf + adf + com + variance + sum in one pass (beam-centre pre-pass included)
+//   tracked  computeVirtualImages with bf + adf + com + variance + sum and the mean pattern in one pass, as the app
+//            and the CLI run it (beam-centre pre-pass and final fits included)
 // with the page cache cold (dropped before each run, when this machine lets us) and warm, and reports bytes/s,
 // the ratio tracked/raw, and peak RSS during the tracked runs (process RSS sampled every 20 ms; worker_threads
 // live in this process, so their memory is in it). Temp data is deleted afterwards.
@@ -263,7 +264,8 @@ async function trackedRun(
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 20);
   const events: VirtualTraceEvent[] = [];
-  const ctx: VirtualContext = { pool, kernel: opts.kernel ?? 'auto', ...tuning() };
+  // As the app and the CLI run it (SeriesSessions.computeVirtual): the mean pattern, no max pattern.
+  const ctx: VirtualContext = { pool, kernel: opts.kernel ?? 'auto', maxPattern: false, ...tuning() };
   if (opts.trace) ctx.onTrace = (e) => events.push(e);
   try {
     const r = await computeVirtualImages(sources, DETECTORS, ctx);
@@ -365,7 +367,7 @@ const GB = 1e9;
 
 /**
  * Single-thread kernel throughput (GB/s of frame bytes, one core) on 256×256 uint16 frames with the bench's
- * detectors and both patterns: the inner loops alone, no I/O, frames already native-endian in memory.
+ * detectors and the mean pattern (as the app runs it): the inner loops alone, no I/O, frames already native-endian in memory.
  */
 function kernelThroughput(kernel: 'js' | 'wasm', seconds = 0.6): number {
   const frames = 64;
@@ -375,7 +377,7 @@ function kernelThroughput(kernel: 'js' | 'wasm', seconds = 0.6): number {
     for (let p = 0; p < NQ * NQ; p++) data[f * NQ * NQ + p] = tpl.readUInt16BE(f * STRIDE + HEADER + p * 2);
   }
   const compiled = compileDetectors(DETECTORS, { detectorShape: [NQ, NQ], beamCentre: [127.3, 128.6] });
-  const acc = createAccumulator(compiled, frames);
+  const acc = createAccumulator(compiled, frames, { mean: true, max: false });
   accumulateFrames(compiled, acc, { data, count: frames, position: 0 }, undefined, kernel); // warm-up / JIT
   let bytes = 0;
   const t = performance.now();
@@ -524,7 +526,7 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
   }
   notes.push('ratio = trackED bytes/s ÷ plain single-thread sequential fs.read bytes/s of the same files, same process');
   notes.push(`cold and warm: ${repeats} alternating raw/tracked pairs (env TRACKED_BENCH_REPEATS), medians reported; workers started before timing`);
-  notes.push('kernelGBpsPerCore: one thread, frames in memory, all five detectors + mean and max patterns (JS reference vs WebAssembly SIMD)');
+  notes.push('kernelGBpsPerCore: one thread, frames in memory (native-endian), all five detectors + the mean pattern (JS reference vs WebAssembly SIMD)');
   notes.push('warm.ceiling: parallelRead* = the plain reads on the pool\'s thread count computing nothing (÷ raw); kernelBound* = 1 / (1/parallelRead + 1/(threads × kernelGBpsPerCore)): a pass with perfect overlap and no other work');
   notes.push('peakRssMB: process RSS (main + worker_threads) sampled every 20 ms during the tracked run; target < 600');
   return {
