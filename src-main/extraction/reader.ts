@@ -80,6 +80,23 @@ function frameOffset(d: DirectLayout, i: number): number {
   return d.frameOffsets ? d.frameOffsets[i] : d.offset + i * d.frameStrideBytes;
 }
 
+/**
+ * The reads that bring frames [start, start+count) of a direct layout into a buffer, packed `frameBytes` apart:
+ * [offset in the buffer, length, position in the file]. Frames that sit back to back in the file are one read.
+ */
+function* packedReads(direct: DirectLayout, frameBytes: number, start: number, count: number): Generator<[number, number, number]> {
+  const fb = frameBytes;
+  const stride = direct.frameOffsets ? fb : direct.frameStrideBytes;
+  let i = 0;
+  while (i < count) {
+    let n = 1;
+    const first = frameOffset(direct, start + i);
+    if (stride === fb) while (i + n < count && frameOffset(direct, start + i + n) === first + n * fb) n++;
+    yield [i * fb, n * fb, first];
+    i += n;
+  }
+}
+
 /** Reads frames [start, start+count) of a direct layout into `bytes`, packed `frameBytes` apart. */
 async function readPackedFrames(
   fh: FileHandle,
@@ -90,17 +107,7 @@ async function readPackedFrames(
   start: number,
   count: number,
 ): Promise<void> {
-  const fb = frameBytes;
-  const stride = direct.frameOffsets ? fb : direct.frameStrideBytes;
-  let i = 0;
-  while (i < count) {
-    // A run of frames that sit back to back in the file is one read.
-    let n = 1;
-    const first = frameOffset(direct, start + i);
-    if (stride === fb) while (i + n < count && frameOffset(direct, start + i + n) === first + n * fb) n++;
-    await readExactly(fh, path, bytes, i * fb, n * fb, first);
-    i += n;
-  }
+  for (const [at, length, position] of packedReads(direct, frameBytes, start, count)) await readExactly(fh, path, bytes, at, length, position);
 }
 
 /** readPackedFrames on this thread. */
@@ -113,16 +120,7 @@ function readPackedFramesSync(
   start: number,
   count: number,
 ): void {
-  const fb = frameBytes;
-  const stride = direct.frameOffsets ? fb : direct.frameStrideBytes;
-  let i = 0;
-  while (i < count) {
-    let n = 1;
-    const first = frameOffset(direct, start + i);
-    if (stride === fb) while (i + n < count && frameOffset(direct, start + i + n) === first + n * fb) n++;
-    readExactlySync(fd, path, bytes, i * fb, n * fb, first);
-    i += n;
-  }
+  for (const [at, length, position] of packedReads(direct, frameBytes, start, count)) readExactlySync(fd, path, bytes, at, length, position);
 }
 
 /** Byte swap in place: Buffer's native swaps where the view is aligned for them, else the generic loop. */
