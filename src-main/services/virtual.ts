@@ -113,8 +113,9 @@ export interface VirtualResult {
   seconds: number;
 }
 
-/** Frames averaged for the pre-pass beam-centre fit (spread evenly over the scan). */
+/** Frames averaged for the pre-pass beam-centre fit, in CENTRE_RUNS runs of consecutive frames spread evenly over the scan. */
 const CENTRE_SAMPLES = 16;
+const CENTRE_RUNS = 4;
 /** Tilts whose beam centre is sampled and fitted ahead of the tilt being queued. */
 const CENTRE_LOOKAHEAD = 4;
 /**
@@ -163,31 +164,37 @@ function checkSource(s: FourDSource, t: number): void {
 }
 
 /**
- * Sum of CENTRE_SAMPLES frames spread over the scan (fitted for the beam centre by the caller). The reads are
- * issued together: on a cold cache they are random reads, and a queue of them costs one seek time, not sixteen.
+ * Sum of CENTRE_SAMPLES frames spread over the scan (fitted for the beam centre by the caller): CENTRE_RUNS runs of
+ * consecutive probe positions, evenly spaced. On a cold cache these are random reads while the workers stream other
+ * files: four reads of four frames disturb the streams less than sixteen single frames, and the reads are issued
+ * together so their seeks overlap.
  */
 async function sampleCentre(s: FourDSource, signal: AbortSignal | undefined): Promise<{ sum: Float64Array; bytes: number }> {
   const [ny, nx] = s.scanShape;
   const [nqy, nqx] = s.detectorShape;
   const n = ny * nx;
-  const k = Math.min(CENTRE_SAMPLES, n);
+  const runs = Math.min(CENTRE_RUNS, n);
+  const perRun = Math.max(1, Math.min(Math.floor(CENTRE_SAMPLES / runs), Math.floor(n / runs)));
   const npix = nqy * nqx;
   throwIfAborted(signal);
-  const frames = await Promise.all(Array.from({ length: k }, (_, i) => s.readFrames(Math.floor(((i + 0.5) * n) / k), 1, signal)));
+  const parts = await Promise.all(Array.from({ length: runs }, (_, i) => {
+    const start = Math.min(n - perRun, Math.floor(((i + 0.5) * n) / runs - perRun / 2));
+    return s.readFrames(Math.max(0, start), perRun, signal);
+  }));
   // One block of the sampled frames, summed by the pass's own kernel (SIMD for the common types, exact for integers):
   // a JS loop over 16 frames cost ~3 ms of this (main) thread per tilt, time the workers then lacked a core for.
-  const Block = frames[0].constructor as new (length: number) => PixelArray;
+  const k = runs * perRun;
+  const Block = parts[0].constructor as new (length: number) => PixelArray;
   const block = new Block(k * npix);
   let bytes = 0;
-  frames.forEach((f, i) => {
+  parts.forEach((f, i) => {
     bytes += f.byteLength;
-    block.set(f as never, i * npix);
+    block.set(f as never, i * perRun * npix);
   });
   const compiled = compileDetectors([{ kind: 'sum' }], { detectorShape: [nqy, nqx] });
   const acc = createAccumulator(compiled, k, { mean: true, max: false });
   accumulateFrames(compiled, acc, { data: block, count: k, position: 0 }, signal);
-  const sum = acc.patternSum!;
-  return { sum, bytes };
+  return { sum: acc.patternSum!, bytes };
 }
 
 function kernelFromEnv(): KernelChoice | undefined {
