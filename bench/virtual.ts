@@ -397,7 +397,7 @@ function kernelThroughput(kernel: 'js' | 'wasm', seconds = 0.6): number {
   const tpl = templateFrames(0);
   const compiled = compileDetectors(DETECTORS, { detectorShape: [NQ, NQ], beamCentre: [127.3, 128.6] });
   let bytes = 0;
-  let t = 0;
+  let t: number;
   if (kernel === 'wasm') {
     const k = new WasmFrameKernel(compiled, 'uint16', { mean: true, max: false, areaBytes: frames * STRIDE });
     k.area(0).set(tpl.subarray(0, frames * STRIDE));
