@@ -194,13 +194,13 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
 const READ_DEPTH = 2;
 const AREAS = READ_DEPTH + 1;
 
+const now = (): number => performance.timeOrigin + performance.now();
+
 /**
  * virtualDirect with the wasm kernel: the file is read straight into the kernel's memory, headers included, so one
  * read per block whatever the frame alignment; the kernel swaps big-endian pixels in its registers. Reads are
  * synchronous while they come from the page cache, then pipelined (READ_DEPTH in flight while a block is summed).
  */
-const now = (): number => performance.timeOrigin + performance.now();
-
 async function virtualDirectWasm(a: VirtualDirectArgs, dtype: WasmDType, signal?: AbortSignal): Promise<VirtualPartial> {
   const trace: VirtualTaskTrace | undefined = a.trace ? { thread: threadId, start: now(), ready: 0, end: 0, blocks: [] } : undefined;
   const [nqy, nqx] = a.detectorShape;
