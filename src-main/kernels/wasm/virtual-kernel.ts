@@ -67,7 +67,8 @@ function px32(p: usize, swap: bool): u32 {
   return swap ? bswap<u32>(load<u32>(p)) : load<u32>(p);
 }
 
-// ── Dense passes: one per dtype. col: per-column scratch (u32 for u8/u16, f64 for u32/f32).
+// ── Dense passes: one per dtype. col: per-column scratch for Σx·v (u32 for u8, f64 for u32/f32; uint16 takes Σx·v
+// from dot products and needs none).
 
 // uint16 fast path. When every pixel of a row is ≤ FAST_MAX, Σv² and Σdx·v come from i32x4.dot_i16x8_s in i32
 // lanes (v < 2^15, so the signed dot is exact), flushed every BLOCK_VECS vectors: a lane then holds at most
@@ -544,18 +545,6 @@ function runsSumU16(fp: usize, runs: usize, nRuns: i32, swap: bool): i64 {
   return total + hsum32u(acc);
 }
 
-function weightedSumU16(fp: usize, idx: usize, w: usize, n: i32, swap: bool): f64 {
-  let a: f64 = 0;
-  let b: f64 = 0;
-  let k = 0;
-  for (; k + 1 < n; k += 2) {
-    a += load<f64>(w + (<usize>k << 3)) * <f64>px16(fp + (<usize>load<i32>(idx + (<usize>k << 2)) << 1), swap);
-    b += load<f64>(w + (<usize>k << 3), 8) * <f64>px16(fp + (<usize>load<i32>(idx + (<usize>k << 2), 4) << 1), swap);
-  }
-  if (k < n) a += load<f64>(w + (<usize>k << 3)) * <f64>px16(fp + (<usize>load<i32>(idx + (<usize>k << 2)) << 1), swap);
-  return a + b;
-}
-
 function runsSum(dtype: i32, fp: usize, runs: usize, nRuns: i32, swap: bool): f64 {
   if (dtype == F32) {
     let acc = f64x2.splat(0);
@@ -604,24 +593,32 @@ function runsSum(dtype: i32, fp: usize, runs: usize, nRuns: i32, swap: bool): f6
   return <f64>total;
 }
 
-function pixel(dtype: i32, fp: usize, p: usize, swap: bool): f64 {
-  if (dtype == U16) return <f64>px16(fp + (p << 1), swap);
-  if (dtype == U8) return <f64>load<u8>(fp + p);
-  if (dtype == U32) return <f64>px32(fp + (p << 2), swap);
-  return <f64>reinterpret<f32>(px32(fp + (p << 2), swap));
+// Pixel p of a frame of T as f64 (T: u8, u16, u32 or f32; the branches fold at compile time, and -O3 inlines it).
+function pixel<T>(fp: usize, p: usize, swap: bool): f64 {
+  if (sizeof<T>() == 1) return <f64>load<u8>(fp + p);
+  if (sizeof<T>() == 2) return <f64>px16(fp + (p << 1), swap);
+  if (isFloat<T>()) return <f64>reinterpret<f32>(px32(fp + (p << 2), swap));
+  return <f64>px32(fp + (p << 2), swap);
 }
 
-function weightedSum(dtype: i32, fp: usize, idx: usize, w: usize, n: i32, swap: bool): f64 {
-  if (dtype == U16) return weightedSumU16(fp, idx, w, n, swap);
+/** Σ w·v over a detector's listed (fractionally weighted) pixels, one loop per pixel type: no dispatch per pixel. */
+function weightedSumOf<T>(fp: usize, idx: usize, w: usize, n: i32, swap: bool): f64 {
   let a: f64 = 0;
   let b: f64 = 0;
   let k = 0;
   for (; k + 1 < n; k += 2) {
-    a += load<f64>(w + (<usize>k << 3)) * pixel(dtype, fp, <usize>load<i32>(idx + (<usize>k << 2)), swap);
-    b += load<f64>(w + (<usize>k << 3), 8) * pixel(dtype, fp, <usize>load<i32>(idx + (<usize>k << 2), 4), swap);
+    a += load<f64>(w + (<usize>k << 3)) * pixel<T>(fp, <usize>load<i32>(idx + (<usize>k << 2)), swap);
+    b += load<f64>(w + (<usize>k << 3), 8) * pixel<T>(fp, <usize>load<i32>(idx + (<usize>k << 2), 4), swap);
   }
-  if (k < n) a += load<f64>(w + (<usize>k << 3)) * pixel(dtype, fp, <usize>load<i32>(idx + (<usize>k << 2)), swap);
+  if (k < n) a += load<f64>(w + (<usize>k << 3)) * pixel<T>(fp, <usize>load<i32>(idx + (<usize>k << 2)), swap);
   return a + b;
+}
+
+function weightedSum(dtype: i32, fp: usize, idx: usize, w: usize, n: i32, swap: bool): f64 {
+  if (dtype == U16) return weightedSumOf<u16>(fp, idx, w, n, swap);
+  if (dtype == U8) return weightedSumOf<u8>(fp, idx, w, n, swap);
+  if (dtype == U32) return weightedSumOf<u32>(fp, idx, w, n, swap);
+  return weightedSumOf<f32>(fp, idx, w, n, swap);
 }
 
 /**
