@@ -19,7 +19,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { CancelledError, InputError, ParameterError, throwIfAborted } from '../errors';
-import type { FourDSource, PixelArray, PixelDType } from '../io/types';
+import type { FourDSource, PixelDType } from '../io/types';
 import { fitBeamCentre, type BeamCentreFit } from '../kernels/beam-centre';
 import {
   accumulateFrames,
@@ -175,25 +175,20 @@ async function sampleCentre(s: FourDSource, signal: AbortSignal | undefined): Pr
   const n = ny * nx;
   const runs = Math.min(CENTRE_RUNS, n);
   const perRun = Math.max(1, Math.min(Math.floor(CENTRE_SAMPLES / runs), Math.floor(n / runs)));
-  const npix = nqy * nqx;
   throwIfAborted(signal);
   const parts = await Promise.all(Array.from({ length: runs }, (_, i) => {
     const start = Math.min(n - perRun, Math.floor(((i + 0.5) * n) / runs - perRun / 2));
     return s.readFrames(Math.max(0, start), perRun, signal);
   }));
-  // One block of the sampled frames, summed by the pass's own kernel (SIMD for the common types, exact for integers):
-  // a JS loop over 16 frames cost ~3 ms of this (main) thread per tilt, time the workers then lacked a core for.
-  const k = runs * perRun;
-  const Block = parts[0].constructor as new (length: number) => PixelArray;
-  const block = new Block(k * npix);
-  let bytes = 0;
-  parts.forEach((f, i) => {
-    bytes += f.byteLength;
-    block.set(f as never, i * perRun * npix);
-  });
+  // Summed by the pass's own kernel (SIMD for the common types, exact for integers): a JS loop over 16 frames cost
+  // ~3 ms of this (main) thread per tilt, time the workers then lacked a core for.
   const compiled = compileDetectors([{ kind: 'sum' }], { detectorShape: [nqy, nqx] });
-  const acc = createAccumulator(compiled, k, { mean: true, max: false });
-  accumulateFrames(compiled, acc, { data: block, count: k, position: 0 }, signal);
+  const acc = createAccumulator(compiled, runs * perRun, { mean: true, max: false });
+  let bytes = 0;
+  parts.forEach((data, i) => {
+    bytes += data.byteLength;
+    accumulateFrames(compiled, acc, { data, count: perRun, position: i * perRun }, signal);
+  });
   return { sum: acc.patternSum!, bytes };
 }
 
