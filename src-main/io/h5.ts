@@ -173,6 +173,23 @@ export function getEntity(f: H5Group, path: string): H5.Entity | null {
   }
 }
 
+/** Every dataset of the file with its path; a file whose paths cannot be listed, or a path that cannot be opened, adds none. */
+export async function datasetsOf(f: H5File): Promise<Array<{ path: string; dataset: H5Dataset }>> {
+  const lib = await h5lib();
+  let paths: string[];
+  try {
+    paths = f.paths();
+  } catch {
+    paths = [];
+  }
+  const out: Array<{ path: string; dataset: H5Dataset }> = [];
+  for (const path of paths) {
+    const e = getEntity(f, path);
+    if (e instanceof lib.Dataset) out.push({ path, dataset: e as H5Dataset });
+  }
+  return out;
+}
+
 /** A small dataset's value as JSON (scalars, strings, short vectors); undefined when unreadable. */
 export function smallValue(f: H5Group, path: string): unknown {
   const e = getEntity(f, path);

@@ -512,18 +512,22 @@ function parseLinkMessage(d: Buffer, O: number, L: number): { name: string; targ
   throw new RawUnsupported(`link type ${type}`);
 }
 
+/** The header of a v1 B-tree node of the expected type (0 group, 1 chunk): its level and number of entries. */
+function btreeNodeHeader(fb: FileBytes, sb: Superblock, addr: number, type: 0 | 1, what: string): { level: number; n: number } {
+  const c = new Cursor(fb.read(addr, 8 + 2 * sb.offsetSize), 0, sb.offsetSize, sb.lengthSize);
+  c.sig('TREE');
+  const got = c.u8();
+  if (got !== type) throw new RawCorrupt(`expected ${what} B-tree node, got type ${got}`);
+  const level = c.u8();
+  return { level, n: c.u16() };
+}
+
 /** Visits the symbol-node (SNOD) addresses of a group's v1 B-tree (node type 0). */
 function walkGroupBtree(fb: FileBytes, sb: Superblock, addr: number, visit: (snod: number) => void, depth = 0): void {
   if (depth > 64) throw new RawCorrupt('group B-tree too deep');
   const O = sb.offsetSize;
   const L = sb.lengthSize;
-  const head = fb.read(addr, 8 + 2 * O);
-  const c = new Cursor(head, 0, O, L);
-  c.sig('TREE');
-  const type = c.u8();
-  if (type !== 0) throw new RawCorrupt(`expected group B-tree node, got type ${type}`);
-  const level = c.u8();
-  const n = c.u16();
+  const { level, n } = btreeNodeHeader(fb, sb, addr, 0, 'group');
   // keys (length-sized heap offsets) and children alternate: key0 child0 key1 … child(n-1) key(n)
   const body = fb.read(addr + 8 + 2 * O, (n + 1) * L + n * O);
   const bc = new Cursor(body, 0, O, L);
@@ -540,13 +544,7 @@ function walkChunkBtree(fb: FileBytes, sb: Superblock, addr: number, rank: numbe
   if (depth > 64) throw new RawCorrupt('chunk B-tree too deep');
   const O = sb.offsetSize;
   const L = sb.lengthSize;
-  const head = fb.read(addr, 8 + 2 * O);
-  const c = new Cursor(head, 0, O, L);
-  c.sig('TREE');
-  const type = c.u8();
-  if (type !== 1) throw new RawCorrupt(`expected chunk B-tree node, got type ${type}`);
-  const level = c.u8();
-  const n = c.u16();
+  const { level, n } = btreeNodeHeader(fb, sb, addr, 1, 'chunk');
   // Each key: chunk size (4), filter mask (4), (rank + 1) 8-byte offsets (last is the element offset, 0).
   const keySize = 8 + 8 * (rank + 1);
   const body = fb.read(addr + 8 + 2 * O, (n + 1) * keySize + n * O);

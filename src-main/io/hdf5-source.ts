@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { InputError, TrackedError, UnsupportedError, throwIfAborted } from '../errors.js';
 import { DirectFrameReader, checkRange } from './direct.js';
 import type { H5Dataset, H5File, H5Group } from './h5.js';
-import { asNumber, attr, attrNumber, attrString, checkFilters, firstLine, getEntity, h5lib, openH5, smallValue } from './h5.js';
+import { asNumber, attr, attrNumber, attrString, checkFilters, datasetsOf, firstLine, getEntity, h5lib, openH5, smallValue } from './h5.js';
 import { UNDEF, locateDataset, readSuperblock } from './hdf5-raw.js';
 import type { Calibration, DirectLayout, FourDSource, PixelArray, PixelDType, ScanShapeOrigin } from './types.js';
 import { BYTES_PER_PIXEL, allocPixels, decideScanShape, electronWavelengthA, toInvA, toNm } from './util.js';
@@ -300,18 +300,9 @@ async function detectNcem(f: H5File): Promise<Hdf5Candidate[]> {
 
 /** Every dataset of rank ≥ 3 in the file, largest first (the generic fallback). */
 async function detectPlain(f: H5File): Promise<Hdf5Candidate[]> {
-  const lib = await h5lib();
   const found: Array<{ p: string; n: number; rank: number }> = [];
-  let paths: string[];
-  try {
-    paths = f.paths();
-  } catch {
-    paths = [];
-  }
-  for (const p of paths) {
-    const e = getEntity(f, p);
-    if (!isDataset(e, lib)) continue;
-    const shape = e.shape ?? [];
+  for (const { path: p, dataset } of await datasetsOf(f)) {
+    const shape = dataset.shape ?? [];
     if (shape.length >= 3 && shape.length <= 5) found.push({ p, n: shape.reduce((a, b) => a * b, 1), rank: shape.length });
   }
   // 4D/5D before 3D, then by size.
@@ -616,18 +607,9 @@ export async function openHdf5(path: string, opts: Hdf5OpenOptions = {}): Promis
 
 /** The largest dataset of the file, described for "nothing usable" messages. */
 async function largestDataset(f: H5File): Promise<string> {
-  const lib = await h5lib();
   let best: { p: string; shape: number[]; n: number } | null = null;
-  let paths: string[];
-  try {
-    paths = f.paths();
-  } catch {
-    paths = [];
-  }
-  for (const p of paths) {
-    const e = getEntity(f, p);
-    if (!isDataset(e, lib)) continue;
-    const shape = e.shape ?? [];
+  for (const { path: p, dataset } of await datasetsOf(f)) {
+    const shape = dataset.shape ?? [];
     const n = shape.reduce((a, b) => a * b, 1);
     if (!best || n > best.n) best = { p, shape, n };
   }
