@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParameterError } from '../../errors';
 import type { PixelDType } from '../../io/types';
 import { extractWasmAvailable, saturationThreshold, WasmExtractKernel, type WasmExtractDType } from '../../kernels/wasm/extract';
-import { SOURCE_SHA256, WASM_BASE64, WASM_SHA256 } from '../../kernels/wasm/extract-kernel.generated';
+import * as generated from '../../kernels/wasm/extract-kernel.generated';
+import { describeCommittedWasm } from '../../../tests/helpers/wasm-artefact';
 import { accumulateFramesInto, buildTargetMap, createAccumulators, type TargetAccumulators, type TargetMap } from '../kernel';
 import { resolveExtractKernel, runDirectUnit } from '../reader';
 import { extractSeries } from '../service';
@@ -279,25 +278,4 @@ describe('extraction with the wasm kernel', () => {
   });
 });
 
-describe('committed extraction wasm artefact', () => {
-  const source = fileURLToPath(new URL('../../kernels/wasm/extract-kernel.ts', import.meta.url));
-  const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
-
-  it('was generated from the current AssemblyScript source (else: npm run build:wasm)', () => {
-    expect(SOURCE_SHA256).toBe(sha(readFileSync(source)));
-    expect(WASM_SHA256).toBe(sha(Buffer.from(WASM_BASE64, 'base64')));
-  });
-
-  const script = fileURLToPath(new URL('../../../scripts/build-wasm.mjs', import.meta.url));
-  const haveAsc = existsSync(fileURLToPath(new URL('../../../node_modules/assemblyscript/package.json', import.meta.url)));
-  it.skipIf(!haveAsc)('is byte-identical to a fresh build with the pinned compiler', async () => {
-    const build = (await import(/* @vite-ignore */ script)) as {
-      KERNELS: string[];
-      compileKernel(file: string): Promise<Uint8Array>;
-    };
-    const file = build.KERNELS.find((f) => f.endsWith('/extract-kernel.ts'));
-    expect(file).toBeDefined();
-    const wasm = await build.compileKernel(file!);
-    expect(sha(wasm)).toBe(WASM_SHA256);
-  }, 60_000);
-});
+describeCommittedWasm('src-main/kernels/wasm/extract-kernel.ts', generated);

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ParameterError } from '../../errors';
 import {
@@ -14,7 +11,8 @@ import {
   type VirtualAccumulator,
 } from '../virtual-detectors';
 import { WasmFrameKernel, wasmAvailable, type WasmDType } from '../wasm';
-import { SOURCE_SHA256, WASM_BASE64, WASM_SHA256 } from '../wasm/virtual-kernel.generated';
+import * as generated from '../wasm/virtual-kernel.generated';
+import { describeCommittedWasm } from '../../../tests/helpers/wasm-artefact';
 import { rng } from '../../../tests/helpers/rng';
 
 // The WebAssembly SIMD kernel against the JS reference kernel, output by output, on random data.
@@ -249,23 +247,4 @@ describe('wasm kernel', () => {
   });
 });
 
-describe('committed wasm artefact', () => {
-  const source = fileURLToPath(new URL('../wasm/virtual-kernel.ts', import.meta.url));
-  const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
-
-  it('was generated from the current AssemblyScript source (else: npm run build:wasm)', () => {
-    expect(SOURCE_SHA256).toBe(sha(readFileSync(source)));
-    expect(WASM_SHA256).toBe(sha(Buffer.from(WASM_BASE64, 'base64')));
-  });
-
-  const script = fileURLToPath(new URL('../../../scripts/build-wasm.mjs', import.meta.url));
-  const haveAsc = existsSync(fileURLToPath(new URL('../../../node_modules/assemblyscript/package.json', import.meta.url)));
-  it.skipIf(!haveAsc)('is byte-identical to a fresh build with the pinned compiler', async () => {
-    const build = (await import(/* @vite-ignore */ script)) as {
-      KERNELS: string[];
-      compileKernel(file: string): Promise<Uint8Array>;
-    };
-    const wasm = await build.compileKernel(build.KERNELS[0]);
-    expect(sha(wasm)).toBe(WASM_SHA256);
-  }, 60_000);
-});
+describeCommittedWasm('src-main/kernels/wasm/virtual-kernel.ts', generated);
