@@ -14,6 +14,7 @@ import { detectFormat, openSource } from './open.js';
 import type { OpenSourceOptions } from './open.js';
 import { openSeries } from './series.js';
 import type { SeriesOptions } from './series.js';
+import type { FourDSource } from './types.js';
 
 /** One dataset of an HDF5 file in the listing (the IPC contract's type). */
 export type DatasetInfo = Hdf5DatasetInfo;
@@ -83,6 +84,22 @@ function readerOf(direct: { kind: string } | undefined, metadata: Readonly<Recor
   return typeof why === 'string' ? `h5wasm (${why})` : 'h5wasm';
 }
 
+/** What `tracked info` says of any opened source (MIB or HDF5). */
+function sourceInfo(src: FourDSource, path: string, sizeBytes: number): InfoJson {
+  return {
+    path,
+    format: src.format,
+    sizeBytes,
+    scanShape: src.scanShape,
+    scanShapeFrom: src.scanShapeFrom ?? 'dataset',
+    detectorShape: src.detectorShape,
+    dtype: src.dtype,
+    calibration: src.calibration,
+    reader: readerOf(src.direct, src.metadata),
+    warnings: [...(src.warnings ?? [])],
+  };
+}
+
 /**
  * Describes a data file or a series. Missing files, directories without `startDeg`/`stepDeg`, and
  * files that are neither HDF5 nor MIB give an InputError with a one-line reason.
@@ -118,19 +135,7 @@ export async function inspect(path: string, opts: OpenSourceOptions & SeriesOpti
   if (fmt === 'mib') {
     const src = await openSource(abs, opts);
     try {
-      return {
-        path: src.path,
-        format: src.format,
-        sizeBytes,
-        scanShape: src.scanShape,
-        scanShapeFrom: src.scanShapeFrom ?? 'dataset',
-        detectorShape: src.detectorShape,
-        dtype: src.dtype,
-        calibration: src.calibration,
-        reader: readerOf(src.direct, src.metadata),
-        warnings: [...(src.warnings ?? [])],
-        metadata: { ...(src.metadata ?? {}) },
-      };
+      return { ...sourceInfo(src, src.path, sizeBytes), metadata: { ...(src.metadata ?? {}) } };
     } finally {
       src.close();
     }
@@ -140,19 +145,7 @@ export async function inspect(path: string, opts: OpenSourceOptions & SeriesOpti
   try {
     const src = await openSource(abs, opts);
     try {
-      const info: InfoJson = {
-        path: abs,
-        format: src.format,
-        sizeBytes,
-        scanShape: src.scanShape,
-        scanShapeFrom: src.scanShapeFrom ?? 'dataset',
-        detectorShape: src.detectorShape,
-        dtype: src.dtype,
-        calibration: src.calibration,
-        reader: readerOf(src.direct, src.metadata),
-        warnings: [...(src.warnings ?? [])],
-        datasets,
-      };
+      const info: InfoJson = { ...sourceInfo(src, abs, sizeBytes), datasets };
       if (src.dataset !== undefined) info.dataset = `/${src.dataset.replace(/^\/+/, '')}`;
       if (src.nTilts !== undefined) {
         info.nTilts = src.nTilts;
