@@ -8,7 +8,7 @@ import type { FourDSource, PixelArray, PixelDType } from '../../io/types';
 import { openSource } from '../../io/open';
 import { detectorWeights, type DetectorSpec } from '../../kernels/virtual-detectors';
 import { WorkerPool } from '../../workers/pool';
-import { computeVirtualImages, imageStack } from '../virtual';
+import { computeVirtualImages, imageStack, type VirtualResult } from '../virtual';
 import { rng } from '../../../tests/helpers/rng';
 
 const WORKER = fileURLToPath(new URL('../../../out/cli/worker.mjs', import.meta.url));
@@ -131,6 +131,14 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rel = 1e-6
   }
 }
 
+/** Tilt t's images and mean pattern against the reference over `frames` with `centre`; returns the reference. */
+function expectLikeReference(r: VirtualResult, t: number, frames: Float64Array, centre: [number, number]): ReturnType<typeof reference> {
+  const ref = reference(frames, centre);
+  ref.images.forEach((img, k) => expectClose(r.images[t][k], img));
+  expectClose(r.meanPattern[t], ref.mean);
+  return ref;
+}
+
 describe('computeVirtualImages on files', () => {
   let dir: string;
   let pool: WorkerPool;
@@ -166,9 +174,7 @@ describe('computeVirtualImages on files', () => {
       // The centre used was fitted on 16 sampled frames; the reference uses that same centre.
       expect(Math.hypot(r.beamCentre[t]![0] - c[0], r.beamCentre[t]![1] - c[1])).toBeLessThan(0.1);
       expect(Math.hypot(r.beamCentreFit[t]!.cx - c[0], r.beamCentreFit[t]!.cy - c[1])).toBeLessThan(0.1);
-      const ref = reference(tiltFrames[t], r.beamCentre[t]!);
-      ref.images.forEach((img, k) => expectClose(r.images[t][k], img));
-      expectClose(r.meanPattern[t], ref.mean);
+      const ref = expectLikeReference(r, t, tiltFrames[t], r.beamCentre[t]!);
       expectClose(r.maxPattern[t], ref.max, 0);
       // the data path streamed in the workers: the hand-made readFrames only served the 16 sampled frames (4 runs of 4)
       expect(sources[t].reads).toBe(4);
@@ -191,9 +197,7 @@ describe('computeVirtualImages on files', () => {
       const r = await computeVirtualImages(rawSource(a, 'uint16', 384, 384 + frameBytes, false, true), SPECS, {
         pool, beamCentre: centre, blockBytes: 4 * (384 + frameBytes), reads,
       });
-      const ref = reference(tiltFrames[0], centre);
-      ref.images.forEach((img, k) => expectClose(r.images[0][k], img));
-      expectClose(r.meanPattern[0], ref.mean);
+      expectLikeReference(r, 0, tiltFrames[0], centre);
       const t = join(dir, `trunc-${reads}.raw`);
       writeRaw(t, tiltFrames[0], 'uint16', 0, frameBytes, true);
       const src = { ...rawSource(t, 'uint16', 0, frameBytes, true, true), scanShape: [NY + 2, NX] as [number, number] };
@@ -253,9 +257,7 @@ describe('computeVirtualImages on files', () => {
       expect(src.scanShape).toEqual([NY, NX]);
       const centre: [number, number] = [17, 15];
       const r = await computeVirtualImages(src, SPECS, { pool, beamCentre: centre });
-      const ref = reference(tiltFrames[1], centre);
-      ref.images.forEach((img, k) => expectClose(r.images[0][k], img));
-      expectClose(r.meanPattern[0], ref.mean);
+      expectLikeReference(r, 0, tiltFrames[1], centre);
     } finally {
       src.close();
     }
@@ -283,9 +285,7 @@ describe('computeVirtualImages on files', () => {
       expect(src.direct?.frameOffsets).toBeDefined();
       const centre: [number, number] = [17, 15];
       const r = await computeVirtualImages(src, SPECS, { pool, beamCentre: centre });
-      const ref = reference(tiltFrames[1], centre);
-      ref.images.forEach((img, k) => expectClose(r.images[0][k], img));
-      expectClose(r.meanPattern[0], ref.mean);
+      expectLikeReference(r, 0, tiltFrames[1], centre);
     } finally {
       src.close();
     }
