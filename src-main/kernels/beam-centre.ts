@@ -63,13 +63,6 @@ function selectInPlace(c: Float64Array, k: number): number {
   return c[k];
 }
 
-/** The median (mean of the two middle values for even counts), in linear time: a full sort of a 512² pattern
- *  cost more than the rest of the fit. */
-function median(a: Pattern): number {
-  const c = Float64Array.from(a);
-  return medianInPlace(c);
-}
-
 /**
  * Background level: the median of the pattern, or of about MEDIAN_SAMPLES of its pixels evenly spread (every k-th)
  * when it is larger. As an estimate of a background that covers most of the detector, 8192 pixels are as good as
@@ -78,13 +71,14 @@ function median(a: Pattern): number {
  */
 const MEDIAN_SAMPLES = 1 << 13;
 function background(a: Pattern): number {
-  if (a.length <= MEDIAN_SAMPLES) return median(a);
-  const step = Math.ceil(a.length / MEDIAN_SAMPLES);
+  const step = Math.max(1, Math.ceil(a.length / MEDIAN_SAMPLES));
   const c = new Float64Array(Math.floor((a.length - 1) / step) + 1);
   for (let i = 0, j = 0; j < c.length; i += step, j++) c[j] = a[i];
   return medianInPlace(c);
 }
 
+/** The median (mean of the two middle values for even counts) of `c`, reordering it, in linear time: a full sort
+ *  of a 512² pattern cost more than the rest of the fit. */
 function medianInPlace(c: Float64Array): number {
   const n = c.length;
   if (n % 2) return selectInPlace(c, (n - 1) >> 1);
