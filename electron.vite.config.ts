@@ -15,7 +15,7 @@ export default defineConfig({
           index: resolve('src-main/index.ts'),
           // The worker_threads entry for heavy kernels (loaded next to index.js at run time).
           ...(existsSync('src-main/workers/worker.ts') ? { worker: resolve('src-main/workers/worker.ts') } : {}),
-          ...(existsSync('src-main/tracking/sam2/sam2.worker.ts') ? { 'sam2-worker': resolve('src-main/tracking/sam2/sam2.worker.ts') } : {}),
+          ...(existsSync('src-main/stages/tracking/sam2/sam2.worker.ts') ? { 'sam2-worker': resolve('src-main/stages/tracking/sam2/sam2.worker.ts') } : {}),
         },
       },
     },
@@ -36,7 +36,7 @@ export default defineConfig({
     resolve: {
       alias: {
         '@renderer': resolve('src-renderer/src'),
-        '@preload': resolve('src-preload'),
+        '@shared': resolve('src-shared'),
       },
     },
     plugins: [vue()],

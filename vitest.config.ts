@@ -7,11 +7,11 @@ export default defineConfig({
   resolve: {
     alias: {
       '@renderer': resolve('src-renderer/src'),
-      '@preload': resolve('src-preload'),
+      '@shared': resolve('src-shared'),
     },
   },
   test: {
-    include: ['src-main/**/*.spec.ts', 'src-preload/**/*.spec.ts', 'src-renderer/**/*.spec.ts', 'tests/unit/**/*.spec.ts', 'tests/integration/**/*.spec.ts'],
+    include: ['src-main/**/*.spec.ts', 'src-preload/**/*.spec.ts', 'src-shared/**/*.spec.ts', 'src-renderer/**/*.spec.ts', 'tests/unit/**/*.spec.ts', 'tests/integration/**/*.spec.ts'],
     environment: 'node',
     globalSetup: ['tests/setup/global-setup.ts'],
     testTimeout: 60_000,

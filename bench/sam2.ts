@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobStack } from '../tests/fixtures/onnx/blob-stack';
 import { writeStandinFolder } from '../tests/fixtures/onnx/sam2-standins';
-import { loadSam2Model } from '../src-main/tracking/sam2/model';
-import { Sam2Tracker } from '../src-main/tracking/sam2/propagate';
+import { loadSam2Model } from '../src-main/stages/tracking/sam2/model';
+import { Sam2Tracker } from '../src-main/stages/tracking/sam2/propagate';
 
 const round = (v: number): number => Math.round(v * 100) / 100;
 

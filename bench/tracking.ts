@@ -4,9 +4,9 @@
 // preprocessing + threshold on the same stacks: the ratio says what matching, watershed and bookkeeping add.
 import { threshold as thresholdImage } from '../src-main/kernels/image';
 import { phaseCorrelate } from '../src-main/kernels/image';
-import { DEFAULT_TRACK_OPTIONS, trackObjects } from '../src-main/tracking';
-import { preprocessFrame } from '../src-main/tracking/segment';
-import { defaultParticles, synthStack } from '../src-main/tracking/__tests__/synthetic';
+import { DEFAULT_TRACK_OPTIONS, trackObjects } from '../src-main/stages/tracking';
+import { preprocessFrame } from '../src-main/stages/tracking/segment';
+import { defaultParticles, synthStack } from '../src-main/stages/tracking/__tests__/synthetic';
 
 interface SizeResult {
   size: string;

@@ -42,7 +42,7 @@ import {
 import { openSource } from '../src-main/io/open';
 import { EmdCubeWriter } from '../src-main/io/write-emd';
 import { MibWriter } from '../src-main/io/write-mib';
-import { computeVirtualImages, type VirtualContext, type VirtualTraceEvent } from '../src-main/services/virtual';
+import { computeVirtualImages, type VirtualContext, type VirtualTraceEvent } from '../src-main/stages/virtual/run';
 import { WasmFrameKernel } from '../src-main/kernels/wasm';
 import { WorkerPool } from '../src-main/workers/pool';
 import { rng } from '../tests/helpers/rng';

@@ -19,7 +19,7 @@ function newestMtime(dir) {
   return newest;
 }
 
-const sources = ['src-main', 'src-preload'].map((d) => join(root, d));
+const sources = ['src-main', 'src-shared'].map((d) => join(root, d));
 const hasSources = sources.every((d) => existsSync(d)) && existsSync(join(root, 'scripts', 'build-cli.mjs'));
 if (hasSources) {
   const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;

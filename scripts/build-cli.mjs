@@ -13,7 +13,7 @@ export async function buildCli({ quiet = false } = {}) {
     entryPoints: {
       tracked: 'src-main/cli.ts',
       ...(existsSync(join(root, 'src-main/workers/worker.ts')) ? { worker: 'src-main/workers/worker.ts' } : {}),
-      ...(existsSync(join(root, 'src-main/tracking/sam2/sam2.worker.ts')) ? { 'sam2-worker': 'src-main/tracking/sam2/sam2.worker.ts' } : {}),
+      ...(existsSync(join(root, 'src-main/stages/tracking/sam2/sam2.worker.ts')) ? { 'sam2-worker': 'src-main/stages/tracking/sam2/sam2.worker.ts' } : {}),
     },
     outdir: 'out/cli',
     outExtension: { '.js': '.mjs' },

@@ -6,7 +6,7 @@ import { inspect } from './io/inspect';
 import { runVirtualCommand } from './cli/virtual';
 import { runDemo, runSynthCommand } from './cli/synth';
 import { runPipeline } from './cli/run';
-import { ParameterError } from './errors';
+import { ParameterError } from '../src-shared/errors';
 
 export class UsageError extends Error {
   constructor(message: string) {

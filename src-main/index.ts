@@ -5,9 +5,9 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, Menu, app, dialog, ipcMain, session, shell, type MenuItemConstructorOptions } from 'electron';
-import type { AppCommand, EventMap, EventName } from '../src-preload/contract';
+import type { AppCommand, EventMap, EventName } from '../src-shared/contract';
 import { IpcRegistry, type EventSink } from './ipc/registry';
-import { createAppState, createJobHandlers, createRequestHandlers } from './services/app-services';
+import { createAppState, createJobHandlers, createRequestHandlers } from './ipc/bindings';
 
 const CSP = [
   "default-src 'self'",

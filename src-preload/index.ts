@@ -1,7 +1,7 @@
 // The Electron preload: exposes exactly one object, `window.api`, built by createApi over ipcRenderer.
 import { contextBridge, ipcRenderer } from 'electron';
-import { createApi, type Transport } from './api';
-import type { WireResult } from './contract';
+import { createApi, type Transport } from '../src-shared/api';
+import type { WireResult } from '../src-shared/contract';
 
 const ipcTransport: Transport = {
   invoke: (channel, args) => ipcRenderer.invoke(channel, args) as Promise<WireResult>,

@@ -2,14 +2,14 @@
 // particle (auto or X,Y@TILT), tracking, masks, extraction, and the frame exports — with report.json.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 import { encodeTiffPages } from '../io/export';
 import { writeFileAtomic } from '../io/atomic';
 import { writeVirtualStackH5 } from '../io/write-virtual';
-import { extractObjects, writeExports, writeMasks } from '../services/pipeline';
+import { extractObjects, writeExports, writeMasks } from '../stages/extraction/service';
 import { SeriesSessions } from '../services/series-session';
-import { runTracking } from '../services/tracking';
-import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../tracking';
+import { runTracking } from '../stages/tracking/service';
+import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
 
 export interface RunOptions {

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 import { PRESET_NAMES, SIZE_NAMES, synthesize, type PresetName, type SizeName, type SynthSummary } from '../synth/index';
 import { createProgress } from './progress';
 import { runPipeline } from './run';

@@ -1,8 +1,8 @@
 // `tracked virtual SERIES --detector … --out FILE`: virtual images of every tilt, headless.
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import type { DetectorRequest } from '../../src-preload/contract';
-import { InputError, ParameterError } from '../errors';
+import type { DetectorRequest } from '../../src-shared/contract';
+import { InputError, ParameterError } from '../../src-shared/errors';
 import { writeVirtualStackH5 } from '../io/write-virtual';
 import { encodeTiffPages } from '../io/export';
 import { writeFileAtomic } from '../io/atomic';

@@ -3,7 +3,7 @@
 // older _symmetry_equiv_pos_as_xyz), the space-group name, and the _atom_site_* loop (fract_x/y/z,
 // type_symbol or label, occupancy, U_iso_or_equiv or B_iso_or_equiv). Numbers may carry standard
 // uncertainties ('5.4558(3)'); values may be quoted or given as ;-delimited text fields.
-import { InputError } from '../errors';
+import { InputError } from '../../src-shared/errors';
 import { validateCell, type Cell } from './lattice';
 import type { Vec3 } from './math3';
 import { normalizeElement, hasElement } from './scattering';

@@ -10,7 +10,7 @@
 // are exactly (g_x, g_y). The detector coordinates of §4 are linear in those components
 // (u = (qx − cx)·s, v = (qy − cy)·s, q = (u, v, sqrt(K² − u² − v²) − K)), so the spot of g sits at
 // qx = cx + g_x / s, qy = cy + g_y / s, and the Ewald point it is recorded at is q(u=g_x, v=g_y).
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 import { matMul, matVec, rotationAboutAxis, type Mat3, type Vec3 } from './math3';
 
 const DEG = Math.PI / 180;

@@ -2,7 +2,7 @@
 // Conventions (DESIGN §4): B maps Miller indices to Cartesian reciprocal vectors in the crystal frame,
 // q_c = B·h (Å⁻¹, no 2π), with a* along x and b* in the xy plane. The direct-lattice vectors in the same
 // frame are the columns of A = (Bᵀ)⁻¹, so that q·r = h·x for r = A·x.
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 import { inverse3, matMul, matVec, transpose, type Mat3, type Vec3 } from './math3';
 
 /** Unit cell: lengths in Å, angles in degrees. */

@@ -6,7 +6,7 @@ import type { Cell } from './lattice';
 import { bMatrix, reciprocalMetric } from './lattice';
 import { pengCoefficients } from './scattering';
 import { unitCellAtoms, type CrystalStructure } from './cif';
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 
 /** Flat, typed-array form of the unit cell for fast repeated evaluation. */
 export interface StructureFactorModel {

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors';
+import { InputError } from '../../src-shared/errors';
 import { parseCif, type CrystalStructure } from './cif';
 
 export const BUNDLED_STRUCTURES = ['brookite_TiO2.cif', 'CsPbBr3_cubic.cif', 'beta_Ga2O3.cif'] as const;

@@ -1,5 +1,5 @@
 // Relativistic electron wavelength and the Lorentz factor (DESIGN §4).
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 import { ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, PLANCK_J_S, SPEED_OF_LIGHT_M_S } from './constants';
 
 function checkVoltage(voltageKV: number): void {

@@ -4,9 +4,10 @@
 
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { InputError, ParameterError, throwIfAborted } from '../errors.js';
-import type { DirectLayout, PixelArray, PixelDType } from './types.js';
-import { BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, readExactly, swapBytesInPlace, viewPixels } from './util.js';
+import { InputError, ParameterError, throwIfAborted } from '../../src-shared/errors.js';
+import type { DirectLayout } from './types.js';
+import { readExactly, swapBytesInPlace } from './util.js';
+import { type PixelArray, type PixelDType, BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, viewPixels } from '../../src-shared/pixels';
 
 export interface DirectSpec {
   path: string;

@@ -3,7 +3,7 @@
 // compression plugins from h5wasm-plugins when that package is installed.
 
 import type * as H5 from 'h5wasm';
-import { InputError, UnsupportedError } from '../errors.js';
+import { InputError, UnsupportedError } from '../../src-shared/errors.js';
 
 export type H5Lib = typeof import('h5wasm').default;
 export type H5File = H5.File;

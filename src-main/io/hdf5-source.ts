@@ -4,13 +4,15 @@
 
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InputError, TrackedError, UnsupportedError, throwIfAborted } from '../errors.js';
+import { InputError, TrackedError, UnsupportedError, throwIfAborted } from '../../src-shared/errors.js';
 import { DirectFrameReader, checkRange } from './direct.js';
 import type { H5Dataset, H5File, H5Group } from './h5.js';
 import { asNumber, attr, attrNumber, attrString, checkFilters, datasetsOf, firstLine, getEntity, h5lib, openH5, smallValue } from './h5.js';
 import { UNDEF, locateDataset, readSuperblock } from './hdf5-raw.js';
-import type { Calibration, DirectLayout, FourDSource, PixelArray, PixelDType, ScanShapeOrigin } from './types.js';
-import { BYTES_PER_PIXEL, allocPixels, decideScanShape, electronWavelengthA, toInvA, toNm } from './util.js';
+import type { DirectLayout, FourDSource, ScanShapeOrigin } from './types.js';
+import { decideScanShape, electronWavelengthA, toInvA, toNm } from './util.js';
+import { type PixelArray, type PixelDType, BYTES_PER_PIXEL, allocPixels } from '../../src-shared/pixels';
+import type { Calibration } from '../../src-shared/domain';
 
 export interface Hdf5OpenOptions {
   /** Dataset path inside the file; found by layout when absent. */

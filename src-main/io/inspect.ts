@@ -3,9 +3,9 @@
 // filters. A series (series.json, tilts.csv, folder) is summarised instead.
 
 import { closeSync, openSync, statSync } from 'node:fs';
-import type { FileInfo, Hdf5DatasetInfo } from '../../src-preload/contract.js';
+import type { FileInfo, Hdf5DatasetInfo } from '../../src-shared/contract.js';
 import { extname, resolve } from 'node:path';
-import { InputError, UnsupportedError } from '../errors.js';
+import { InputError, UnsupportedError } from '../../src-shared/errors.js';
 import type { H5Dataset } from './h5.js';
 import { FILTER_NAMES, getEntity, h5lib, openH5 } from './h5.js';
 import { locateDataset } from './hdf5-raw.js';

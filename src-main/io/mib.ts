@@ -7,10 +7,12 @@
 
 import { open, readFile, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { InputError, UnsupportedError, throwIfAborted } from '../errors.js';
+import { InputError, UnsupportedError, throwIfAborted } from '../../src-shared/errors.js';
 import { DirectFrameReader, checkRange } from './direct.js';
-import type { Calibration, DirectLayout, FourDSource, PixelArray, PixelDType, ScanShapeOrigin } from './types.js';
-import { allocPixels, decideScanShape, readExactly } from './util.js';
+import type { DirectLayout, FourDSource, ScanShapeOrigin } from './types.js';
+import { decideScanShape, readExactly } from './util.js';
+import { type PixelArray, type PixelDType, allocPixels } from '../../src-shared/pixels';
+import type { Calibration } from '../../src-shared/domain';
 
 export interface MibChipDacs {
   /** Chip type label in the header, e.g. "3RX" (Medipix3RX). */

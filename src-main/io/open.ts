@@ -3,7 +3,7 @@
 
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../../src-shared/errors.js';
 import { openHdf5 } from './hdf5-source.js';
 import { openMib } from './mib.js';
 import type { FourDSource } from './types.js';

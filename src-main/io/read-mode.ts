@@ -6,7 +6,7 @@
 // requests queued. 'auto' starts synchronous and switches to pipelined for the rest of the unit once reads look
 // like they come from the device. Node has no mincore(), so speed is the only evidence.
 
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 
 /** 'sync': on the worker's thread; 'async': pipelined on libuv's pool; 'auto': sync while reads are page-cache fast. */
 export type ReadMode = 'auto' | 'sync' | 'async';

@@ -9,10 +9,12 @@
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { InputError, ParameterError } from '../errors.js';
+import { InputError, ParameterError } from '../../src-shared/errors.js';
 import { openSource } from './open.js';
-import type { Calibration, FourDSource, PixelDType } from './types.js';
+import type { FourDSource } from './types.js';
 import { electronWavelengthA, naturalCompare } from './util.js';
+import type { PixelDType } from '../../src-shared/pixels';
+import type { Calibration } from '../../src-shared/domain';
 
 export interface TiltEntry {
   /** 0-based position in the series (manifest order). */

@@ -1,22 +1,8 @@
 // The reader-side data model (DESIGN §3): every 4D-STEM source, whatever its format, is opened lazily
 // as a FourDSource that hands out whole diffraction patterns (frames) in probe-position order.
 
-import type { CalibrationInfo } from '../../src-preload/contract';
-
-export type PixelDType = 'uint8' | 'uint16' | 'uint32' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
-
-export type PixelArray =
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | Float32Array
-  | Float64Array;
-
-/** One definition for main and renderer: the IPC contract's (file metadata, manifest or user values). */
-export type Calibration = CalibrationInfo;
+import type { Calibration } from '../../src-shared/domain';
+import type { PixelArray, PixelDType } from '../../src-shared/pixels';
 
 /** Where the frames of a dataset sit in the file, when they can be read with plain fs reads. */
 export interface DirectLayout {

@@ -3,66 +3,9 @@
 
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { InputError } from '../errors.js';
-import type { PixelArray, PixelDType, ScanShapeOrigin } from './types.js';
-
-export const BYTES_PER_PIXEL: Record<PixelDType, number> = {
-  uint8: 1,
-  int8: 1,
-  uint16: 2,
-  int16: 2,
-  uint32: 4,
-  int32: 4,
-  float32: 4,
-  float64: 8,
-};
-
-/** Allocates a typed array of `n` pixels of `dtype`. */
-export function allocPixels(dtype: PixelDType, n: number): PixelArray {
-  switch (dtype) {
-    case 'uint8':
-      return new Uint8Array(n);
-    case 'int8':
-      return new Int8Array(n);
-    case 'uint16':
-      return new Uint16Array(n);
-    case 'int16':
-      return new Int16Array(n);
-    case 'uint32':
-      return new Uint32Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    case 'float32':
-      return new Float32Array(n);
-    case 'float64':
-      return new Float64Array(n);
-  }
-}
-
-/** Views `bytes` (whose byteOffset must be aligned) as pixels of `dtype`, without copying. */
-export function viewPixels(dtype: PixelDType, buf: ArrayBuffer, byteOffset: number, n: number): PixelArray {
-  switch (dtype) {
-    case 'uint8':
-      return new Uint8Array(buf, byteOffset, n);
-    case 'int8':
-      return new Int8Array(buf, byteOffset, n);
-    case 'uint16':
-      return new Uint16Array(buf, byteOffset, n);
-    case 'int16':
-      return new Int16Array(buf, byteOffset, n);
-    case 'uint32':
-      return new Uint32Array(buf, byteOffset, n);
-    case 'int32':
-      return new Int32Array(buf, byteOffset, n);
-    case 'float32':
-      return new Float32Array(buf, byteOffset, n);
-    case 'float64':
-      return new Float64Array(buf, byteOffset, n);
-  }
-}
-
-/** The machine's byte order: typed arrays use it, files say theirs. */
-export const NATIVE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+import { InputError } from '../../src-shared/errors.js';
+import type { ScanShapeOrigin } from './types.js';
+import type { PixelArray } from '../../src-shared/pixels';
 
 /** Reverses the byte order of every `width`-byte element of `b` in place (width 1: nothing). */
 export function swapBytesInPlace(b: Uint8Array, width: number): void {

@@ -21,10 +21,10 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { resolve } from 'node:path';
-import { InputError, ParameterError } from '../errors';
+import { InputError, ParameterError } from '../../src-shared/errors';
 import { AtomicFile } from './atomic';
 import { h5lib } from './h5';
-import type { PixelDType } from './types';
+import type { PixelDType } from '../../src-shared/pixels';
 
 type H5Lib = typeof import('h5wasm/node');
 type H5Module = Awaited<H5Lib['ready']>;

@@ -8,7 +8,7 @@
 //  - .hdr: 2048 bytes, 'HDR,\t\r\n', 'Key:\tValue\r\n' lines, 'End\t' and space padding. Frames in
 //    Acquisition / Frames per Trigger (= scan width, a line trigger) and ScanX / ScanY give the scan shape.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 import { AtomicFile, writeFileAtomicSync } from './atomic';
 
 export type MibDType = 'uint8' | 'uint16' | 'uint32';

@@ -1,6 +1,6 @@
 // Turns anything thrown in main into the { name, message, detail } that crosses the bridge.
-import type { WireError } from '../../src-preload/contract';
-import { TrackedError } from '../errors';
+import type { WireError } from '../../src-shared/contract';
+import { TrackedError } from '../../src-shared/errors';
 
 export function toWireError(error: unknown): WireError {
   if (error instanceof TrackedError) {

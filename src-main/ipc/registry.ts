@@ -15,8 +15,8 @@ import {
   type RequestResult,
   type Requests,
   type WireResult,
-} from '../../src-preload/contract';
-import { ValidationError } from '../errors';
+} from '../../src-shared/contract';
+import { ValidationError } from '../../src-shared/errors';
 import { JobRunner, type JobContext } from '../services/jobs';
 import { toWireError } from './errors';
 

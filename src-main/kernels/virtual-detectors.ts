@@ -33,9 +33,10 @@
 // sums of (v − k) with k = the frame's first pixel, which keeps it exact for integers and avoids most of the
 // cancellation for floats. Outputs are stored as float32 (the image format of DESIGN §3).
 
-import { ParameterError, throwIfAborted } from '../errors';
-import type { PixelArray, PixelDType } from '../io/types';
+import { ParameterError, throwIfAborted } from '../../src-shared/errors';
+
 import { WASM_STATS, WasmFrameKernel, wasmAvailable, wasmSupports } from './wasm';
+import { dtypeOf, type PixelArray, type PixelDType } from '../../src-shared/pixels';
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
 // Detector specs
@@ -516,18 +517,6 @@ function linearFor(dtype: string): LinearFn {
     linearCache.set(dtype, fn);
   }
   return fn;
-}
-
-/** The PixelDType of a typed array (used to pick the specialised loop). */
-export function dtypeOf(a: PixelArray): PixelDType {
-  if (a instanceof Uint8Array) return 'uint8';
-  if (a instanceof Uint16Array) return 'uint16';
-  if (a instanceof Uint32Array) return 'uint32';
-  if (a instanceof Int8Array) return 'int8';
-  if (a instanceof Int16Array) return 'int16';
-  if (a instanceof Int32Array) return 'int32';
-  if (a instanceof Float32Array) return 'float32';
-  return 'float64';
 }
 
 /** Frames between AbortSignal checks: ~8 MB of uint16 256×256 frames, a few ms of work. */

@@ -2,8 +2,8 @@
 // raw data brought from the microscope PC. Opens read-only, holds one chunk in memory.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { FileHashResult } from '../../src-preload/contract';
-import { InputError, throwIfAborted } from '../errors';
+import type { FileHashResult } from '../../src-shared/contract';
+import { InputError, throwIfAborted } from '../../src-shared/errors';
 
 export async function hashFile(
   path: string,

@@ -1,16 +1,17 @@
 // Open tilt series and their last virtual-imaging result, kept in main (the single truth). The renderer
 // holds ids and fetches typed arrays on demand. Sources are opened lazily, read-only, once per tilt.
 import { basename, dirname } from 'node:path';
-import type { DetectorRequest, DetectorSuggestion, SeriesSummary, VirtualSummary } from '../../src-preload/contract';
+import type { DetectorRequest, DetectorSuggestion, SeriesSummary, VirtualSummary } from '../../src-shared/contract';
 import { fitBeamCentre } from '../kernels/beam-centre';
-import { ParameterError, TrackedError } from '../errors';
+import { ParameterError, TrackedError } from '../../src-shared/errors';
 import type { DetectorSpec } from '../kernels/virtual-detectors';
-import { BYTES_PER_PIXEL } from '../io/util';
+
 import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io/series';
 import type { FourDSource } from '../io/types';
-import { computeVirtualImages, type VirtualResult } from './virtual';
+import { computeVirtualImages, type VirtualResult } from '../stages/virtual/run';
 import { Project, projectDirFor } from './project';
-import type { ExtractResult } from '../extraction';
+import type { ExtractResult } from '../stages/extraction';
+import { BYTES_PER_PIXEL } from '../../src-shared/pixels';
 
 interface OpenSeries {
   id: string;

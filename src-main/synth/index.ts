@@ -16,7 +16,7 @@
 // diffraction signal each particle puts at each probe position.
 import { mkdirSync, rmdirSync, statSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CancelledError, ParameterError, InputError, throwIfAborted } from '../errors';
+import { CancelledError, ParameterError, InputError, throwIfAborted } from '../../src-shared/errors';
 import { electronWavelengthA, lorentzGamma } from '../crystallography/wavelength';
 import { cellVolumeA3 } from '../crystallography/lattice';
 import { matMul, matVec, transpose, add, type Vec3 } from '../crystallography/math3';

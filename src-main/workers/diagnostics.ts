@@ -1,7 +1,7 @@
 // Small worker tasks that exercise the pool itself: health checks, and the pool's own tests (errors, crashes,
 // cooperative and forced cancellation). They do no numerical work.
 
-import { InputError, throwIfAborted } from '../errors';
+import { InputError, throwIfAborted } from '../../src-shared/errors';
 
 export type DiagnosticArgs =
   /** Returns `value` (typed arrays travel back as transfers) after an optional busy wait. */

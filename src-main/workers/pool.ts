@@ -11,11 +11,11 @@
 //
 // Workers start lazily (up to `size`) and are unref'd while idle, so an idle pool never keeps a CLI process alive.
 
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import { CancelledError, TrackedError } from '../errors';
+import { CancelledError, TrackedError } from '../../src-shared/errors';
+import { resolveBundledScript } from './scripts';
 import { reviveError, type ReplyMessage, type TaskMessage } from './protocol';
 import type { TaskArgs, TaskName, TaskResult } from './tasks';
 
@@ -44,27 +44,10 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/**
- * The worker script: an explicit path, else env TRACKED_WORKER, else worker.mjs (CLI bundle) or worker.js
- * (electron-vite main) next to the module holding this code; when running from source (tests, ts loaders) that
- * is src-main/workers/, so the esbuild output out/cli/worker.mjs is the last resort.
- */
+/** The worker script: an explicit path, else env TRACKED_WORKER, else the bundled worker (workers/scripts.ts). */
 export function resolveWorkerPath(explicit?: string | URL): string {
   if (explicit) return explicit instanceof URL ? fileURLToPath(explicit) : explicit;
-  const env = process.env.TRACKED_WORKER;
-  if (env) return env;
-  const candidates = [
-    new URL('./worker.mjs', import.meta.url),
-    new URL('./worker.js', import.meta.url),
-    new URL('../../out/cli/worker.mjs', import.meta.url),
-  ];
-  for (const c of candidates) {
-    if (c.protocol === 'file:' && existsSync(c)) return fileURLToPath(c);
-  }
-  throw new TrackedError(
-    `worker script not found (looked for ${candidates.map((c) => c.pathname).join(', ')}); ` +
-      'build it with `npm run build:cli` or set TRACKED_WORKER',
-  );
+  return resolveBundledScript('worker', 'TRACKED_WORKER');
 }
 
 interface Job {

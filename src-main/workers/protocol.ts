@@ -9,7 +9,7 @@ import {
   UnsupportedError,
   ValidationError,
   type ErrorDetail,
-} from '../errors';
+} from '../../src-shared/errors';
 
 /** main → worker */
 export interface TaskMessage {

@@ -4,8 +4,8 @@
 
 import { fitBeamCentre } from '../kernels/beam-centre';
 import { diagnostics } from './diagnostics';
-import { runDirectUnit } from '../extraction/reader';
-import { virtualBlock, virtualDirect } from './virtual-tasks';
+import { runDirectUnit } from '../stages/extraction/unit';
+import { virtualBlock, virtualDirect } from '../stages/virtual/unit';
 
 /** What every task receives besides its arguments. */
 export interface TaskContext {

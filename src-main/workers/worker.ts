@@ -4,7 +4,7 @@
 // side).
 
 import { parentPort } from 'node:worker_threads';
-import { ParameterError } from '../errors';
+import { ParameterError } from '../../src-shared/errors';
 import { serialiseError, signalFromFlag, transferablesOf, type ReplyMessage, type TaskMessage } from './protocol';
 import { tasks, type TaskContext } from './tasks';
 

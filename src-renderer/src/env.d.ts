@@ -1,5 +1,5 @@
 /// <reference types="vite/client" />
-import type { TrackedApi } from '../../src-preload/api';
+import type { TrackedApi } from '../../src-shared/api';
 
 declare module '*.vue' {
   import type { DefineComponent } from 'vue';

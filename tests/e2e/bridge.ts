@@ -1,7 +1,7 @@
 // Runs in the page before the app: builds `window.api` with the same createApi as the Electron preload,
 // over a WebSocket to the test host instead of ipcRenderer.
-import { createApi, type Transport } from '../../src-preload/api';
-import type { EventName, WireResult } from '../../src-preload/contract';
+import { createApi, type Transport } from '../../src-shared/api';
+import type { EventName, WireResult } from '../../src-shared/contract';
 import { decode, encode } from './wire';
 
 const socket = new WebSocket(`ws://${location.host}/__tracked_ws`);

@@ -1,4 +1,4 @@
-import type { TrackedApi } from '../../src-preload/api';
+import type { TrackedApi } from '../../src-shared/api';
 
 declare global {
   interface Window {

@@ -6,9 +6,9 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EventMap, EventName } from '../../src-preload/contract';
+import type { EventMap, EventName } from '../../src-shared/contract';
 import { IpcRegistry, type EventSink } from '../../src-main/ipc/registry';
-import { createAppState, createJobHandlers, createRequestHandlers } from '../../src-main/services/app-services';
+import { createAppState, createJobHandlers, createRequestHandlers } from '../../src-main/ipc/bindings';
 import { decode, encode } from './wire';
 
 export const WS_PATH = '/__tracked_ws';

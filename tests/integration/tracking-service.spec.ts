@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diffMask } from '../../src-preload/mask-runs';
+import { diffMask } from '../../src-shared/mask-runs';
 import { fillPolygonForTest } from './polygon';
 import { SeriesSessions } from '../../src-main/services/series-session';
-import { findCandidates, runTracking } from '../../src-main/services/tracking';
+import { findCandidates, runTracking } from '../../src-main/stages/tracking/service';
 import { synthesize } from '../../src-main/synth/index';
 
 const N = 40;

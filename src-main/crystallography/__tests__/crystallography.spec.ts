@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   bMatrix,
@@ -28,9 +28,10 @@ import {
   loadBundledStructure,
   type Vec3,
 } from '..';
-import { InputError } from '../../errors';
+import { InputError } from '../../../src-shared/errors';
+import { SHARED_REF } from '../../../tests/helpers/paths';
 
-const REF = resolve(__dirname, '../../../../shared/ref');
+const REF = SHARED_REF;
 
 interface SfRef {
   structure: string;

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { datasetMessages, locateDataset } from '../hdf5-raw.js';
 import { openHdf5 } from '../hdf5-source.js';
-import type { FourDSource, PixelArray } from '../types.js';
+import type { FourDSource } from '../types.js';
 import { pattern, scratchDir, writeH5 } from './helpers.js';
+import type { PixelArray } from '../../../src-shared/pixels';
 
 const { dir, cleanup } = scratchDir('direct');
 afterAll(cleanup);

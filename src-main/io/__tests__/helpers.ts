@@ -3,14 +3,14 @@
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { h5lib } from '../h5.js';
+import { REPO_ROOT, SHARED_DATA } from '../../../tests/helpers/paths';
+
+export { REPO_ROOT, SHARED_DATA };
 
 /** Repository root (src-main/io/__tests__ → ../../..). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** ../shared/data beside the repository (the CI clone has shared/ next to it). */
-export const SHARED_DATA = resolve(REPO_ROOT, '../shared/data');
 export const RSC = join(SHARED_DATA, 'rosettasciio');
 export const QD = join(RSC, 'quantumdetector/unzipped');
 

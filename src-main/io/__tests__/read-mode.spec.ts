@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ParameterError } from '../../errors';
+import { ParameterError } from '../../../src-shared/errors';
 import { readModeFromEnv, SlowReadDetector } from '../read-mode';
 
 describe('SlowReadDetector', () => {

@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { openHdf5 } from '../hdf5-source.js';
 import { openMib } from '../mib.js';
 import { openSource } from '../open.js';
-import type { FourDSource, PixelArray } from '../types.js';
+import type { FourDSource } from '../types.js';
 import { QD, RSC, SHARED_DATA, sum } from './helpers.js';
+import type { PixelArray } from '../../../src-shared/pixels';
 
 async function all(src: FourDSource): Promise<PixelArray> {
   return src.readFrames(0, src.scanShape[0] * src.scanShape[1]);

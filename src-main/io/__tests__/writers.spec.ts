@@ -5,10 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EmdCubeWriter, EMD_DATASET_PATH, loadH5wasm, writeEmdCube } from '../write-emd';
 import { MibWriter, mibFrameHeader } from '../write-mib';
 import { withAtomicFile, writeFileAtomicSync } from '../atomic';
+import { SHARED_DATA } from '../../../tests/helpers/paths';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracked-writers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const REAL_MIB = join(__dirname, '../../../../shared/data/rosettasciio/quantumdetector/unzipped/Single_9_Frame_CounterDepth_12_Rows_256.mib');
+const REAL_MIB = join(SHARED_DATA, 'rosettasciio/quantumdetector/unzipped/Single_9_Frame_CounterDepth_12_Rows_256.mib');
 
 describe('atomic writes', () => {
   it('leave either the whole file or nothing', async () => {

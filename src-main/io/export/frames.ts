@@ -4,10 +4,11 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { throwIfAborted } from '../../errors';
+import { throwIfAborted } from '../../../src-shared/errors';
 import { writeFileAtomicSync } from '../atomic';
-import type { ExtractedSeries } from '../../extraction/types';
+
 import { encodeTiff, toUint16, uint16Scale } from './tiff';
+import type { ExtractedSeries } from '../../../src-shared/domain';
 
 export interface FrameFile {
   /** File name inside the folder, e.g. `0007.tif`. */

@@ -1,10 +1,11 @@
 // The calibration every processor needs, resolved once from the series' calibration plus explicit overrides, and the
 // frame geometry shared by the SMV and XDS writers.
 
-import { ParameterError } from '../../errors';
-import type { Calibration } from '../types';
+import { ParameterError } from '../../../src-shared/errors';
+
 import { electronWavelengthA } from '../util';
-import type { ExtractedSeries } from '../../extraction/types';
+
+import type { Calibration, ExtractedSeries } from '../../../src-shared/domain';
 
 export interface ExportCalibration {
   wavelengthA: number;

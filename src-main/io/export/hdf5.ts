@@ -18,8 +18,9 @@
 
 import { withAtomicFile } from '../atomic';
 import { h5lib } from '../h5';
-import type { ExtractedSeries } from '../../extraction/types';
+
 import type { ExportCalibration } from './geometry';
+import type { ExtractedSeries } from '../../../src-shared/domain';
 
 export interface Hdf5ExportOptions {
   /** Overrides/extends what each series' calibration records. */

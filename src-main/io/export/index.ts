@@ -5,12 +5,13 @@
 //   DIR/extracted.h5        written separately (writeExtractedHdf5), one file for all objects
 
 import { join } from 'node:path';
-import { ParameterError } from '../../errors';
-import type { ExtractedSeries } from '../../extraction/types';
+import { ParameterError } from '../../../src-shared/errors';
+
 import { extractedTilts, writeTiffFrames, type WrittenFrames } from './frames';
 import { centreOf, fallbackCentre, resolveCalibration, type ExportCalibration } from './geometry';
 import { writePts2 } from './pts2';
 import { writeSmvSeries, type WrittenSmv } from './smv';
+import type { ExtractedSeries } from '../../../src-shared/domain';
 
 export { encodeTiff, encodeTiffPages, toUint16, uint16Scale, type TiffOptions, type TiffPage } from './tiff';
 export { extractedTilts, frameNumber, writeTiffFrames, type FrameFile, type TiffFramesOptions, type WrittenFrames } from './frames';

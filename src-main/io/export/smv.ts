@@ -19,13 +19,14 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ParameterError, throwIfAborted } from '../../errors';
+import { ParameterError, throwIfAborted } from '../../../src-shared/errors';
 import { writeFileAtomicSync } from '../atomic';
-import { NATIVE_LITTLE_ENDIAN } from '../util';
-import type { ExtractedSeries } from '../../extraction/types';
+
 import { extractedTilts, frameNumber } from './frames';
 import { centreOf, equivalentDistanceMm, fallbackCentre, oscillationOf, type ExportCalibration } from './geometry';
 import { toUint16, uint16Scale } from './tiff';
+import { NATIVE_LITTLE_ENDIAN } from '../../../src-shared/pixels';
+import type { ExtractedSeries } from '../../../src-shared/domain';
 
 /** Encodes one SMV image: header padded to a multiple of 512 bytes, then little-endian uint16 pixels. */
 export function encodeSmv(data: Uint16Array, width: number, height: number, fields: ReadonlyArray<readonly [string, string | number]>): Uint8Array {

@@ -1,3 +1,4 @@
+import { NATIVE_LITTLE_ENDIAN } from '../../../src-shared/pixels';
 // A minimal baseline TIFF writer for one grey-scale frame: little-endian, uncompressed, one sample per pixel,
 // 32-bit IEEE float (SampleFormat 3) or 16-bit unsigned (SampleFormat 1), strips of about 64 KiB.
 //
@@ -6,8 +7,6 @@
 // matching offset to the caller. Writing the handful of baseline tags here is shorter and makes the float vs
 // unsigned and bit-depth tags explicit, which is what PETS2, Fiji and tifffile look at. utif2 stays the independent
 // decoder in the tests.
-
-import { NATIVE_LITTLE_ENDIAN } from '../util';
 
 export interface TiffOptions {
   /** ImageDescription (tag 270), ASCII: what the frame is and, for 16-bit, the scale used. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { EventMap, EventName } from '../../../src-preload/contract';
+import type { EventMap, EventName } from '../../../src-shared/contract';
 import { IpcRegistry, type JobHandlers, type RequestHandlers } from '../registry';
-import { createAppState, createJobHandlers, createRequestHandlers } from '../../services/app-services';
+import { createAppState, createJobHandlers, createRequestHandlers } from '../bindings';
 
 function collectingSink() {
   const events: Array<{ event: EventName; payload: unknown }> = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CancelledError, ParameterError } from '../../errors';
-import type { PixelArray } from '../../io/types';
+import { CancelledError, ParameterError } from '../../../src-shared/errors';
+
 import {
   accumulateFrames,
   compileDetectors,
@@ -12,6 +12,7 @@ import {
   type DetectorSpec,
 } from '../virtual-detectors';
 import { rng } from '../../../tests/helpers/rng';
+import type { PixelArray } from '../../../src-shared/pixels';
 
 // Small odd shapes so row ends, the 4-frame passes and the 1-frame tail are all exercised.
 const NQY = 9;

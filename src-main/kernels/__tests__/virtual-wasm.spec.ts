@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ParameterError } from '../../errors';
+import { ParameterError } from '../../../src-shared/errors';
 import {
   accumulateFrames,
   compileDetectors,

@@ -9,7 +9,7 @@
 // percentile) at distance `radius`.
 // 'gaussian' subtracts a Gaussian blur with sigma = radius: cheaper in thought, but bright particles raise the
 // local estimate and leave a dark halo, so it suits faint, sparse features better than dense agglomerates.
-import { ParameterError } from '../../errors';
+import { ParameterError } from '../../../src-shared/errors';
 import { lowerEnvelope2D } from './distance';
 import { gaussianBlur } from './gaussian';
 import { checkImage, checkNonNegative, type ImageLike } from './util';

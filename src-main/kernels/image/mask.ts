@@ -1,5 +1,5 @@
 // Small operations on binary masks (nonzero = inside) used to compare and move particle masks.
-import { ParameterError } from '../../errors';
+import { ParameterError } from '../../../src-shared/errors';
 import { checkImage } from './util';
 
 /** Intersection over union of two binary masks of equal length; 0 when both are empty. */

@@ -7,7 +7,7 @@
 // phase_cross_correlation): the correlation surface is evaluated exactly at 1/upsample px steps in a ±1 px
 // window, which avoids the bias of fitting a parabola to a sinc-shaped peak.
 import FFT from 'fft.js';
-import { ParameterError } from '../../errors';
+import { ParameterError } from '../../../src-shared/errors';
 import { checkImage, type ImageLike } from './util';
 
 export interface PhaseCorrelationOptions {

@@ -2,7 +2,7 @@
 // definitions of Otsu, Li and Yen these follow, so results can be compared with it). Particles are bright in
 // annular dark field; in bright field they are dark, and `invert` thresholds the negated image (so Li and Yen,
 // which are not symmetric in intensity, see particles as the bright class in both cases).
-import { ParameterError } from '../../errors';
+import { ParameterError } from '../../../src-shared/errors';
 import { checkImage, checkNonNegative, type ImageLike } from './util';
 
 export type ThresholdMethod = 'otsu' | 'li' | 'yen' | 'mean' | 'adaptive';

@@ -1,6 +1,6 @@
 // Shared argument checks for the image kernels. Kernels index flat row-major buffers (x + y*nx); a wrong
 // length would silently read out of bounds (typed arrays return undefined → NaN), so every entry point checks.
-import { ParameterError } from '../../errors';
+import { ParameterError } from '../../../src-shared/errors';
 
 /** Any numeric image the kernels accept as input (never mutated). */
 export type ImageLike = Float32Array | Float64Array | Uint8Array | Uint16Array | Int32Array;

@@ -10,7 +10,7 @@
 // The JS kernel (../../extraction/kernel.ts, accumulateFramesInto) is the reference; for integer data both give the
 // same accumulators bit for bit, and for float32 too (float64 sums in the same order).
 
-import type { TargetAccumulators, TargetMap } from '../../extraction/kernel';
+import type { TargetAccumulators, TargetMap } from '../extract';
 import { WASM_BASE64 } from './extract-kernel.generated';
 import { lazyWasm, type WasmMemory } from './loader';
 

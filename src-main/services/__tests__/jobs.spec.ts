@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventMap, EventName } from '../../../src-preload/contract';
+import type { EventMap, EventName } from '../../../src-shared/contract';
 import { JobRunner } from '../jobs';
 
 function recorder() {

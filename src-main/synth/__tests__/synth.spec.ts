@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PRESET_NAMES, SIZES, synthesize, type SizeSpec } from '..';
 import {
@@ -16,10 +16,11 @@ import {
   type Mat3,
   type Vec3,
 } from '../../crystallography';
-import { CancelledError, ParameterError } from '../../errors';
+import { CancelledError, ParameterError } from '../../../src-shared/errors';
 import { readJson, removeDir, tempDir, withH5 } from './helpers';
+import { SHARED_REF } from '../../../tests/helpers/paths';
 
-const REF = resolve(__dirname, '../../../../shared/ref');
+const REF = SHARED_REF;
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 function dir(tag: string): string {

@@ -1,10 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CancelledError, InputError, ParameterError } from '../../errors';
+import { CancelledError, InputError, ParameterError } from '../../../src-shared/errors';
 import { WorkerCrashError, WorkerPool } from '../pool';
+import { WORKER_SCRIPT } from '../../../tests/helpers/paths';
 
 // Built by the Vitest global setup (scripts/build-cli.mjs): the same bundle the CLI ships.
-const WORKER = fileURLToPath(new URL('../../../out/cli/worker.mjs', import.meta.url));
+const WORKER = WORKER_SCRIPT;
 
 describe('WorkerPool', () => {
   const pool = new WorkerPool({ size: 2, workerPath: WORKER, cancelGraceMs: 300 });

@@ -1,6 +1,6 @@
 // The one registry of keyboard shortcuts. The help overlay lists it; the keydown handler matches it;
 // the native menu shows the same keys (and sends the same commands through IPC).
-import type { AppCommand } from '../../../src-preload/contract';
+import type { AppCommand } from '../../../src-shared/contract';
 
 export interface Shortcut {
   command: AppCommand;

@@ -1,7 +1,7 @@
 // The extracted 3D ED data set of each object (frames stay in main) and the export job.
 import { defineStore } from 'pinia';
 import { markRaw, ref, shallowRef } from 'vue';
-import type { ExtractSummary } from '../../../src-preload/contract';
+import type { ExtractSummary } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useJobsStore } from './jobs';
 import { useLogStore } from './log';

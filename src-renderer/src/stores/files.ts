@@ -1,7 +1,7 @@
 // Files the user inspected or checked, keyed by path.
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { FileHashResult, FileInfo } from '../../../src-preload/contract';
+import type { FileHashResult, FileInfo } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useJobsStore } from './jobs';
 import { useLogStore } from './log';

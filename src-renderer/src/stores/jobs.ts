@@ -1,7 +1,7 @@
 // Jobs as the job bar shows them: keyed by id, fed by main's job events.
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { JobArgs, JobKind, JobResult } from '../../../src-preload/contract';
+import type { JobArgs, JobKind, JobResult } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useLogStore } from './log';
 

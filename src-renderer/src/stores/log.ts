@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { LogEntry } from '../../../src-preload/contract';
+import type { LogEntry } from '../../../src-shared/contract';
 
 export interface LogLine extends LogEntry {
   id: number;

@@ -3,8 +3,8 @@
 // main is the single truth and journals every edit. Undo/redo replays diffs both ways.
 import { defineStore } from 'pinia';
 import { computed, markRaw, reactive, ref, shallowRef } from 'vue';
-import type { FrameState, ObjectSummary, TrackPrompt } from '../../../src-preload/contract';
-import { applyMaskRunsInPlace, diffMask, invertRuns, isEmptyRuns, type MaskRuns } from '../../../src-preload/mask-runs';
+import type { FrameState, ObjectSummary, TrackPrompt } from '../../../src-shared/contract';
+import { applyMaskRunsInPlace, diffMask, invertRuns, isEmptyRuns, type MaskRuns } from '../../../src-shared/mask-runs';
 import { api } from '../api';
 import { fillHoles, fillPolygon, floodFill, growOne, shrinkOne, strokeSegmentInPlace } from '../core/mask-edit';
 import { useLogStore } from './log';

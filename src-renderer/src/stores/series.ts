@@ -2,7 +2,7 @@
 // reactivity (markRaw): Vue must never walk a 20 MB Float32Array.
 import { defineStore } from 'pinia';
 import { computed, markRaw, reactive, ref } from 'vue';
-import type { DetectorRequest, SeriesSummary, VirtualSummary } from '../../../src-preload/contract';
+import type { DetectorRequest, SeriesSummary, VirtualSummary } from '../../../src-shared/contract';
 import type { ColormapName } from '../core/colormaps';
 import { api } from '../api';
 import { useJobsStore } from './jobs';

@@ -1,7 +1,7 @@
 // Running the trackers from the mask workspace; results land in main, then the masks store refetches.
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { CandidateSummary } from '../../../src-preload/contract';
+import type { CandidateSummary } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useJobsStore } from './jobs';
 import { useLogStore } from './log';

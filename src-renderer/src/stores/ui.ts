@@ -1,7 +1,7 @@
 // Layout state and the command bus shared by shortcuts and the native menu.
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
-import type { AppCommand, AppInfo } from '../../../src-preload/contract';
+import type { AppCommand, AppInfo } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useLogStore } from './log';
 import { useFilesStore } from './files';

@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ExtractedSeries } from '../../../extraction/types';
+
 import { h5lib } from '../../h5';
 import { encodeTiff, exportObject, formatPts2, parseSmvHeader, resolveCalibration, writeExtractedHdf5, writeSmvSeries, writeTiffFrames } from '../index';
+import type { ExtractedSeries } from '../../../../src-shared/domain';
 
 // utif2 is CommonJS; load it the way Node loads it.
 const UTIF = createRequire(import.meta.url)('utif2') as typeof import('utif2');
@@ -104,7 +105,6 @@ describe('TIFF frames', () => {
     expect(d.values).toEqual(Array.from(data));
   });
 });
-
 
 describe('PETS2 .pts2', () => {
   it('carries λ, aperpixel, static geometry, omega and every frame with its tilt angle', () => {

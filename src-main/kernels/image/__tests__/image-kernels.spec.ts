@@ -28,7 +28,7 @@ import {
   translateMask,
   watershed,
 } from '../index';
-import { ParameterError } from '../../../errors';
+import { ParameterError } from '../../../../src-shared/errors';
 import { disk, gauss, maskFrom, rng, rowsOf } from './helpers';
 
 describe('gaussian', () => {

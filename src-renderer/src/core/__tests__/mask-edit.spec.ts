@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyMaskRunsInPlace, diffMask, invertRuns } from '../../../../src-preload/mask-runs';
+import { applyMaskRunsInPlace, diffMask, invertRuns } from '../../../../src-shared/mask-runs';
 import { fillHoles, fillPolygon, floodFill, growOne, maskArea, shrinkOne, stampDiskInPlace, strokeSegmentInPlace } from '../mask-edit';
 
 /** Builds a mask from rows of '#' and '.'. */

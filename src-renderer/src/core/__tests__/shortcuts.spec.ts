@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { APP_COMMANDS } from '../../../../src-preload/contract';
+import { APP_COMMANDS } from '../../../../src-shared/contract';
 import { SHORTCUTS, matchShortcut, type KeyLike } from '../shortcuts';
 
 const key = (k: string, mods: Partial<KeyLike> = {}): KeyLike => ({ key: k, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods });

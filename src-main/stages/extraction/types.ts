@@ -1,0 +1,82 @@
+// The extraction data model (DESIGN §3 ExtractedSeries) and its options.
+
+import type { BadPixelMode } from '../../kernels/extract';
+import type { DirectUnitArgs, UnitResult } from './unit';
+import type { ExtractedSeries, FrameState } from '../../../src-shared/domain';
+
+/** What extraction needs of a TrackedObject. */
+export interface ExtractionObject {
+  id: number;
+  name: string;
+  /** nTilts * ny * nx, 1 (non-zero) inside. */
+  masks: Uint8Array;
+  /** One per tilt; 'excluded' tilts are skipped (probeCount 0, frame left at 0). */
+  frameState: readonly FrameState[];
+}
+
+export interface BackgroundOptions {
+  /** Ring width in probe steps around the mask (Euclidean dilation minus the mask); default 3. */
+  ringWidth?: number;
+}
+
+export interface ExtractOptions {
+  /** 'sum' (default) keeps counts; 'mean' divides by the probe count (after background). */
+  statistic?: 'sum' | 'mean';
+  /**
+   * Local background from a ring of probe positions around the mask (support film): its mean pattern, times the
+   * object's probe count, is subtracted. Other objects' masks are never part of a ring.
+   */
+  background?: BackgroundOptions | false;
+  /** Detector pixels to exclude everywhere (hot/dead pixels): nqy*nqx, 1 = bad. */
+  badPixels?: Uint8Array;
+  /** Pixel values ≥ this are saturated; such a pixel is excluded from the pattern of every object it touched. */
+  saturationLevel?: number;
+  /** How excluded pixels appear in the output (default 'neighbours': mean of the valid 8-neighbours). */
+  badPixelMode?: BadPixelMode;
+  /**
+   * Per-tilt normalisation by dose. 'auto' uses each source's recorded dwell time (× beam current, when the
+   * source's metadata records `beamCurrentA`); an array gives the relative dose of each tilt. Frames are scaled by
+   * mean(dose) / dose[t], so the numbers stay in counts of an average tilt. Default: none.
+   */
+  normaliseDose?: 'auto' | readonly number[] | false;
+  /** Beam-centre estimate per frame (default true). */
+  beamCentre?: boolean;
+  /**
+   * Refines a frame's beam centre after the direct-beam fit — the hook for Friedel-pair refinement. Receives the
+   * finished pattern (background-subtracted), its shape, and the disk-fit centre; returns a better centre or null.
+   */
+  refineBeamCentre?: (pattern: Float32Array, shape: readonly [number, number], initial: readonly [number, number]) => [number, number] | null;
+  /** Bytes of each of the two block buffers (default 4 MiB). */
+  blockBytes?: number;
+  /**
+   * Inner loops: 'auto' (default: WebAssembly SIMD for uint8/uint16/uint32/float32, the JS kernel otherwise), 'js'
+   * to force the JS reference kernel, 'wasm' to require the SIMD one (ParameterError where it cannot run). The
+   * environment variable TRACKED_EXTRACT_KERNEL sets the default. Both give the same sums.
+   */
+  kernel?: ExtractKernelChoice;
+}
+
+export type ExtractKernelChoice = 'auto' | 'js' | 'wasm';
+
+export interface ExtractContext {
+  signal?: AbortSignal;
+  /** Bytes are frame pixel bytes actually read. Called at most every `progressIntervalMs` and once at the end. */
+  onProgress?(doneBytes: number, totalBytes: number, stage: 'extraction'): void;
+  progressIntervalMs?: number;
+  /**
+   * Runs one unit over a file with a direct layout somewhere else (a worker_thread: register
+   * `runDirectUnit` from ./reader in the task table and pass `(a, s) => pool.run('extractDirect', a, { signal: s })`).
+   * Default: in this thread.
+   */
+  runDirectUnit?: (args: DirectUnitArgs, signal: AbortSignal) => Promise<UnitResult>;
+  /** Units in flight at once when `runDirectUnit` is given (default 1); each tilt is split into this many. */
+  parallelism?: number;
+}
+
+export interface ExtractResult {
+  series: ExtractedSeries[];
+  warnings: string[];
+  bytesRead: number;
+  framesRead: number;
+  seconds: number;
+}

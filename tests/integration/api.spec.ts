@@ -1,0 +1,71 @@
+// createApi over an in-process transport wired to the real registry: the same path as the preload and
+// the e2e bridge, minus the wire.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApi, type Transport } from '../../src-shared/api';
+import type { EventMap, EventName } from '../../src-shared/contract';
+import { IpcRegistry } from '../../src-main/ipc/registry';
+import { createAppState, createJobHandlers, createRequestHandlers } from '../../src-main/ipc/bindings';
+
+function inProcess(): Transport {
+  const listeners = new Map<string, Set<(p: unknown) => void>>();
+  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }), createJobHandlers(createAppState()), {
+    emit<E extends EventName>(event: E, payload: EventMap[E]) {
+      // Events go through structuredClone like Electron's IPC does.
+      for (const l of listeners.get(event) ?? []) l(structuredClone(payload));
+    },
+  }, { progressIntervalMs: 0 });
+  return {
+    invoke: async (channel, args) => structuredClone(await registry.handle(channel, structuredClone(args))),
+    subscribe(event, listener) {
+      if (!listeners.has(event)) listeners.set(event, new Set());
+      listeners.get(event)!.add(listener);
+      return () => listeners.get(event)!.delete(listener);
+    },
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tracked-api-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('createApi', () => {
+  const api = createApi(inProcess());
+
+  it('invokes a request and returns its typed result', async () => {
+    const info = await api.invoke('app.info', {});
+    expect(info.name).toBe('trackED');
+    expect(info.host).toBe('test-host');
+  });
+
+  it('rebuilds main-side errors as Error objects with name, message and detail', async () => {
+    const err = await api.invoke('file.info', { path: join(dir, 'missing.h5') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).name).toBe('InputError');
+    expect((err as Error & { detail: { file: string } }).detail.file).toBe(join(dir, 'missing.h5'));
+  });
+
+  it('refuses channels that are not in the contract', async () => {
+    await expect((api.invoke as (c: string, a: unknown) => Promise<unknown>)('shell.exec', {})).rejects.toThrow(/Unknown channel/);
+  });
+
+  it('runs a job with progress to the right result', async () => {
+    const data = Buffer.alloc(5 * 65536 + 3, 1);
+    const file = join(dir, 'a.bin');
+    writeFileSync(file, data);
+    const seen: number[] = [];
+    const result = await api.runJob('file.hash', { path: file, chunkBytes: 65536 }, { onProgress: (p) => seen.push(p.done) });
+    expect(result.hex).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(seen.at(-1)).toBe(data.length);
+  });
+
+  it('cancels a job through an AbortSignal', async () => {
+    const file = join(dir, 'b.bin');
+    writeFileSync(file, Buffer.alloc(64 * 1024 * 1024));
+    const controller = new AbortController();
+    const run = api.runJob('file.hash', { path: file, chunkBytes: 4096 }, { onProgress: () => controller.abort() , signal: controller.signal });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
