@@ -5,7 +5,7 @@
 //             pool and on a 1-worker pool (like for like with single-thread extraction)
 //   extract   extractSeries: two touching particles (disks covering most of the scan) plus a 3-step background ring,
 //             saturation check on, beam-centre fits on — in this thread, and spread over the app's worker pool through
-//             ctx.runDirectUnit and the `extractDirect` task (what the app and `tracked run` use).
+//             ctx.pool and the `extractDirect` task (what the app and `tracked run` use).
 //   kernel    the inner loop alone, in memory, one core: the JS reference (accumulateFramesInto) against the
 //             WebAssembly SIMD kernel, on one 4 MiB block summed into the bench's targets (with and without the
 //             saturation check). Extraction runs use the wasm kernel (the default); the pool run is repeated with
@@ -21,12 +21,11 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writ
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accumulateFramesInto, backgroundRing, buildTargetMap, createAccumulators, type TargetMap } from '../src-main/kernels/extract';
-import type { DirectUnitArgs, UnitResult } from '../src-main/stages/extraction/unit';
-import { extractSeries } from '../src-main/stages/extraction/run';
+import { extractSeries } from '../src-main/stages/extraction/service';
 import type { ExtractionObject } from '../src-main/stages/extraction/types';
 import type { FourDSource } from '../src-main/io/types';
 import type { DetectorSpec } from '../src-main/kernels/virtual-detectors';
-import { computeVirtualImages } from '../src-main/stages/virtual/run';
+import { computeVirtualImages } from '../src-main/stages/virtual/service';
 import { WorkerPool } from '../src-main/workers/pool';
 import { WasmExtractKernel } from '../src-main/kernels/wasm/extract';
 import type { PixelArray } from '../src-shared/pixels';
@@ -173,7 +172,6 @@ export default async function bench(): Promise<Record<string, unknown>> {
   const pool1 = new WorkerPool({ size: 1 });
   // The app's own worker entry and task table (extractDirect), as `tracked run` and the app use it.
   const exPool = new WorkerPool();
-  const runOnPool = (a: DirectUnitArgs, signal: AbortSignal): Promise<UnitResult> => exPool.run('extractDirect', a, { signal });
   try {
     const paths = Array.from({ length: N_TILTS }, (_, t) => join(dir, `tilt_${t}.raw`));
     paths.forEach((p, t) => writeTilt(p, ny, t));
@@ -201,14 +199,14 @@ export default async function bench(): Promise<Record<string, unknown>> {
     const ex = await best(3, () => extractSeries({ sources, anglesDeg }, objects, { background: { ringWidth: 3 }, saturationLevel: 65535 }));
     const exPlain = await best(3, () => extractSeries({ sources, anglesDeg }, objects, { beamCentre: false }));
     const exWorkers = await best(3, () =>
-      extractSeries({ sources, anglesDeg }, objects, { background: { ringWidth: 3 }, saturationLevel: 65535 }, { runDirectUnit: runOnPool, parallelism: exPool.size }),
+      extractSeries({ sources, anglesDeg }, objects, { background: { ringWidth: 3 }, saturationLevel: 65535 }, { pool: exPool }),
     );
     const exWorkersJs = await best(3, () =>
       extractSeries(
         { sources, anglesDeg },
         objects,
         { background: { ringWidth: 3 }, saturationLevel: 65535, kernel: 'js' },
-        { runDirectUnit: runOnPool, parallelism: exPool.size },
+        { pool: exPool },
       ),
     );
     const vPool = await best(3, () => computeVirtualImages(sources, detectors));
@@ -232,7 +230,7 @@ export default async function bench(): Promise<Record<string, unknown>> {
           { sources, anglesDeg },
           objects,
           { background: { ringWidth: 3 }, saturationLevel: 65535 },
-          { runDirectUnit: runOnPool, parallelism: exPool.size },
+          { pool: exPool },
         );
         dropCaches();
         const vCold = await computeVirtualImages(sources, detectors);

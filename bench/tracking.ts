@@ -25,7 +25,7 @@ async function runSize(n: number, nTilts: number): Promise<SizeResult> {
   const s = synthStack({ nx: n, ny: n, nTilts, tiltRangeDeg: 30, particles, driftStep: 0.6 * scale, noise: 6, background: 10, seed: 1 });
   const npx = n * n;
   const mid = Math.floor(nTilts / 2);
-  const prompt = { objectId: 1, frame: mid, points: [{ x: Math.round(s.centres[1][mid].x), y: Math.round(s.centres[1][mid].y), positive: true }] };
+  const prompt = { objectId: 1, tilt: mid, points: [{ x: Math.round(s.centres[1][mid].x), y: Math.round(s.centres[1][mid].y), positive: true }] };
 
   // Baseline: preprocess + threshold every tilt, phase-correlate every neighbouring pair.
   const b0 = performance.now();

@@ -30,22 +30,15 @@ import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { FourDSource } from '../src-main/io/types';
-import {
-  accumulateFrames,
-  compileDetectors,
-  createAccumulator,
-  detectorWeights,
-  resolveKernel,
-  type DetectorSpec,
-  type KernelChoice,
-} from '../src-main/kernels/virtual-detectors';
+import { compileDetectors, detectorWeights, type DetectorSpec } from '../src-main/kernels/virtual-detectors';
 import { openSource } from '../src-main/io/open';
 import { EmdCubeWriter } from '../src-main/io/write-emd';
 import { MibWriter } from '../src-main/io/write-mib';
-import { computeVirtualImages, type VirtualContext, type VirtualTraceEvent } from '../src-main/stages/virtual/run';
+import { computeVirtualImages, type VirtualContext, type VirtualTraceEvent } from '../src-main/stages/virtual/service';
 import { WasmFrameKernel } from '../src-main/kernels/wasm';
 import { WorkerPool } from '../src-main/workers/pool';
 import { rng } from '../tests/helpers/rng';
+import { accumulateFrames, createAccumulator, resolveKernel, type KernelChoice } from '../src-main/kernels/virtual-accumulate';
 
 export interface VirtualBenchOptions {
   sizesGB?: number[];
@@ -417,10 +410,10 @@ function kernelThroughput(kernel: 'js' | 'wasm', seconds = 0.6): number {
       for (let p = 0; p < NQ * NQ; p++) data[f * NQ * NQ + p] = tpl.readUInt16BE(f * STRIDE + HEADER + p * 2);
     }
     const acc = createAccumulator(compiled, frames, { mean: true, max: false });
-    accumulateFrames(compiled, acc, { data, count: frames, position: 0 }, undefined, 'js'); // warm-up / JIT
+    accumulateFrames(compiled, acc, { data, count: frames, position: 0 }, { kernel: 'js' }); // warm-up / JIT
     t = performance.now();
     while (performance.now() - t < seconds * 1000) {
-      accumulateFrames(compiled, acc, { data, count: frames, position: 0 }, undefined, 'js');
+      accumulateFrames(compiled, acc, { data, count: frames, position: 0 }, { kernel: 'js' });
       bytes += data.byteLength;
     }
   }

@@ -6,9 +6,11 @@ import { ParameterError } from '../../src-shared/errors';
 import { encodeTiffPages } from '../io/export';
 import { writeFileAtomic } from '../io/atomic';
 import { writeVirtualStackH5 } from '../io/write-virtual';
-import { extractObjects, writeExports, writeMasks } from '../stages/extraction/service';
+import { extractObjects, writeSeriesMasks } from '../services/extraction-job';
 import { SeriesSessions } from '../services/series-session';
-import { runTracking } from '../stages/tracking/service';
+import { runTracking } from '../services/tracking-job';
+import { computeVirtual, suggestDetectors, virtualStack } from '../services/virtual-job';
+import { writeExports } from '../stages/export';
 import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
 
@@ -60,13 +62,14 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     const { seriesId } = summary;
     warnings.push(...summary.warnings);
     // Detector radii from the data unless given: the fitted direct-beam disk sets BF and the ADF's inner edge.
-    const suggested = await sessions.suggestDetectors(seriesId);
+    const suggested = await suggestDetectors(sessions, seriesId);
     const bf = o.bf ?? suggested.bfRadius;
     const adf = o.adf ?? [suggested.adfInner, suggested.adfOuter];
 
     // 1. Virtual images.
     const v = await step('virtual', () =>
-      sessions.computeVirtual(
+      computeVirtual(
+        sessions,
         seriesId,
         [
           { kind: 'disk', radius: bf, name: 'bf' },
@@ -79,11 +82,11 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     );
     warnings.push(...v.warnings);
     const [ny, nx] = summary.scanShape;
-    const adfStack = sessions.virtualStack(seriesId, 'adf').stack;
+    const adfStack = virtualStack(sessions, seriesId, 'adf').stack;
     const pages = summary.anglesDeg.map((a, t) => ({ data: adfStack.subarray(t * ny * nx, (t + 1) * ny * nx), width: nx, height: ny, description: `ADF ${adf[0]}-${adf[1]} px, tilt ${t + 1}, ${a} deg` }));
     await writeFileAtomic(join(out, 'virtual.tiff'), encodeTiffPages(pages, 'trackED'));
     const stacks: Record<string, Float32Array> = {};
-    for (const out of v.outputs) stacks[out.name] = sessions.virtualStack(seriesId, out.name).stack;
+    for (const out of v.outputs) stacks[out.name] = virtualStack(sessions, seriesId, out.name).stack;
     await writeVirtualStackH5(join(out, 'virtual.h5'), { stacks, nTilts: summary.nTilts, ny, nx, anglesDeg: summary.anglesDeg, detectors: { bf: `disk r=${bf}`, adf: `annulus ${adf[0]}-${adf[1]}` } });
 
     // 2. The target and its tracking.
@@ -91,15 +94,15 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     const choice = spec.kind === 'auto' ? pickAutoTarget(ref) : targetFromProbe(ref, spec.x, spec.y, spec.tilt);
     const project = await sessions.project(seriesId);
     const object = project.create('target');
-    project.setPrompt(object.id, { tilt: choice.frame, points: choice.prompt.points });
+    project.setPrompt(object.id, { tilt: choice.tilt, points: choice.prompt.points });
     const tracked = await step('tracking', () =>
       runTracking(
         sessions,
-        { seriesId, objectIds: [object.id], fromTilt: choice.frame, direction: 'both', image: 'adf', tracker, ...(o.model ? { modelDir: o.model } : {}) },
+        { seriesId, objectIds: [object.id], fromTilt: choice.tilt, direction: 'both', image: 'adf', tracker, ...(o.model ? { modelDir: o.model } : {}) },
         { progress: (d, t, s) => progress.update(d, t, s) },
       ),
     );
-    const masksWritten = await writeMasks(sessions, seriesId, out);
+    const masksWritten = await writeSeriesMasks(sessions, seriesId, out);
 
     // 3. Extraction and exports.
     const extracted = await step('extraction', () =>
@@ -131,7 +134,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
         tiltRangeDeg: [Math.min(...summary.anglesDeg), Math.max(...summary.anglesDeg)],
         source: summary.source,
       },
-      target: { spec: o.target ?? 'auto', tilt: choice.frame, x: choice.candidate.innerX, y: choice.candidate.innerY, note: choice.note },
+      target: { spec: o.target ?? 'auto', tilt: choice.tilt, x: choice.candidate.innerX, y: choice.candidate.innerY, note: choice.note },
       objects: [
         {
           id: object.id,

@@ -7,6 +7,7 @@ import { writeVirtualStackH5 } from '../io/write-virtual';
 import { encodeTiffPages } from '../io/export';
 import { writeFileAtomic } from '../io/atomic';
 import { SeriesSessions } from '../services/series-session';
+import { computeVirtual, virtualStack } from '../services/virtual-job';
 import { createProgress } from './progress';
 
 /** Parses `bf:R`, `adf:RIN,ROUT`, `mask:FILE`, `com`, `variance`, `sum` (radii in detector pixels). */
@@ -112,10 +113,10 @@ export async function runVirtualCommand(seriesPath: string, opts: VirtualCommand
   });
   const progress = createProgress('virtual');
   try {
-    const v = await sessions.computeVirtual(summary.seriesId, detectors, { progress: (d, t, s) => progress.update(d, t, s) });
+    const v = await computeVirtual(sessions, summary.seriesId, detectors, { progress: (d, t, s) => progress.update(d, t, s) });
     progress.stop();
     const stacks: Record<string, Float32Array> = {};
-    for (const o of v.outputs) stacks[o.name] = sessions.virtualStack(summary.seriesId, o.name).stack;
+    for (const o of v.outputs) stacks[o.name] = virtualStack(sessions, summary.seriesId, o.name).stack;
     const describe: Record<string, string> = {};
     for (const o of v.outputs) {
       const d = detectors.find((x) => x.name !== undefined && o.name.startsWith(x.name));

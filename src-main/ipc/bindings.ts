@@ -8,8 +8,9 @@ import { inspect } from '../io/inspect';
 import type { JobHandlers, RequestHandlers } from './registry';
 import { hashFile } from '../services/file-hash';
 import { SeriesSessions, type SessionOptions } from '../services/series-session';
-import { findCandidates, runTracking } from '../stages/tracking/service';
-import { extractedFrame, runExtractionJob, summariseExtraction } from '../stages/extraction/service';
+import { findCandidates, runTracking } from '../services/tracking-job';
+import { extractedFrame, runExtractionJob, summariseExtraction } from '../services/extraction-job';
+import { computeVirtual, meanPattern, suggestDetectors, virtualStack, virtualSummary } from '../services/virtual-job';
 
 export interface HostHooks {
   host: AppInfo['host'];
@@ -52,12 +53,12 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     'file.info': ({ path }) => inspect(path),
     'series.open': ({ path, ...opts }) => sessions.openSeries(path, opts),
     'series.list': () => sessions.list(),
-    'series.suggestDetectors': ({ seriesId }) => sessions.suggestDetectors(seriesId),
+    'series.suggestDetectors': ({ seriesId }) => suggestDetectors(sessions, seriesId),
     'series.close': async ({ seriesId }) => ({ closed: await sessions.close(seriesId) }),
     'series.pattern': ({ seriesId, tilt, rx, ry }) => sessions.pattern(seriesId, tilt, rx, ry),
-    'virtual.summary': ({ seriesId }) => sessions.virtualSummary(seriesId),
-    'virtual.stack': ({ seriesId, output }) => sessions.virtualStack(seriesId, output),
-    'virtual.meanPattern': ({ seriesId, tilt }) => sessions.meanPattern(seriesId, tilt),
+    'virtual.summary': ({ seriesId }) => virtualSummary(sessions, seriesId),
+    'virtual.stack': ({ seriesId, output }) => virtualStack(sessions, seriesId, output),
+    'virtual.meanPattern': ({ seriesId, tilt }) => meanPattern(sessions, seriesId, tilt),
     'objects.list': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
       return [...p.objects.values()].map((o) => p.summary(seriesId, o));
@@ -120,7 +121,7 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
 export function createJobHandlers(state: AppState): JobHandlers {
   const { sessions } = state;
   return {
-    'virtual.compute': ({ seriesId, detectors }, ctx) => sessions.computeVirtual(seriesId, detectors, ctx),
+    'virtual.compute': ({ seriesId, detectors }, ctx) => computeVirtual(sessions, seriesId, detectors, ctx),
     'track.run': (args, ctx) => runTracking(sessions, args, ctx),
     'extract.run': (args, ctx) => runExtractionJob(sessions, args, ctx),
     'file.hash': (args, ctx) =>

@@ -18,6 +18,8 @@ export interface BeamCentreOptions {
   /** Threshold as a fraction between background and peak (default 0.5). */
   threshold?: number;
   method?: BeamCentreMethod;
+  /** Reused working memory (default: allocated for this fit). */
+  scratch?: BeamCentreScratch;
 }
 
 export interface BeamCentreFit {
@@ -89,22 +91,27 @@ function medianInPlace(c: Float64Array): number {
   return 0.5 * (lower + upper);
 }
 
-// Scratch for the flood fill and the peak search, reused across calls (one fit per tilt, twice, on the main thread:
-// fresh arrays per call were a good part of its garbage). Never escapes a call; fits do not run concurrently.
-let marks = new Uint8Array(0);
-let stackBuf = new Int32Array(0);
+/**
+ * Scratch for the flood fill and the peak search. A caller that fits many patterns (a pass fits two per tilt on the
+ * thread the workers need a core from) keeps one and passes it in, so the fits make no garbage; never shared
+ * between fits that run at the same time.
+ */
+export class BeamCentreScratch {
+  private marks = new Uint8Array(0);
+  private stack = new Int32Array(0);
 
-/** `n` zeroed marks. */
-function scratchMarks(n: number): Uint8Array {
-  if (marks.length < n) marks = new Uint8Array(n);
-  const m = marks.subarray(0, n);
-  m.fill(0);
-  return m;
-}
+  /** `n` zeroed marks. */
+  zeroedMarks(n: number): Uint8Array {
+    if (this.marks.length < n) this.marks = new Uint8Array(n);
+    const m = this.marks.subarray(0, n);
+    m.fill(0);
+    return m;
+  }
 
-function scratchStack(n: number): Int32Array {
-  if (stackBuf.length < n) stackBuf = new Int32Array(n);
-  return stackBuf;
+  stackOf(n: number): Int32Array {
+    if (this.stack.length < n) this.stack = new Int32Array(n);
+    return this.stack;
+  }
 }
 
 /** Median of the 3×3 neighbourhood of (x, y) (clipped at the edges: the middle of the values present). */
@@ -132,7 +139,7 @@ function median3x3(pattern: Pattern, nqy: number, nqx: number, x: number, y: num
  * exact: a neighbourhood whose median is ≥ the bound holds ≥ 5 values ≥ it, so its centre lies next to one of
  * them. A mean pattern is flat background around one bright disk, so this filters a few hundred pixels, not all.
  */
-export function medianFilteredPeak(pattern: Pattern, nqy: number, nqx: number): { peak: number; peakAt: number } {
+export function medianFilteredPeak(pattern: Pattern, nqy: number, nqx: number, scratch = new BeamCentreScratch()): { peak: number; peakAt: number } {
   const nb = new Float64Array(9);
   let peak = -Infinity;
   let peakAt = 0;
@@ -149,7 +156,7 @@ export function medianFilteredPeak(pattern: Pattern, nqy: number, nqx: number): 
   for (let y = 1; y < nqy; y += GRID) for (let x = 1; x < nqx; x += GRID) consider(x, y);
   if (nqy < 2 || nqx < 2) consider(0, 0);
   const bound = peak;
-  const done = scratchMarks(nqy * nqx);
+  const done = scratch.zeroedMarks(nqy * nqx);
   for (let q = 0; q < pattern.length; q++) {
     if (!(pattern[q] >= bound)) continue;
     const qx = q % nqx;
@@ -179,15 +186,16 @@ export function fitBeamCentre(
   const frac = opts.threshold ?? 0.5;
   const method = opts.method ?? 'centroid';
 
+  const scratch = opts.scratch ?? new BeamCentreScratch();
   const bg = background(pattern);
   // Peak of the 3×3 median-filtered pattern: a hot pixel (or a few) cannot win, a disk of radius ≥ 2 survives.
-  const { peak, peakAt } = medianFilteredPeak(pattern, nqy, nqx);
+  const { peak, peakAt } = medianFilteredPeak(pattern, nqy, nqx, scratch);
   if (!(peak > bg)) return null;
   const level = bg + frac * (peak - bg);
 
   // Component above the level that holds the peak (flood fill, explicit stack).
-  const inside = scratchMarks(npix);
-  const stack = scratchStack(npix);
+  const inside = scratch.zeroedMarks(npix);
+  const stack = scratch.stackOf(npix);
   let top = 0;
   let start = peakAt;
   if (!(pattern[start] > level)) {

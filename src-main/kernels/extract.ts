@@ -1,5 +1,4 @@
-import type { PixelArray } from '../../src-shared/pixels';
-// Extraction kernels: pure functions over typed arrays (DESIGN §3 "ExtractedSeries", §4 row-major indices).
+// Extraction kernels: pure functions over typed arrays (the ExtractedSeries of src-shared/domain.ts; row-major indices).
 //
 // The hot path is `accumulateFrames`: for a block of consecutive frames it adds every frame into the sum of each
 // *target* that claims the frame's probe position. A target is an accumulator: an object's mask at one tilt, or the
@@ -15,7 +14,27 @@ import type { PixelArray } from '../../src-shared/pixels';
 // compare per pixel and only runs when a level is given.
 //
 // `accumulateFramesInto` is the reference and the fallback: the default inner loop for uint8/uint16/uint32/float32 is
-// the WebAssembly SIMD kernel (../kernels/wasm/extract.ts, used by ./reader.ts), which must match it bit for bit.
+// the WebAssembly SIMD kernel (./wasm/extract.ts), which must match it bit for bit.
+
+import type { PixelArray } from '../../src-shared/pixels';
+import { ParameterError } from '../../src-shared/errors';
+import { extractWasmAvailable, extractWasmSupports } from './wasm/extract';
+
+/** Inner loops of extraction: 'auto' (WebAssembly SIMD where it applies), 'js' (the reference), 'wasm' (required). */
+export type ExtractKernelChoice = 'auto' | 'js' | 'wasm';
+
+/** The kernel `choice` resolves to for `dtype` (ParameterError for 'wasm' where it cannot run). */
+export function resolveExtractKernel(choice: ExtractKernelChoice | undefined, dtype: string): 'js' | 'wasm' {
+  if (choice === 'js') return 'js';
+  const ok = extractWasmSupports(dtype) && extractWasmAvailable();
+  if (choice === 'wasm' && !ok) {
+    throw new ParameterError(
+      'kernel',
+      extractWasmSupports(dtype) ? 'WebAssembly SIMD is not available in this runtime' : `the wasm extraction kernel does not handle ${dtype}`,
+    );
+  }
+  return ok ? 'wasm' : 'js';
+}
 
 /** Which targets claim each probe position of one tilt (CSR: targets of probe p are ids[offsets[p] … offsets[p+1]-1]). */
 export interface TargetMap {

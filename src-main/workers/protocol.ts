@@ -11,6 +11,12 @@ import {
   type ErrorDetail,
 } from '../../src-shared/errors';
 
+/** What every worker task receives besides its arguments. */
+export interface TaskContext {
+  /** Aborted when the pool cancels the task; reads the shared cancel flag, so it is live inside sync loops. */
+  signal: AbortSignal;
+}
+
 /** main → worker */
 export interface TaskMessage {
   id: number;
@@ -108,4 +114,21 @@ export function signalFromFlag(flag: Int32Array): AbortSignal {
     },
   });
   return signal;
+}
+
+/**
+ * A progress callback for a worker task that reports (done, total) into a shared Int32Array [done, total], which the
+ * caller on the main thread reads with `readProgress`; a no-op when there is no counter.
+ */
+export function progressWriter(counter: Int32Array | undefined): ((done: number, total: number) => void) | undefined {
+  if (!counter) return undefined;
+  return (done, total) => {
+    Atomics.store(counter, 1, total);
+    Atomics.store(counter, 0, done);
+  };
+}
+
+/** A shared [done, total] counter for progressWriter. */
+export function progressCounter(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
 }

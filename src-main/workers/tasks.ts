@@ -1,24 +1,20 @@
-// The task table the worker entry dispatches on. One line per kernel; argument and result types come from the
-// implementation (`Parameters<typeof fn>`), so the pool's `run(name, args)` is typed without declaring anything
-// twice (STYLE: pure kernel + thin worker).
+// The task table the worker entry dispatches on: every stage's worker tasks (stages/<stage>/tasks.ts, one line each
+// around a pure function), plus the pool's own diagnostics. Argument and result types come from the implementations,
+// so the pool's `run(name, args)` is typed without declaring anything twice.
 
-import { fitBeamCentre } from '../kernels/beam-centre';
+import { extractionTasks } from '../stages/extraction/tasks';
+import { trackingTasks } from '../stages/tracking/tasks';
+import { virtualTasks } from '../stages/virtual/tasks';
 import { diagnostics } from './diagnostics';
-import { runDirectUnit } from '../stages/extraction/unit';
-import { virtualBlock, virtualDirect } from '../stages/virtual/unit';
+import type { TaskContext } from './protocol';
 
-/** What every task receives besides its arguments. */
-export interface TaskContext {
-  /** Aborted when the pool cancels the task; reads the shared cancel flag, so it is live inside sync loops. */
-  signal: AbortSignal;
-}
+export type { TaskContext } from './protocol';
 
 export const tasks = {
-  virtualDirect: (a: Parameters<typeof virtualDirect>[0], c: TaskContext) => virtualDirect(a, c.signal),
-  virtualBlock: (a: Parameters<typeof virtualBlock>[0], c: TaskContext) => virtualBlock(a, c.signal),
-  fitBeamCentre: (a: { pattern: Parameters<typeof fitBeamCentre>[0]; shape: [number, number] }) => fitBeamCentre(a.pattern, a.shape),
+  ...virtualTasks,
+  ...trackingTasks,
+  ...extractionTasks,
   diagnostics: (a: Parameters<typeof diagnostics>[0], c: TaskContext) => diagnostics(a, c.signal),
-  extractDirect: (a: Parameters<typeof runDirectUnit>[0], c: TaskContext) => runDirectUnit(a, c.signal),
 };
 
 export type Tasks = typeof tasks;

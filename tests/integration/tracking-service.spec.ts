@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffMask } from '../../src-shared/mask-runs';
 import { fillPolygonForTest } from './polygon';
 import { SeriesSessions } from '../../src-main/services/series-session';
-import { findCandidates, runTracking } from '../../src-main/stages/tracking/service';
+import { findCandidates, runTracking } from '../../src-main/services/tracking-job';
 import { synthesize } from '../../src-main/synth/index';
+import { computeVirtual } from '../../src-main/services/virtual-job';
 
 const N = 40;
 let dir: string;
@@ -28,7 +29,7 @@ afterAll(async () => {
 describe('tracking service', () => {
   it('re-tracks forward from an edited frame, keeping it and leaving earlier frames', async () => {
     const { seriesId } = await sessions.openSeries(manifest);
-    await sessions.computeVirtual(seriesId, [{ kind: 'disk', radius: 6, name: 'bf' }, { kind: 'annulus', rIn: 10, rOut: 40, name: 'adf' }]);
+    await computeVirtual(sessions, seriesId, [{ kind: 'disk', radius: 6, name: 'bf' }, { kind: 'annulus', rIn: 10, rOut: 40, name: 'adf' }]);
     const candidates = await findCandidates(sessions, seriesId, 3, 'adf');
     expect(candidates.length).toBeGreaterThan(0);
     const project = await sessions.project(seriesId);
@@ -36,8 +37,7 @@ describe('tracking service', () => {
     const [x0, y0, x1, y1] = candidates[0]!.bbox;
     const mask = fillPolygonForTest(N, N, [[x0, y0], [x1 + 1, y0], [x1 + 1, y1 + 1], [x0, y1 + 1]]);
     project.edit(o.id, 3, diffMask(new Uint8Array(N * N), mask));
-    const r = await runTracking(sessions, { seriesId, objectIds: [o.id], fromTilt: 3, direction: 'forward', image: 'adf', tracker: 'classical' });
-    console.log(JSON.stringify(r), project.get(o.id).frameState, candidates[0]);
+    await runTracking(sessions, { seriesId, objectIds: [o.id], fromTilt: 3, direction: 'forward', image: 'adf', tracker: 'classical' });
     const after = project.get(o.id);
     expect(after.frameState[3]).toBe('edited');
     expect(Array.from(after.masks.subarray(3 * N * N, 4 * N * N))).toEqual(Array.from(mask));

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CancelledError, ParameterError } from '../../../src-shared/errors';
 
-import {
-  accumulateFrames,
-  compileDetectors,
-  createAccumulator,
-  detectorWeights,
-  maxPattern,
-  meanPattern,
-  mergePatterns,
-  type DetectorSpec,
-} from '../virtual-detectors';
+import { compileDetectors, detectorWeights, type DetectorSpec } from '../virtual-detectors';
 import { rng } from '../../../tests/helpers/rng';
 import type { PixelArray } from '../../../src-shared/pixels';
+import { accumulateFrames, createAccumulator, maxPattern, meanPattern, mergePatterns } from '../virtual-accumulate';
 
 // Small odd shapes so row ends, the 4-frame passes and the 1-frame tail are all exercised.
 const NQY = 9;
@@ -165,7 +157,7 @@ describe('accumulateFrames', () => {
         const specs: DetectorSpec[] = [...SPECS, { kind: 'mask', mask: boolMask }, { kind: 'mask', mask: wMask }];
         const compiled = compileDetectors(specs, { detectorShape: [NQY, NQX], beamCentre: BEAM, edge });
         const acc = createAccumulator(compiled, NF);
-        accumulateFrames(compiled, acc, { data: frames, count: NF, position: 0 }, undefined, kernel);
+        accumulateFrames(compiled, acc, { data: frames, count: NF, position: 0 }, { kernel });
         expect(frames).toEqual(copy); // never mutates its input
 
         const ref = reference(frames, NF, specs, edge);
@@ -283,7 +275,7 @@ describe('accumulateFrames', () => {
     const acc = createAccumulator(compiled, NF);
     const c = new AbortController();
     c.abort();
-    expect(() => accumulateFrames(compiled, acc, { data: new Uint8Array(NF * NPIX), count: NF, position: 0 }, c.signal)).toThrow(CancelledError);
+    expect(() => accumulateFrames(compiled, acc, { data: new Uint8Array(NF * NPIX), count: NF, position: 0 }, { signal: c.signal })).toThrow(CancelledError);
     expect(acc.frames).toBe(0);
   });
 

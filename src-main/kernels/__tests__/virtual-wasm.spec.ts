@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ParameterError } from '../../../src-shared/errors';
-import {
-  accumulateFrames,
-  compileDetectors,
-  createAccumulator,
-  resolveKernel,
-  writeWasmOutputs,
-  type CompiledDetectors,
-  type DetectorSpec,
-  type VirtualAccumulator,
-} from '../virtual-detectors';
+import { compileDetectors, type CompiledDetectors, type DetectorSpec } from '../virtual-detectors';
 import { WasmFrameKernel, wasmAvailable, type WasmDType } from '../wasm';
 import * as generated from '../wasm/virtual-kernel.generated';
 import { describeCommittedWasm } from '../../../tests/helpers/wasm-artefact';
 import { rng } from '../../../tests/helpers/rng';
+import { accumulateFrames, createAccumulator, resolveKernel, writeWasmOutputs, type VirtualAccumulator } from '../virtual-accumulate';
 
 // The WebAssembly SIMD kernel against the JS reference kernel, output by output, on random data.
 // Shapes: 13×37 has SIMD bodies (8 / 16 / 4 lanes) and scalar row tails for every dtype; NF odd exercises the
@@ -113,8 +105,8 @@ describe('wasm kernel', () => {
         const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM, edge });
         const js = createAccumulator(c, NF);
         const wa = createAccumulator(c, NF);
-        accumulateFrames(c, js, { data, count: NF, position: 0 }, undefined, 'js');
-        accumulateFrames(c, wa, { data, count: NF, position: 0 }, undefined, 'wasm');
+        accumulateFrames(c, js, { data, count: NF, position: 0 }, { kernel: 'js' });
+        accumulateFrames(c, wa, { data, count: NF, position: 0 }, { kernel: 'wasm' });
         expect(data).toEqual(copy);
         expectSame(c, dtype, edge, js, wa, sp);
       });
@@ -125,7 +117,7 @@ describe('wasm kernel', () => {
       const data = frames(C, lo, hi, NF, 7 + dtype.length);
       const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM });
       const js = createAccumulator(c, NF);
-      accumulateFrames(c, js, { data, count: NF, position: 0 }, undefined, 'js');
+      accumulateFrames(c, js, { data, count: NF, position: 0 }, { kernel: 'js' });
       for (const header of [384, 3]) {
         const { bytes, stride } = bigEndianWithHeaders(data, header);
         const k = new WasmFrameKernel(c, dtype, { mean: true, max: true, areaBytes: bytes.length, areas: 2 });
@@ -148,8 +140,8 @@ describe('wasm kernel', () => {
     const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM });
     const a = createAccumulator(c, NF);
     const b = createAccumulator(c, NF, { mean: false, max: false });
-    accumulateFrames(c, a, { data, count: NF, position: 0 }, undefined, 'wasm');
-    accumulateFrames(c, b, { data, count: NF, position: 0 }, undefined, 'wasm');
+    accumulateFrames(c, a, { data, count: NF, position: 0 }, { kernel: 'wasm' });
+    accumulateFrames(c, b, { data, count: NF, position: 0 }, { kernel: 'wasm' });
     expect(b.outputs).toEqual(a.outputs);
     expect(b.patternSum).toBeNull();
     expect(b.patternMax).toBeNull();
@@ -184,8 +176,8 @@ describe('wasm kernel', () => {
       const c = compileDetectors(sp, { detectorShape: [ny, nx], beamCentre: [150, 4], edge });
       const js = createAccumulator(c, nf);
       const wa = createAccumulator(c, nf);
-      accumulateFrames(c, js, { data, count: nf, position: 0 }, undefined, 'js');
-      accumulateFrames(c, wa, { data, count: nf, position: 0 }, undefined, 'wasm');
+      accumulateFrames(c, js, { data, count: nf, position: 0 }, { kernel: 'js' });
+      accumulateFrames(c, wa, { data, count: nf, position: 0 }, { kernel: 'wasm' });
       c.outputs.forEach((o, k) => {
         for (let f = 0; f < nf; f++) {
           const want = js.outputs[k][f];
@@ -200,7 +192,7 @@ describe('wasm kernel', () => {
     // Big-endian with MIB-sized headers, in place: the same numbers.
     const c = compileDetectors(sp, { detectorShape: [ny, nx], beamCentre: [150, 4], edge: 'binary' });
     const js = createAccumulator(c, nf);
-    accumulateFrames(c, js, { data, count: nf, position: 0 }, undefined, 'js');
+    accumulateFrames(c, js, { data, count: nf, position: 0 }, { kernel: 'js' });
     const stride = npix * 2 + 384;
     const bytes = new Uint8Array(nf * stride);
     const dv = new DataView(bytes.buffer);
@@ -237,8 +229,8 @@ describe('wasm kernel', () => {
     const c = compileDetectors([{ kind: 'sum' }, { kind: 'disk', radius: 3 }, { kind: 'variance' }], { detectorShape: [NQY, NQX], beamCentre: BEAM });
     const js = createAccumulator(c, NF);
     const wa = createAccumulator(c, NF);
-    accumulateFrames(c, js, { data, count: NF, position: 0 }, undefined, 'js');
-    accumulateFrames(c, wa, { data, count: NF, position: 0 }, undefined, 'wasm');
+    accumulateFrames(c, js, { data, count: NF, position: 0 }, { kernel: 'js' });
+    accumulateFrames(c, wa, { data, count: NF, position: 0 }, { kernel: 'wasm' });
     expect(wa.firstNonFinite).toBe(2);
     expect(wa.outputs[0][5]).toBeNaN();
     expect(wa.outputs[0][2]).toBe(Infinity);

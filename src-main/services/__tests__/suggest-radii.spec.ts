@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { suggestRadii } from '../series-session';
+import { suggestRadii } from '../virtual-job';
 
 describe('suggested detector radii', () => {
   it('BF covers the disk, ADF starts at 3.5 disk radii and ends at the detector edge', () => {

@@ -1,7 +1,7 @@
-// The extraction data model (DESIGN §3 ExtractedSeries) and its options.
+// The extraction stage's inputs and options (its output, ExtractedSeries, is in src-shared/domain.ts).
 
-import type { BadPixelMode } from '../../kernels/extract';
-import type { DirectUnitArgs, UnitResult } from './unit';
+import type { BadPixelMode, ExtractKernelChoice } from '../../kernels/extract';
+import type { WorkerPool } from '../../workers/pool';
 import type { ExtractedSeries, FrameState } from '../../../src-shared/domain';
 
 /** What extraction needs of a TrackedObject. */
@@ -56,21 +56,14 @@ export interface ExtractOptions {
   kernel?: ExtractKernelChoice;
 }
 
-export type ExtractKernelChoice = 'auto' | 'js' | 'wasm';
 
 export interface ExtractContext {
   signal?: AbortSignal;
   /** Bytes are frame pixel bytes actually read. Called at most every `progressIntervalMs` and once at the end. */
   onProgress?(doneBytes: number, totalBytes: number, stage: 'extraction'): void;
   progressIntervalMs?: number;
-  /**
-   * Runs one unit over a file with a direct layout somewhere else (a worker_thread: register
-   * `runDirectUnit` from ./reader in the task table and pass `(a, s) => pool.run('extractDirect', a, { signal: s })`).
-   * Default: in this thread.
-   */
-  runDirectUnit?: (args: DirectUnitArgs, signal: AbortSignal) => Promise<UnitResult>;
-  /** Units in flight at once when `runDirectUnit` is given (default 1); each tilt is split into this many. */
-  parallelism?: number;
+  /** Runs the units over files with a direct layout on this pool, pool.size at a time (default: in this thread). */
+  pool?: WorkerPool;
 }
 
 export interface ExtractResult {

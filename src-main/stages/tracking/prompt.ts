@@ -4,7 +4,7 @@
 // a box restricts the mask to itself.
 import { watershed } from '../../kernels/image';
 import { splitElevation, type FrameAnalysis } from './segment';
-import type { TrackPrompt } from './types';
+import type { ObjectPrompt } from './types';
 
 /** How far (px) a click on background may be from a particle and still select it. */
 export const SNAP_RADIUS = 5;
@@ -35,26 +35,26 @@ export function labelNear(labels: Int32Array, nx: number, ny: number, x: number,
 }
 
 /** Checks a prompt's geometry against the image; returns a user-facing reason when it cannot be used. */
-export function promptProblem(p: TrackPrompt, nTilts: number, nx: number, ny: number): string | undefined {
-  if (!Number.isInteger(p.frame) || p.frame < 0 || p.frame >= nTilts) {
-    return `prompt frame ${p.frame} is not a tilt index (0..${nTilts - 1})`;
+export function promptProblem(p: ObjectPrompt, nTilts: number, nx: number, ny: number): string | undefined {
+  if (!Number.isInteger(p.tilt) || p.tilt < 0 || p.tilt >= nTilts) {
+    return `prompt tilt ${p.tilt} is not a tilt index (0..${nTilts - 1})`;
   }
   for (const q of p.points) {
     if (!Number.isFinite(q.x) || !Number.isFinite(q.y) || Math.round(q.x) < 0 || Math.round(q.y) < 0 || Math.round(q.x) >= nx || Math.round(q.y) >= ny) {
-      return `prompt point (${q.x}, ${q.y}) on frame ${p.frame} is outside the ${nx}×${ny} image`;
+      return `prompt point (${q.x}, ${q.y}) on tilt ${p.tilt} is outside the ${nx}×${ny} image`;
     }
   }
   if (p.box) {
-    const b = p.box;
-    if (![b.x0, b.y0, b.x1, b.y1].every(Number.isFinite) || b.x1 < b.x0 || b.y1 < b.y0) {
-      return `prompt box on frame ${p.frame} is not a box (x0 ≤ x1, y0 ≤ y1)`;
+    const [x0, y0, x1, y1] = p.box;
+    if (![x0, y0, x1, y1].every(Number.isFinite) || x1 < x0 || y1 < y0) {
+      return `prompt box on tilt ${p.tilt} is not a box (x0 ≤ x1, y0 ≤ y1)`;
     }
-    if (b.x1 < 0 || b.y1 < 0 || b.x0 > nx - 1 || b.y0 > ny - 1) {
-      return `prompt box on frame ${p.frame} is outside the ${nx}×${ny} image`;
+    if (x1 < 0 || y1 < 0 || x0 > nx - 1 || y0 > ny - 1) {
+      return `prompt box on tilt ${p.tilt} is outside the ${nx}×${ny} image`;
     }
   }
   if (!p.points.some((q) => q.positive) && !p.box) {
-    return `prompt on frame ${p.frame} has neither a positive point nor a box`;
+    return `prompt on tilt ${p.tilt} has neither a positive point nor a box`;
   }
   return undefined;
 }
@@ -63,23 +63,23 @@ export function promptProblem(p: TrackPrompt, nTilts: number, nx: number, ny: nu
  * Mask of the prompted particle on an analysed frame whose foreground was split into `labels` (one region per
  * candidate). Returns `{ error }` with a reason the user can act on when nothing can be selected.
  */
-export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: TrackPrompt): PromptMask {
+export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: ObjectPrompt): PromptMask {
   const { nx, ny } = a;
-  if (!a.hasContent) return { error: `frame ${p.frame} has no particles (empty or constant virtual image)` };
+  if (!a.hasContent) return { error: `tilt ${p.tilt} has no particles (empty or constant virtual image)` };
   const positives = p.points.filter((q) => q.positive);
   const negatives = p.points.filter((q) => !q.positive);
   const selected = new Set<number>();
   for (const q of positives) {
     const l = labelNear(labels, nx, ny, q.x, q.y);
-    if (!l) return { error: `no particle under or within ${SNAP_RADIUS} px of prompt point (${q.x}, ${q.y}) on frame ${p.frame}` };
+    if (!l) return { error: `no particle under or within ${SNAP_RADIUS} px of prompt point (${q.x}, ${q.y}) on tilt ${p.tilt}` };
     selected.add(l);
   }
   const box = p.box
     ? {
-        x0: Math.max(0, Math.ceil(p.box.x0)),
-        y0: Math.max(0, Math.ceil(p.box.y0)),
-        x1: Math.min(nx - 1, Math.floor(p.box.x1)),
-        y1: Math.min(ny - 1, Math.floor(p.box.y1)),
+        x0: Math.max(0, Math.ceil(p.box[0])),
+        y0: Math.max(0, Math.ceil(p.box[1])),
+        x1: Math.min(nx - 1, Math.floor(p.box[2])),
+        y1: Math.min(ny - 1, Math.floor(p.box[3])),
       }
     : null;
   const inBox = (i: number): boolean => {
@@ -108,14 +108,14 @@ export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: TrackPro
       }
     }
     if (selected.size === 0 && best) selected.add(best);
-    if (selected.size === 0) return { error: `no particle inside the prompt box on frame ${p.frame}` };
+    if (selected.size === 0) return { error: `no particle inside the prompt box on tilt ${p.tilt}` };
   }
   let mask = new Uint8Array(nx * ny);
   for (let i = 0; i < labels.length; i++) if (selected.has(labels[i]) && inBox(i)) mask[i] = 1;
   // Negative clicks inside the selection: split it between the positive and negative clicks.
   const inside = negatives.filter((q) => mask[Math.round(q.y) * nx + Math.round(q.x)]);
   if (inside.length) {
-    if (positives.length === 0) return { error: `negative prompt points on frame ${p.frame} need a positive point in the same particle` };
+    if (positives.length === 0) return { error: `negative prompt points on tilt ${p.tilt} need a positive point in the same particle` };
     const markers = new Int32Array(nx * ny);
     for (const q of positives) markers[Math.round(q.y) * nx + Math.round(q.x)] = 1;
     for (const q of inside) markers[Math.round(q.y) * nx + Math.round(q.x)] = 2;
@@ -124,6 +124,6 @@ export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: TrackPro
   }
   let area = 0;
   for (let i = 0; i < mask.length; i++) area += mask[i];
-  if (area === 0) return { error: `the prompt on frame ${p.frame} selects no pixels` };
+  if (area === 0) return { error: `the prompt on tilt ${p.tilt} selects no pixels` };
   return { mask };
 }

@@ -4,7 +4,7 @@
 import { ParameterError, InputError } from '../../../src-shared/errors';
 import { labelNear, SNAP_RADIUS } from './prompt';
 import { detectCandidates, type Candidate } from './segment';
-import type { SegmentationOptions, TrackPrompt } from './types';
+import type { ObjectPrompt, SegmentationOptions } from './types';
 
 export interface StackRef {
   stack: Float32Array;
@@ -16,10 +16,10 @@ export interface StackRef {
 
 export interface TargetChoice {
   /** Tilt index the prompt is on. */
-  frame: number;
+  tilt: number;
   candidate: Candidate;
   /** A one-click prompt (object id 1) on the candidate's innermost pixel. */
-  prompt: TrackPrompt;
+  prompt: ObjectPrompt;
   /** Why this candidate (for logs and the report). */
   note: string;
 }
@@ -43,8 +43,8 @@ function frameOf(ref: StackRef, t: number): Float32Array {
   return ref.stack.subarray(t * n, (t + 1) * n);
 }
 
-function promptFor(c: Candidate, frame: number): TrackPrompt {
-  return { objectId: 1, frame, points: [{ x: c.innerX, y: c.innerY, positive: true }] };
+function promptFor(c: Candidate, tilt: number): ObjectPrompt {
+  return { objectId: 1, tilt, points: [{ x: c.innerX, y: c.innerY, positive: true }] };
 }
 
 /**
@@ -53,10 +53,10 @@ function promptFor(c: Candidate, frame: number): TrackPrompt {
  * Falls back to touching candidates, then to edge ones, saying so in `note`. InputError when there is none.
  */
 export function pickAutoTarget(ref: StackRef, options: Partial<SegmentationOptions> = {}): TargetChoice {
-  const frame = Math.floor(ref.nTilts / 2);
-  const det = detectCandidates(frameOf(ref, frame), ref.nx, ref.ny, { ...options, invert: ref.invert });
+  const tilt = Math.floor(ref.nTilts / 2);
+  const det = detectCandidates(frameOf(ref, tilt), ref.nx, ref.ny, { ...options, invert: ref.invert });
   if (!det.candidates.length) {
-    throw new InputError('virtual image', `no particle found on the middle tilt (${frame}) to pick as the target`);
+    throw new InputError('virtual image', `no particle found on the middle tilt (${tilt}) to pick as the target`);
   }
   const rank = (c: Candidate): number => c.area * c.compactness;
   const tiers: [string, (c: Candidate) => boolean][] = [
@@ -68,7 +68,7 @@ export function pickAutoTarget(ref: StackRef, options: Partial<SegmentationOptio
     const pool = det.candidates.filter(ok);
     if (!pool.length) continue;
     const best = pool.reduce((a, b) => (rank(b) > rank(a) ? b : a));
-    return { frame, candidate: best, prompt: promptFor(best, frame), note: `${note} on tilt ${frame} (area ${best.area} px)` };
+    return { tilt, candidate: best, prompt: promptFor(best, tilt), note: `${note} on tilt ${tilt} (area ${best.area} px)` };
   }
   throw new InputError('virtual image', 'no particle found'); // unreachable: the last tier accepts all
 }
@@ -94,9 +94,9 @@ export function targetFromProbe(
     throw new ParameterError('target', `no particle under or within ${SNAP_RADIUS} px of probe position (${x}, ${y}) on tilt ${tilt} (${det.candidates.length} candidates on that tilt)`);
   }
   return {
-    frame: tilt,
+    tilt,
     candidate: c,
-    prompt: { objectId: 1, frame: tilt, points: [{ x: Math.round(x), y: Math.round(y), positive: true }] },
+    prompt: { objectId: 1, tilt, points: [{ x: Math.round(x), y: Math.round(y), positive: true }] },
     note: `particle under (${x}, ${y}) on tilt ${tilt} (area ${c.area} px)`,
   };
 }

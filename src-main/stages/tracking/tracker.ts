@@ -43,7 +43,7 @@ import type {
   TrackedObjectResult,
   TrackInput,
   TrackOptions,
-  TrackPrompt,
+  ObjectPrompt,
   TrackResult,
 } from './types';
 
@@ -313,7 +313,7 @@ function validateInput(input: TrackInput): void {
 }
 
 /** Builds each object's plan: anchors from prompts and edited/locked frames, or an error that stops it. */
-function planObjects(input: TrackInput, prompts: TrackPrompt[], cache: AnalysisCache): ObjectPlan[] {
+function planObjects(input: TrackInput, prompts: ObjectPrompt[], cache: AnalysisCache): ObjectPlan[] {
   const { nTilts, nx, ny } = input;
   const n = nx * ny;
   const ids: number[] = [];
@@ -339,15 +339,15 @@ function planObjects(input: TrackInput, prompts: TrackPrompt[], cache: AnalysisC
       } else if (s === 'excluded') plan.excluded.add(t);
     });
     // Prompts of this object, merged per frame.
-    const byFrame = new Map<number, TrackPrompt>();
+    const byFrame = new Map<number, ObjectPrompt>();
     for (const p of prompts.filter((q) => q.objectId === id)) {
       const problem = promptProblem(p, nTilts, nx, ny);
       if (problem) {
         plan.result.error = problem;
         return plan;
       }
-      const prev = byFrame.get(p.frame);
-      byFrame.set(p.frame, prev ? { ...prev, points: [...prev.points, ...p.points], box: prev.box ?? p.box } : { ...p, points: [...p.points] });
+      const prev = byFrame.get(p.tilt);
+      byFrame.set(p.tilt, prev ? { ...prev, points: [...prev.points, ...p.points], box: prev.box ?? p.box } : { ...p, points: [...p.points] });
     }
     for (const [t, p] of byFrame) {
       // An edited/locked frame already is the truth: the prompt there adds nothing.
@@ -394,7 +394,7 @@ const nextTick = (): Promise<void> =>
  */
 export async function trackObjects(
   input: TrackInput,
-  prompts: TrackPrompt[],
+  prompts: ObjectPrompt[],
   options: Partial<TrackOptions> = {},
   ctx: TrackContext = {},
 ): Promise<TrackResult> {
@@ -433,7 +433,7 @@ export async function trackObjects(
     const tracks = new Map<ObjectPlan, Track>();
     const stop = (p: ObjectPlan, t: number, reason: string): void => {
       tracks.delete(p);
-      p.result.stops.push({ frame: t, direction: dir, reason });
+      p.result.stops.push({ tilt: t, direction: dir, reason });
     };
     for (let k = 0; k < nTilts; k++) {
       const t = dir === 'forward' ? k : nTilts - 1 - k;
@@ -472,6 +472,19 @@ export async function trackObjects(
   return { objects: plans.map((p) => p.result), drift };
 }
 
+/** What every step of one frame shares. */
+interface FrameStep {
+  t: number;
+  a: FrameAnalysis;
+  nx: number;
+  ny: number;
+  n: number;
+  opts: TrackOptions;
+  dir: Direction;
+  D: { x: Float64Array; y: Float64Array };
+  stop: (p: ObjectPlan, t: number, reason: string) => void;
+}
+
 /** Advances every active object by one frame (prediction, seeded re-segmentation, joint assignment). */
 function stepFrame(
   t: number,
@@ -485,10 +498,43 @@ function stepFrame(
   dir: Direction,
   stop: (p: ObjectPlan, t: number, reason: string) => void,
 ): void {
-  const { nx, ny } = a;
-  const n = nx * ny;
+  const st: FrameStep = { t, a, nx: a.nx, ny: a.ny, n: a.nx * a.ny, opts, dir, D, stop };
+  const preds = predict(st, active, tracks);
+  if (!preds.length) return;
+  if (!a.hasContent) {
+    for (const pr of preds) loseTrack(st, pr, 'empty frame: no particles segmented');
+    return;
+  }
+  const { zone, cores } = coresAndZones(st, preds);
+  const { fg, ridge, peaks } = localForeground(st, preds, cores, zone, claimed, anyClaimed);
+  const markers = seedMarkers(st, preds, cores, zone, fg, peaks);
+  const elevation = splitElevation(ridge);
+  const regions = watershed(elevation, markers, st.nx, st.ny, fg);
+  const nRegions = splitOversized(st, preds, regions, markers, elevation, preds.length + peaks.count);
+  const props = regionProps(regions, nRegions, st.nx, st.ny);
+  const cols = props.filter((r) => r.area > 0);
+  // Joint assignment on position, overlap and area.
+  const cost: number[][] = preds.map((pr) => {
+    const inter = new Float64Array(nRegions + 1);
+    for (const i of pr.pixels) inter[regions[i]]++;
+    return cols.map((r) => {
+      const iou = inter[r.label] / (pr.area + r.area - inter[r.label]);
+      const d = Math.hypot(r.cx - pr.cx, r.cy - pr.cy);
+      if (d > pr.gate && iou < 0.3) return FORBIDDEN;
+      return d / pr.gate + (1 - iou) + 0.5 * Math.abs(Math.log(r.area / pr.track.area));
+    });
+  });
+  const match = assignObjects(cost, MISS_COST);
+  preds.forEach((pr, j) => {
+    const k = match[j];
+    if (k < 0) loseTrack(st, pr, 'no candidate within the gate');
+    else acceptMatch(st, pr, Uint8Array.from(regions, (l) => (l === cols[k].label ? 1 : 0)));
+  });
+}
 
-  // 1. Predictions.
+/** Each track's prediction on this frame (last mask moved by drift and velocity); tracks that left the field stop. */
+function predict(st: FrameStep, active: ObjectPlan[], tracks: Map<ObjectPlan, Track>): Prediction[] {
+  const { t, nx, ny, D, opts } = st;
   const preds: Prediction[] = [];
   for (const p of active) {
     const tr = tracks.get(p) as Track;
@@ -497,7 +543,7 @@ function stepFrame(
     const cy = tr.cy + (D.y[t] - D.y[tr.lastFrame]) + tr.vy * frames;
     const moved = translateMask(tr.mask, nx, ny, cx - tr.cx, cy - tr.cy);
     if (moved.lost > 0.5 * tr.area || cx < -0.5 || cy < -0.5 || cx > nx - 0.5 || cy > ny - 0.5) {
-      stop(p, t, `left the field of view (predicted centre (${cx.toFixed(1)}, ${cy.toFixed(1)}))`);
+      st.stop(p, t, `left the field of view (predicted centre (${cx.toFixed(1)}, ${cy.toFixed(1)}))`);
       continue;
     }
     const pixels = pixelsOf(moved.mask);
@@ -515,28 +561,28 @@ function stepFrame(
       bbox: bboxOf(pixels, nx),
     });
   }
-  if (!preds.length) return;
+  return preds;
+}
 
-  const lose = (pr: Prediction, reason: string): void => {
-    const store = pr.plan.sweeps.get(dir) as SweepStore;
-    const tr = pr.track;
-    tr.gap++;
-    tr.steps++;
-    store.visited[t] = 1;
-    store.dist[t] = tr.steps;
-    store.quality[t] = { iouWithPrediction: 0, areaChange: NaN, contrast: NaN, flagged: true, reason };
-    if (tr.gap > opts.maxGap) {
-      const nearEdge = pr.bbox.x0 <= 0 || pr.bbox.y0 <= 0 || pr.bbox.x1 >= nx - 1 || pr.bbox.y1 >= ny - 1;
-      stop(pr.plan, t, nearEdge ? 'left the field of view' : `lost for ${tr.gap} frames (${reason})`);
-    }
-  };
-  if (!a.hasContent) {
-    for (const pr of preds) lose(pr, 'empty frame: no particles segmented');
-    return;
+/** The object was not found on this frame: a flagged gap, or the end of its track after maxGap frames. */
+function loseTrack(st: FrameStep, pr: Prediction, reason: string): void {
+  const { t, nx, ny } = st;
+  const store = pr.plan.sweeps.get(st.dir) as SweepStore;
+  const tr = pr.track;
+  tr.gap++;
+  tr.steps++;
+  store.visited[t] = 1;
+  store.dist[t] = tr.steps;
+  store.quality[t] = { iouWithPrediction: 0, areaChange: NaN, contrast: NaN, flagged: true, reason };
+  if (tr.gap > st.opts.maxGap) {
+    const nearEdge = pr.bbox.x0 <= 0 || pr.bbox.y0 <= 0 || pr.bbox.x1 >= nx - 1 || pr.bbox.y1 >= ny - 1;
+    st.stop(pr.plan, t, nearEdge ? 'left the field of view' : `lost for ${tr.gap} frames (${reason})`);
   }
+}
 
-  // 2. Each object's core (its prediction, eroded: safely inside it) and zone (its prediction, dilated).
-  const P = preds.length;
+/** Each object's core (its prediction, eroded: safely inside it) and zone (its prediction, dilated; label j + 1). */
+function coresAndZones(st: FrameStep, preds: Prediction[]): { zone: Int32Array; cores: Uint8Array[] } {
+  const { nx, ny, n } = st;
   const zone = new Int32Array(n);
   const cores = preds.map((pr, j) => {
     const rCore = Math.max(1, 0.35 * pr.radius);
@@ -559,36 +605,54 @@ function stepFrame(
     }
     return core;
   });
+  return { zone, cores };
+}
 
-  // 3. Foreground: the frame's, re-thresholded inside each zone relative to that object's own brightness on
-  // this frame (diffraction contrast makes a crystal fade or flare from tilt to tilt: one global level loses
-  // the faint one and makes the bright one fat), without pixels other objects' anchors claim on this frame.
-  let fg = a.foreground;
-  let ridge = a.ridge;
-  let peaks = a.peaks;
-  if (opts.localFraction > 0 || anyClaimed) {
-    fg = a.foreground.slice();
-    if (opts.localFraction > 0) {
-      const floor = a.backgroundMean + 3 * a.backgroundStd;
-      const levels = preds.map((pr, j) => {
-        let s = 0;
-        let c = 0;
-        for (const i of pr.pixels) {
-          if (cores[j][i]) {
-            s += a.image[i];
-            c++;
-          }
+/**
+ * Foreground: the frame's, re-thresholded inside each zone relative to that object's own brightness on this frame
+ * (diffraction contrast makes a crystal fade or flare from tilt to tilt: one global level loses the faint one and
+ * makes the bright one fat), without pixels other objects' anchors claim on this frame.
+ */
+function localForeground(
+  st: FrameStep,
+  preds: Prediction[],
+  cores: Uint8Array[],
+  zone: Int32Array,
+  claimed: Uint8Array,
+  anyClaimed: boolean,
+): { fg: Uint8Array; ridge: FrameAnalysis['ridge']; peaks: FrameAnalysis['peaks'] } {
+  const { a, opts, n, nx, ny } = st;
+  if (!(opts.localFraction > 0 || anyClaimed)) return { fg: a.foreground, ridge: a.ridge, peaks: a.peaks };
+  const fg = a.foreground.slice();
+  if (opts.localFraction > 0) {
+    const floor = a.backgroundMean + 3 * a.backgroundStd;
+    const levels = preds.map((pr, j) => {
+      let s = 0;
+      let c = 0;
+      for (const i of pr.pixels) {
+        if (cores[j][i]) {
+          s += a.image[i];
+          c++;
         }
-        const level = c ? s / c : a.backgroundMean;
-        return Math.max(floor, a.backgroundMean + opts.localFraction * (level - a.backgroundMean));
-      });
-      for (let i = 0; i < n; i++) if (zone[i]) fg[i] = a.image[i] > levels[zone[i] - 1] ? 1 : 0;
-    }
-    if (anyClaimed) for (let i = 0; i < n; i++) if (claimed[i]) fg[i] = 0;
-    ({ ridge, peaks } = splitMap(a.image, fg, nx, ny, a.backgroundMean, a.backgroundStd, a.threshold, opts));
+      }
+      const level = c ? s / c : a.backgroundMean;
+      return Math.max(floor, a.backgroundMean + opts.localFraction * (level - a.backgroundMean));
+    });
+    for (let i = 0; i < n; i++) if (zone[i]) fg[i] = a.image[i] > levels[zone[i] - 1] ? 1 : 0;
   }
+  if (anyClaimed) for (let i = 0; i < n; i++) if (claimed[i]) fg[i] = 0;
+  const { ridge, peaks } = splitMap(a.image, fg, nx, ny, a.backgroundMean, a.backgroundStd, a.threshold, opts);
+  return { fg, ridge, peaks };
+}
 
-  // Markers: object cores (labels 1..P), then the other particles' h-maxima (P + peak label).
+/**
+ * Watershed markers: object cores (labels 1…P), then the other particles' h-maxima (P + peak label). Each h-maximum
+ * goes to the object whose zone holds most of it (more than lies outside every zone), else it seeds a region of its
+ * own: a neighbour's marker that merely brushes the zone stays the neighbour's.
+ */
+function seedMarkers(st: FrameStep, preds: Prediction[], cores: Uint8Array[], zone: Int32Array, fg: Uint8Array, peaks: FrameAnalysis['peaks']): Int32Array {
+  const { n } = st;
+  const P = preds.length;
   const markers = new Int32Array(n);
   preds.forEach((pr, j) => {
     for (const i of pr.pixels) {
@@ -597,8 +661,6 @@ function stepFrame(
     }
   });
   for (let i = 0; i < n; i++) if (markers[i] < 0) markers[i] = 0;
-  // Each h-maximum goes to the object whose zone holds most of it (more than lies outside every zone), else it
-  // seeds a region of its own: a neighbour's marker that merely brushes the zone stays the neighbour's.
   const owner = new Int32Array(peaks.count + 1);
   const outside = new Int32Array(peaks.count + 1);
   const votes = new Map<number, Map<number, number>>();
@@ -624,13 +686,17 @@ function stepFrame(
     if (!l || markers[i]) continue;
     markers[i] = owner[l] ? owner[l] : P + l;
   }
-  const elevation = splitElevation(ridge);
-  const regions = watershed(elevation, markers, nx, ny, fg);
-  let nRegions = P + peaks.count;
-  // An object's region far larger than its last mask has merged with a neighbour that had no marker of its own
-  // (too faint or too thin to make a hill, or its hill fell inside this object's zone): split it, before the
-  // assignment judges it, between this object's core and what lies well outside its predicted region, so the
-  // object is matched to its own part instead of being lost to the merged blob's size and offset centroid.
+  return markers;
+}
+
+/**
+ * An object's region far larger than its last mask has merged with a neighbour that had no marker of its own (too
+ * faint or too thin to make a hill, or its hill fell inside this object's zone): split it, before the assignment
+ * judges it, between this object's core and what lies well outside its predicted region, so the object is matched
+ * to its own part instead of being lost to the merged blob's size and offset centroid. Returns the new region count.
+ */
+function splitOversized(st: FrameStep, preds: Prediction[], regions: Int32Array, markers: Int32Array, elevation: Float32Array, nRegions: number): number {
+  const { nx, ny, n } = st;
   preds.forEach((pr, j) => {
     let area = 0;
     for (let i = 0; i < n; i++) if (regions[i] === j + 1) area++;
@@ -659,73 +725,54 @@ function stepFrame(
     nRegions++;
     for (let i = 0; i < n; i++) if (split[i] === 2) regions[i] = nRegions;
   });
-  const props = regionProps(regions, nRegions, nx, ny);
-  const cols = props.filter((r) => r.area > 0);
+  return nRegions;
+}
 
-  // 4. Joint assignment on position, overlap and area.
-  const cost: number[][] = preds.map((pr) => {
-    const inter = new Float64Array(nRegions + 1);
-    for (const i of pr.pixels) inter[regions[i]]++;
-    return cols.map((r) => {
-      const iou = inter[r.label] / (pr.area + r.area - inter[r.label]);
-      const d = Math.hypot(r.cx - pr.cx, r.cy - pr.cy);
-      if (d > pr.gate && iou < 0.3) return FORBIDDEN;
-      return d / pr.gate + (1 - iou) + 0.5 * Math.abs(Math.log(r.area / pr.track.area));
-    });
-  });
-  const match = assignObjects(cost, MISS_COST);
-
-  preds.forEach((pr, j) => {
-    const k = match[j];
-    if (k < 0) {
-      lose(pr, 'no candidate within the gate');
-      return;
-    }
-    const label = cols[k].label;
-    const mask = Uint8Array.from(regions, (l) => (l === label ? 1 : 0));
-    const s = statsOf(mask, nx);
-    const tr = pr.track;
-    const store = pr.plan.sweeps.get(dir) as SweepStore;
-    const iou = maskIoU(mask, pr.mask);
-    const areaChange = s.area / tr.area - 1;
-    const box = bboxOf(pixelsOf(mask), nx);
-    const contrast = contrastOf(a, mask, box);
-    const reasons: string[] = [];
-    if (iou < FLAG_IOU) reasons.push(`low overlap with prediction (IoU ${iou.toFixed(2)})`);
-    if (Math.abs(areaChange) > FLAG_AREA_CHANGE) reasons.push(`area changed by ${(100 * areaChange).toFixed(0)}%`);
-    if (contrast < FLAG_CONTRAST) reasons.push(`low contrast (${contrast.toFixed(1)})`);
-    if (box.x0 === 0 || box.y0 === 0 || box.x1 === nx - 1 || box.y1 === ny - 1) reasons.push('touches the image edge');
-    tr.steps++;
-    store.visited[t] = 1;
-    store.masks[t] = mask;
-    store.dist[t] = tr.steps;
-    store.quality[t] = {
-      iouWithPrediction: iou,
-      areaChange,
-      contrast,
-      flagged: reasons.length > 0,
-      ...(reasons.length ? { reason: reasons.join('; ') } : {}),
-    };
-    // Constant-velocity model on the drift-compensated centroid, smoothed so segmentation jitter does not
-    // become velocity, and bounded by the gate.
-    const frames = Math.abs(t - tr.lastFrame);
-    const mx = (s.cx - tr.cx - (D.x[t] - D.x[tr.lastFrame])) / frames;
-    const my = (s.cy - tr.cy - (D.y[t] - D.y[tr.lastFrame])) / frames;
-    tr.vx = tr.nVelocity ? 0.5 * tr.vx + 0.5 * mx : mx;
-    tr.vy = tr.nVelocity ? 0.5 * tr.vy + 0.5 * my : my;
-    const speed = Math.hypot(tr.vx, tr.vy);
-    if (speed > pr.gate / 2) {
-      tr.vx *= pr.gate / 2 / speed;
-      tr.vy *= pr.gate / 2 / speed;
-    }
-    tr.nVelocity++;
-    tr.mask = mask;
-    tr.area = s.area;
-    tr.cx = s.cx;
-    tr.cy = s.cy;
-    tr.lastFrame = t;
-    tr.gap = 0;
-  });
+/** The object was matched to `mask`: record it with its quality signals and update the motion model. */
+function acceptMatch(st: FrameStep, pr: Prediction, mask: Uint8Array): void {
+  const { t, a, nx, D } = st;
+  const s = statsOf(mask, nx);
+  const tr = pr.track;
+  const store = pr.plan.sweeps.get(st.dir) as SweepStore;
+  const iou = maskIoU(mask, pr.mask);
+  const areaChange = s.area / tr.area - 1;
+  const box = bboxOf(pixelsOf(mask), nx);
+  const contrast = contrastOf(a, mask, box);
+  const reasons: string[] = [];
+  if (iou < FLAG_IOU) reasons.push(`low overlap with prediction (IoU ${iou.toFixed(2)})`);
+  if (Math.abs(areaChange) > FLAG_AREA_CHANGE) reasons.push(`area changed by ${(100 * areaChange).toFixed(0)}%`);
+  if (contrast < FLAG_CONTRAST) reasons.push(`low contrast (${contrast.toFixed(1)})`);
+  if (box.x0 === 0 || box.y0 === 0 || box.x1 === nx - 1 || box.y1 === st.ny - 1) reasons.push('touches the image edge');
+  tr.steps++;
+  store.visited[t] = 1;
+  store.masks[t] = mask;
+  store.dist[t] = tr.steps;
+  store.quality[t] = {
+    iouWithPrediction: iou,
+    areaChange,
+    contrast,
+    flagged: reasons.length > 0,
+    ...(reasons.length ? { reason: reasons.join('; ') } : {}),
+  };
+  // Constant-velocity model on the drift-compensated centroid, smoothed so segmentation jitter does not become
+  // velocity, and bounded by the gate.
+  const frames = Math.abs(t - tr.lastFrame);
+  const mx = (s.cx - tr.cx - (D.x[t] - D.x[tr.lastFrame])) / frames;
+  const my = (s.cy - tr.cy - (D.y[t] - D.y[tr.lastFrame])) / frames;
+  tr.vx = tr.nVelocity ? 0.5 * tr.vx + 0.5 * mx : mx;
+  tr.vy = tr.nVelocity ? 0.5 * tr.vy + 0.5 * my : my;
+  const speed = Math.hypot(tr.vx, tr.vy);
+  if (speed > pr.gate / 2) {
+    tr.vx *= pr.gate / 2 / speed;
+    tr.vy *= pr.gate / 2 / speed;
+  }
+  tr.nVelocity++;
+  tr.mask = mask;
+  tr.area = s.area;
+  tr.cx = s.cx;
+  tr.cy = s.cy;
+  tr.lastFrame = t;
+  tr.gap = 0;
 }
 
 /** Writes the sweeps' results into the object's masks and states (anchors and user frames respected). */

@@ -1,30 +1,12 @@
 // Shared types of the trackers (classical here; SAM2 in ./sam2 can use the same prompt and result shapes).
+import type { FrameQuality, FrameState, TrackPrompt } from '../../../src-shared/domain';
 import type { BackgroundMethod, ThresholdMethod } from '../../kernels/image';
 
-/** DESIGN §3: state of one object on one tilt. */
-export type FrameState = 'empty' | 'tracked' | 'edited' | 'locked' | 'excluded';
+export type { FrameQuality, FrameState };
 
-/** A click on the virtual image: probe-position column x, row y; positive = "this particle", negative = "not this". */
-export interface PromptPoint {
-  x: number;
-  y: number;
-  positive: boolean;
-}
-
-/** A box around the particle, inclusive pixel bounds. */
-export interface PromptBox {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
-/** The user's prompt for one object on one frame (tilt index). */
-export interface TrackPrompt {
+/** A user's (or --target's) prompt for one object on one tilt. */
+export interface ObjectPrompt extends TrackPrompt {
   objectId: number;
-  frame: number;
-  points: PromptPoint[];
-  box?: PromptBox;
 }
 
 /** What an object already has (from an earlier run or the mask editor): frames 'edited'/'locked' are anchors. */
@@ -87,21 +69,9 @@ export interface TrackContext {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Signals for the UI to flag frames worth checking. */
-export interface FrameQuality {
-  /** IoU of the mask with the prediction (previous mask moved by drift + motion). */
-  iouWithPrediction: number;
-  /** area / previous area − 1. */
-  areaChange: number;
-  /** (mean inside − mean of a ring around) / background noise, on the preprocessed image. */
-  contrast: number;
-  flagged: boolean;
-  reason?: string;
-}
-
 export interface ObjectStop {
-  /** The frame at which tracking stopped (the first frame not tracked). */
-  frame: number;
+  /** The tilt at which tracking stopped (the first tilt not tracked). */
+  tilt: number;
   direction: 'forward' | 'backward';
   reason: string;
 }

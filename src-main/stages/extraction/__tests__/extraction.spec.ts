@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { extractSeries } from '../run';
-import { runDirectUnit } from '../unit';
+import { extractSeries } from '../service';
+import { WorkerPool } from '../../../workers/pool';
+import { WORKER_SCRIPT } from '../../../../tests/helpers/paths';
 import type { ExtractionObject } from '../types';
 import { diskMask, rawSource, referenceSum, rng, stackMasks, tempDir, writeRawCube, type RawCube } from './helpers';
 import type { PixelDType } from '../../../../src-shared/pixels';
@@ -100,24 +101,22 @@ describe('extractSeries: several objects', () => {
     expect(together.series[2].sharedSignalFraction[0]).toBe(0);
   });
 
-  it('work split into units (as worker threads would run them) merges to the same result', async () => {
+  it('work split into units on a worker pool merges to the same result as one thread', async () => {
     const tilts = [cube('u-a.raw', 'int32', 31), cube('u-b.raw', 'int32', 32)];
     const sources = tilts.map((c) => rawSource(c));
     const objs = [obj(1, [diskMask(NY, NX, 5, 5, 4), diskMask(NY, NX, 6, 6, 4)]), obj(2, [diskMask(NY, NX, 2, 10, 2), diskMask(NY, NX, 3, 10, 2)])];
     const plain = await extractSeries({ sources, anglesDeg: [0, 1] }, objs, { background: { ringWidth: 1 } });
-    let units = 0;
-    const split = await extractSeries({ sources, anglesDeg: [0, 1] }, objs, { background: { ringWidth: 1 }, blockBytes: 1000 }, {
-      parallelism: 3,
-      runDirectUnit: async (args, signal) => {
-        units++;
-        // structuredClone: what crossing a thread boundary does to the arguments.
-        return runDirectUnit(structuredClone(args), signal);
-      },
-    });
-    expect(units).toBe(6);
-    for (let k = 0; k < 2; k++) {
-      expect(split.series[k].frames).toEqual(plain.series[k].frames);
-      expect(split.series[k].probeCount).toEqual(plain.series[k].probeCount);
+    const pool = new WorkerPool({ size: 3, workerPath: WORKER_SCRIPT });
+    try {
+      const split = await extractSeries({ sources, anglesDeg: [0, 1] }, objs, { background: { ringWidth: 1 }, blockBytes: 1000 }, { pool });
+      expect(split.framesRead).toBe(plain.framesRead);
+      for (let k = 0; k < 2; k++) {
+        expect(split.series[k].frames).toEqual(plain.series[k].frames);
+        expect(split.series[k].probeCount).toEqual(plain.series[k].probeCount);
+        expect(split.series[k].background.pattern).toEqual(plain.series[k].background.pattern);
+      }
+    } finally {
+      await pool.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accumulateFramesInto, backgroundRing, buildTargetMap, createAccumulators, fillBadPixelsInPlace, neededRuns } from '../../../kernels/extract';
 import { computePurity, drawMaskOverlay } from '../../../kernels/purity';
-import { splitRuns } from '../run';
+import { splitRuns } from '../service';
 
 const grid = (rows: string[]): Uint8Array => Uint8Array.from(rows.join('').split(''), (c) => (c === '#' ? 1 : 0));
 

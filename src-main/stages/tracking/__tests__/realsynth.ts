@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { openH5 } from '../../../io/h5';
 import { openSeries, openTilt } from '../../../io/series';
-import { computeVirtualImages, imageStack } from '../../virtual/run';
+import { computeVirtualImages, imageStack } from '../../virtual/service';
 
 /** Inner ADF radius in direct-beam disk radii: outside the disk and its blur, inside most Bragg disks. */
 export const ADF_INNER_DISK_RADII = 3.5;

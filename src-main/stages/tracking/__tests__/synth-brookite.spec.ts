@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesize } from '../../../synth/index';
-import { pickAutoTarget, trackObjects, type TrackPrompt } from '../index';
+import { pickAutoTarget, trackObjects, type ObjectPrompt } from '../index';
 import { iouStats } from './synthetic';
 import { loadSeries, type LoadedSeries } from './realsynth';
 
@@ -70,7 +70,7 @@ describe.each(['small', 'medium'] as const)('tracking the synthetic brookite agg
       });
     });
   /** A click on the truth pixel nearest the particle's centroid on the middle tilt. */
-  const clickOn = (id: number): TrackPrompt => {
+  const clickOn = (id: number): ObjectPrompt => {
     const m = s.masks.get(id)!;
     const [cx, cy] = centroid(m, mid, s.nx, n);
     let best = 0;
@@ -79,13 +79,13 @@ describe.each(['small', 'medium'] as const)('tracking the synthetic brookite agg
       const d = ((i % s.nx) - cx) ** 2 + (Math.floor(i / s.nx) - cy) ** 2;
       if (m[mid * n + i] && d < bd) [best, bd] = [i, d];
     }
-    return { objectId: id, frame: mid, points: [{ x: best % s.nx, y: Math.floor(best / s.nx), positive: true }] };
+    return { objectId: id, tilt: mid, points: [{ x: best % s.nx, y: Math.floor(best / s.nx), positive: true }] };
   };
 
   it('follows the auto-picked particle (one click on the middle tilt): mean IoU ≥ 0.85, worst tilt ≥ 0.6, never on a neighbour', async () => {
     const auto = pickAutoTarget(input());
-    expect(auto.frame).toBe(mid);
-    const id = particleAt(auto.prompt.points[0].x, auto.prompt.points[0].y, auto.frame);
+    expect(auto.tilt).toBe(mid);
+    const id = particleAt(auto.prompt.points[0].x, auto.prompt.points[0].y, auto.tilt);
     expect(id).toBeGreaterThan(0);
     const res = await trackObjects(input(), [{ ...auto.prompt, objectId: id }]);
     const o = res.objects[0];

@@ -9,7 +9,7 @@ import {
   targetFromProbe,
   trackObjects,
   type FrameState,
-  type TrackPrompt,
+  type ObjectPrompt,
 } from '../index';
 import { CancelledError, InputError, ParameterError } from '../../../../src-shared/errors';
 import { phaseCorrelate } from '../../../kernels/image';
@@ -22,9 +22,9 @@ const MID = 15;
 const ALL = Array.from({ length: scene.nTilts }, (_, t) => t);
 const input = (s: SynthStack, extra: object = {}) => ({ stack: s.stack, nTilts: s.nTilts, ny: s.ny, nx: s.nx, ...extra });
 /** One positive click on particle k's projected centre on frame t. */
-const click = (s: SynthStack, k: number, t = MID, objectId = k + 1): TrackPrompt => ({
+const click = (s: SynthStack, k: number, t = MID, objectId = k + 1): ObjectPrompt => ({
   objectId,
-  frame: t,
+  tilt: t,
   points: [{ x: Math.round(s.centres[k][t].x), y: Math.round(s.centres[k][t].y), positive: true }],
 });
 const frameOf = (a: Uint8Array, t: number): Uint8Array => a.subarray(t * N, (t + 1) * N);
@@ -103,7 +103,7 @@ describe('trackObjects on a synthetic tilt series', () => {
     const q = o.quality.filter((x) => x !== null);
     expect(q.length).toBe(scene.nTilts - 1);
     expect(q.filter((x) => x!.flagged).length).toBeLessThanOrEqual(4);
-    expect(q.every((x) => x!.iouWithPrediction > 0.5 && x!.contrast > 3)).toBe(true);
+    expect(q.every((x) => x!.iouWithPrediction! > 0.5 && x!.contrast! > 3)).toBe(true);
   });
 
   it('tracks several objects at once without identity switches, and reports progress', async () => {
@@ -175,7 +175,7 @@ describe('trackObjects on a synthetic tilt series', () => {
     expect(gone.stops).toHaveLength(1);
     expect(gone.stops[0].direction).toBe('forward');
     expect(gone.stops[0].reason).toMatch(/left the field of view/);
-    const exit = gone.stops[0].frame;
+    const exit = gone.stops[0].tilt;
     // It was followed until (nearly) fully out, and nothing was written after.
     const inside = ALL.filter((t) => t < exit);
     expect(iouStats(gone.masks, s.truth[1], N, inside.filter((t) => t < exit - 3)).mean).toBeGreaterThanOrEqual(0.85);
@@ -186,7 +186,7 @@ describe('trackObjects on a synthetic tilt series', () => {
     const o = fwd.objects[0];
     const tracked = ALL.filter((t) => o.frameState[t] === 'tracked');
     expect(tracked).toEqual([15, 16, 17, 18, 19, 20]);
-    expect(o.stops).toEqual([{ frame: 21, direction: 'forward', reason: expect.stringMatching(/maxFrames/) }]);
+    expect(o.stops).toEqual([{ tilt: 21, direction: 'forward', reason: expect.stringMatching(/maxFrames/) }]);
   });
 
   it('bright field (invert) tracks as well as dark field', async () => {
@@ -210,10 +210,10 @@ describe('trackObjects on a synthetic tilt series', () => {
 
   it('bad prompts stop only their object; bad input and cancellation throw', async () => {
     const res = await trackObjects(input(scene), [
-      { objectId: 1, frame: MID, points: [{ x: 500, y: 3, positive: true }] },
+      { objectId: 1, tilt: MID, points: [{ x: 500, y: 3, positive: true }] },
       click(scene, 0, MID, 2),
-      { objectId: 3, frame: 99, points: [{ x: 3, y: 3, positive: true }] },
-      { objectId: 4, frame: MID, points: [{ x: 2, y: 120, positive: true }] }, // background, no particle near
+      { objectId: 3, tilt: 99, points: [{ x: 3, y: 3, positive: true }] },
+      { objectId: 4, tilt: MID, points: [{ x: 2, y: 120, positive: true }] }, // background, no particle near
     ]);
     expect(res.objects[0].error).toMatch(/outside the 128×128 image/);
     expect(res.objects[2].error).toMatch(/not a tilt index/);
@@ -233,7 +233,7 @@ describe('trackObjects on a synthetic tilt series', () => {
 describe('targets', () => {
   it('auto picks the largest isolated crystal on the middle tilt; a probe picks the particle under it', () => {
     const auto = pickAutoTarget(input(scene));
-    expect(auto.frame).toBe(MID);
+    expect(auto.tilt).toBe(MID);
     const p0 = scene.centres[0][MID];
     expect(Math.hypot(auto.candidate.x - p0.x, auto.candidate.y - p0.y)).toBeLessThan(1.5);
     expect(auto.note).toMatch(/largest isolated crystal/);
@@ -242,7 +242,7 @@ describe('targets', () => {
     const c2 = scene.centres[2][7];
     const probe = targetFromProbe(input(scene), Math.round(c2.x), Math.round(c2.y), 7);
     expect(Math.hypot(probe.candidate.x - c2.x, probe.candidate.y - c2.y)).toBeLessThan(1.5);
-    expect(probe.prompt).toEqual({ objectId: 1, frame: 7, points: [{ x: Math.round(c2.x), y: Math.round(c2.y), positive: true }] });
+    expect(probe.prompt).toEqual({ objectId: 1, tilt: 7, points: [{ x: Math.round(c2.x), y: Math.round(c2.y), positive: true }] });
     expect(() => targetFromProbe(input(scene), 2, 120, 7)).toThrow(/no particle/);
     expect(() => targetFromProbe(input(scene), 200, 5, 7)).toThrow(ParameterError);
     expect(() => targetFromProbe(input(scene), 5, 5, 31)).toThrow(ParameterError);

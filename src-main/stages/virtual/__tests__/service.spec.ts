@@ -7,7 +7,7 @@ import type { FourDSource } from '../../../io/types';
 import { openSource } from '../../../io/open';
 import { detectorWeights, type DetectorSpec } from '../../../kernels/virtual-detectors';
 import { WorkerPool } from '../../../workers/pool';
-import { computeVirtualImages, imageStack, type VirtualResult } from '../run';
+import { computeVirtualImages, imageStack, type VirtualResult } from '../service';
 import { rng } from '../../../../tests/helpers/rng';
 import type { PixelArray, PixelDType } from '../../../../src-shared/pixels';
 import { WORKER_SCRIPT } from '../../../../tests/helpers/paths';
