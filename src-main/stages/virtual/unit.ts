@@ -129,7 +129,8 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
       path: a.path,
       blocks: plan.blocks,
       areas,
-      mode: a.reads ?? 'auto',
+      // The JS loops are slow enough that reading on libuv's pool while they sum pays, as it always did.
+      mode: useWasm ? (a.reads ?? 'auto') : 'async',
       signal,
       timings: trace?.blocks,
       onBlock: (b, area) => {

@@ -1,41 +1,78 @@
-// All objects' masks of one tilt as an RGBA overlay: each object's colour, overlaps (positions two
-// objects claim — the purity problem) in white, outlines opaque.
+// The one mask-overlay renderer: objects' masks of one tilt as RGBA over the virtual image. Each layer is filled in
+// its colour at its own opacity, optionally with its edge (a mask pixel with a 4-neighbour outside) opaque; where
+// two or more layers claim a position (the purity problem) it can be drawn white instead. Pixels no layer claims
+// stay transparent. Can repaint a rectangle only, so a brush segment costs a few hundred pixels, not the frame.
 
-export interface OverlayObject {
-  colour: string;
-  /** ny*nx, 1 inside. */
+export interface OverlayLayer {
+  /** ny*nx, non-zero inside. */
   mask: Uint8Array;
+  /** '#rrggbb'. */
+  colour: string;
+  /** Fill opacity inside the mask, 0–255. */
+  fillAlpha: number;
+  /** Draw the mask's edge opaque. */
+  outline: boolean;
 }
 
-export function maskOverlayRgba(objects: readonly OverlayObject[], nx: number, ny: number, alpha = 0.45): Uint8ClampedArray {
-  const n = nx * ny;
-  const out = new Uint8ClampedArray(n * 4);
-  const count = new Uint8Array(n);
-  for (const o of objects) for (let i = 0; i < n; i++) if (o.mask[i]) count[i]!++;
-  const a = Math.round(alpha * 255);
-  for (const o of objects) {
-    const r = parseInt(o.colour.slice(1, 3), 16);
-    const g = parseInt(o.colour.slice(3, 5), 16);
-    const b = parseInt(o.colour.slice(5, 7), 16);
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) {
-        const i = x + y * nx;
-        if (!o.mask[i]) continue;
-        const k = 4 * i;
-        const edge = x === 0 || y === 0 || x === nx - 1 || y === ny - 1 || !o.mask[i - 1] || !o.mask[i + 1] || !o.mask[i - nx] || !o.mask[i + nx];
-        if (count[i]! > 1) {
-          out[k] = 255;
-          out[k + 1] = 255;
-          out[k + 2] = 255;
-          out[k + 3] = 230;
-        } else {
-          out[k] = r;
-          out[k + 1] = g;
-          out[k + 2] = b;
-          out[k + 3] = edge ? 255 : a;
-        }
+export interface OverlayOptions {
+  /** Inclusive pixel bounds [x0, y0, x1, y1] to repaint (clipped to the frame); default the whole frame. */
+  region?: readonly [number, number, number, number];
+  /** Positions two or more layers claim are drawn white at this opacity (0–255); default: the last layer wins. */
+  overlapAlpha?: number;
+}
+
+/** '#rrggbb' → [r, g, b]. */
+export function parseHexColour(c: string): [number, number, number] {
+  return [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)];
+}
+
+/**
+ * Paints the layers into `out` (nx*ny*4, row-major) over the region, clearing it first. Returns the clipped region
+ * painted, or null when it lies outside the frame.
+ */
+export function paintMaskOverlay(
+  out: Uint8ClampedArray,
+  layers: readonly OverlayLayer[],
+  nx: number,
+  ny: number,
+  opts: OverlayOptions = {},
+): [number, number, number, number] | null {
+  const [rx0, ry0, rx1, ry1] = opts.region ?? [0, 0, nx - 1, ny - 1];
+  const ax = Math.max(0, Math.floor(rx0));
+  const ay = Math.max(0, Math.floor(ry0));
+  const bx = Math.min(nx - 1, Math.ceil(rx1));
+  const by = Math.min(ny - 1, Math.ceil(ry1));
+  if (bx < ax || by < ay) return null;
+  for (let y = ay; y <= by; y++) out.fill(0, 4 * (y * nx + ax), 4 * (y * nx + bx + 1));
+  const colours = layers.map((l) => parseHexColour(l.colour));
+  for (let y = ay; y <= by; y++) {
+    for (let x = ax; x <= bx; x++) {
+      const i = x + y * nx;
+      let claims = 0;
+      let top = -1;
+      let topEdge = false;
+      for (let k = 0; k < layers.length; k++) {
+        const m = layers[k].mask;
+        if (!m[i]) continue;
+        claims++;
+        top = k;
+        topEdge = layers[k].outline && (x === 0 || y === 0 || x === nx - 1 || y === ny - 1 || !m[i - 1] || !m[i + 1] || !m[i - nx] || !m[i + nx]);
       }
+      if (top < 0) continue;
+      const o = 4 * i;
+      if (claims > 1 && opts.overlapAlpha !== undefined) {
+        out[o] = 255;
+        out[o + 1] = 255;
+        out[o + 2] = 255;
+        out[o + 3] = opts.overlapAlpha;
+        continue;
+      }
+      const [r, g, b] = colours[top];
+      out[o] = r;
+      out[o + 1] = g;
+      out[o + 2] = b;
+      out[o + 3] = topEdge ? 255 : layers[top].fillAlpha;
     }
   }
-  return out;
+  return [ax, ay, bx, by];
 }

@@ -5,18 +5,18 @@ import type { FileHashResult, FileInfo } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useJobsStore } from './jobs';
 import { useLogStore } from './log';
+import { useSelectionStore } from './selection';
 
 export const useFilesStore = defineStore('files', () => {
   const infoByPath = ref<Record<string, FileInfo>>({});
   const hashByPath = ref<Record<string, FileHashResult>>({});
-  const selectedPath = ref<string | null>(null);
   const log = useLogStore();
 
   async function inspect(path: string): Promise<FileInfo | undefined> {
     try {
       const info = await api().invoke('file.info', { path });
       infoByPath.value[path] = info;
-      selectedPath.value = path;
+      useSelectionStore().select({ kind: 'file', path });
       log.info(`${path}: ${info.format}${info.scanShape ? `, scan ${info.scanShape.join('×')}` : ''}${info.detectorShape ? `, detector ${info.detectorShape.join('×')}` : ''}`, 'file.info');
       return info;
     } catch (e) {
@@ -35,5 +35,5 @@ export const useFilesStore = defineStore('files', () => {
     }
   }
 
-  return { infoByPath, hashByPath, selectedPath, inspect, checksum };
+  return { infoByPath, hashByPath, inspect, checksum };
 });

@@ -7,6 +7,7 @@ import type { ColormapName } from '../core/colormaps';
 import { api } from '../api';
 import { useJobsStore } from './jobs';
 import { useLogStore } from './log';
+import { useSelectionStore } from './selection';
 
 export interface DetectorGeometry {
   /** Bright-field disk radius, detector pixels. */
@@ -76,6 +77,7 @@ export const useSeriesStore = defineStore('series', () => {
         detector: defaultDetector(summary),
       };
       activeId.value = summary.seriesId;
+      useSelectionStore().select({ kind: 'series', seriesId: summary.seriesId });
       try {
         const d = await api().invoke('series.suggestDetectors', { seriesId: summary.seriesId });
         byId[summary.seriesId]!.detector = { bfRadius: d.bfRadius, adfInner: d.adfInner, adfOuter: d.adfOuter };

@@ -5,7 +5,10 @@ import type { CandidateSummary } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useJobsStore } from './jobs';
 import { useLogStore } from './log';
+import { useLivePatternStore } from './live-pattern';
+import { useMaskToolsStore } from './mask-tools';
 import { useMasksStore } from './masks';
+import { usePromptsStore } from './prompts';
 import { useSeriesStore } from './series';
 
 export const useTrackingStore = defineStore('tracking', () => {
@@ -39,10 +42,11 @@ export const useTrackingStore = defineStore('tracking', () => {
       );
       for (const o of result.objects) {
         const b = before.get(o.id)!;
-        await masks.adoptTrackResult(o.id, b.masks, b.states);
+        await masks.refreshObject(o.id, true);
+        useMaskToolsStore().recordRetrack(o.id, b.masks, b.states);
         log.info(`${masks.objects[o.id]?.name ?? o.id}: ${o.framesTracked} frames tracked, ${o.framesFlagged} flagged${o.stopped ? ` — stopped: ${o.stopped}` : ''}`, 'tracking');
       }
-      void masks.refreshLivePattern();
+      void useLivePatternStore().refresh();
     } catch {
       // Logged by the job store.
     }
@@ -66,7 +70,7 @@ export const useTrackingStore = defineStore('tracking', () => {
     if (!s) return;
     const o = await masks.createObject();
     if (!o) return;
-    await masks.addPrompt(x, y, true);
+    await usePromptsStore().addPoint(x, y, true);
     candidates.value = [];
     await retrack('both', [o.id]);
   }

@@ -6,7 +6,7 @@ import { api } from '../api';
 import { useLogStore } from './log';
 import { useFilesStore } from './files';
 import { useSeriesStore } from './series';
-import { useMasksStore, type MaskTool } from './masks';
+import { useMaskToolsStore, type MaskTool } from './mask-tools';
 import { useTrackingStore } from './tracking';
 
 export const TABS = [
@@ -71,9 +71,9 @@ export const useUiStore = defineStore('ui', () => {
       case 'series.play':
         return useSeriesStore().togglePlay();
       case 'edit.undo':
-        return useMasksStore().undo();
+        return useMaskToolsStore().undo();
       case 'edit.redo':
-        return useMasksStore().redo();
+        return useMaskToolsStore().redo();
       case 'view.tab.series':
       case 'view.tab.masks':
       case 'view.tab.patterns':
@@ -89,31 +89,31 @@ export const useUiStore = defineStore('ui', () => {
       case 'masks.toolPointNegative':
       case 'masks.toolBox': {
         const tool = command.slice('masks.tool'.length);
-        useMasksStore().tool = (tool.charAt(0).toLowerCase() + tool.slice(1)) as MaskTool;
+        useMaskToolsStore().tool = (tool.charAt(0).toLowerCase() + tool.slice(1)) as MaskTool;
         return;
       }
       case 'masks.brushSmaller':
-        useMasksStore().brushSize = Math.max(1, useMasksStore().brushSize - 1);
+        useMaskToolsStore().brushSize = Math.max(1, useMaskToolsStore().brushSize - 1);
         return;
       case 'masks.brushLarger':
-        useMasksStore().brushSize = Math.min(64, useMasksStore().brushSize + 1);
+        useMaskToolsStore().brushSize = Math.min(64, useMaskToolsStore().brushSize + 1);
         return;
       case 'masks.fillHoles':
-        return useMasksStore().wholeFrame('fillHoles');
+        return useMaskToolsStore().wholeFrame('fillHoles');
       case 'masks.grow':
-        return useMasksStore().wholeFrame('grow');
+        return useMaskToolsStore().wholeFrame('grow');
       case 'masks.shrink':
-        return useMasksStore().wholeFrame('shrink');
+        return useMaskToolsStore().wholeFrame('shrink');
       case 'masks.clear':
-        return useMasksStore().wholeFrame('clear');
+        return useMaskToolsStore().wholeFrame('clear');
       case 'masks.copyPrevious':
-        return useMasksStore().wholeFrame('copyPrevious');
+        return useMaskToolsStore().wholeFrame('copyPrevious');
       case 'masks.copyNext':
-        return useMasksStore().wholeFrame('copyNext');
+        return useMaskToolsStore().wholeFrame('copyNext');
       case 'masks.toggleLock':
-        return useMasksStore().toggleLock();
+        return useMaskToolsStore().toggleLock();
       case 'masks.toggleExclude':
-        return useMasksStore().toggleExclude();
+        return useMaskToolsStore().toggleExclude();
       case 'masks.retrackForward':
         return useTrackingStore().retrack('forward');
       case 'masks.retrackBackward':
