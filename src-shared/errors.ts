@@ -1,5 +1,7 @@
-// Typed errors. Everything that crosses IPC becomes { name, message, detail }; these names are what the
-// renderer and the CLI show, so each says what went wrong in the user's words.
+// Typed errors. Everything that crosses IPC becomes { name, message, detail } (toWireError); these names are what
+// the renderer and the CLI show, so each says what went wrong in the user's words.
+
+import type { WireError } from './contract';
 
 export interface ErrorDetail {
   /** The file the problem is in, when there is one. */
@@ -61,4 +63,19 @@ export class CancelledError extends TrackedError {
 /** Throws CancelledError when the signal is aborted. Call between chunks of long work. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
+}
+
+/** Anything thrown in main as the { name, message, detail } that crosses the bridge. */
+export function toWireError(error: unknown): WireError {
+  if (error instanceof TrackedError) {
+    return { name: error.name, message: error.message, detail: { ...error.detail } };
+  }
+  if (error instanceof Error) {
+    // Node's system errors carry a code (ENOENT, EACCES…): keep it for the UI to branch on.
+    const code = (error as { code?: unknown }).code;
+    const detail: Record<string, unknown> = {};
+    if (typeof code === 'string') detail.code = code;
+    return { name: error.name || 'Error', message: error.message, detail };
+  }
+  return { name: 'Error', message: String(error) };
 }

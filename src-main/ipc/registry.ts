@@ -16,9 +16,8 @@ import {
   type Requests,
   type WireResult,
 } from '../../src-shared/contract';
-import { ValidationError } from '../../src-shared/errors';
+import { ValidationError, toWireError } from '../../src-shared/errors';
 import { JobRunner, type JobContext } from '../services/jobs';
-import { toWireError } from './errors';
 
 export interface EventSink {
   emit<E extends EventName>(event: E, payload: EventMap[E]): void;

@@ -1,8 +1,7 @@
 // The job runner: ids, throttled progress events with an ETA, cancellation by AbortSignal, and
 // isolation — a job that throws ends as a job:error event, never as an exception in main.
 import type { EventMap, EventName } from '../../src-shared/contract';
-import { CancelledError } from '../../src-shared/errors';
-import { toWireError } from '../ipc/errors';
+import { CancelledError, toWireError } from '../../src-shared/errors';
 
 export interface JobContext {
   readonly jobId: string;

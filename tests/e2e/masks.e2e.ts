@@ -175,6 +175,9 @@ describe('mask curation', () => {
     await page.close();
   });
 
+});
+
+describe('mask curation: persistence, export, auto-detect', () => {
   it('keeps every edit when the host is killed mid-session', async () => {
     let page = await h.newPage();
     await openSeriesInMasksTab(page);

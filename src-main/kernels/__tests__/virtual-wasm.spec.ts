@@ -206,6 +206,9 @@ describe('wasm kernel', () => {
     expect(wa.patternSum).toEqual(js.patternSum);
   });
 
+});
+
+describe('wasm kernel: pattern overflow and non-finite values', () => {
   it('flushes uint16 pattern sums before their uint32 lanes could overflow', () => {
     const c = compileDetectors([{ kind: 'sum' }], { detectorShape: [NQY, NQX] });
     const k = new WasmFrameKernel(c, 'uint16', { mean: true, max: true, areaBytes: NPIX * 2 });

@@ -121,7 +121,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
     };
   }
   const fh = await open(a.path, 'r');
-  let bytesRead = 0;
+  let bytesRead: number;
   try {
     if (trace) trace.ready = now();
     bytesRead = await streamBlocks({

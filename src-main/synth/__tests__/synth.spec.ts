@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRESET_NAMES, SIZES, synthesize, type SizeSpec } from '..';
 import {
   electronWavelengthA,
@@ -149,14 +149,22 @@ describe('determinism', () => {
   });
 });
 
-describe('the small preset', () => {
-  // SIZES.small: an S×S scan, a Q×Q detector, NT tilts.
-  const [S] = SIZES.small.scanShape;
-  const [Q] = SIZES.small.detectorShape;
-  const NT = SIZES.small.nTilts;
-  const NP = S * S;
-  const PROBES = [0, Math.floor(NP / 2) + 5, NP - 1];
-  it('brookite-agglomerate small: series, EMD layout (contiguous), truth, touching masks', async () => {
+// SIZES.small: an S×S scan, a Q×Q detector, NT tilts; one brookite-agglomerate series shared by the two blocks below.
+const [S] = SIZES.small.scanShape;
+const [Q] = SIZES.small.detectorShape;
+const NT = SIZES.small.nTilts;
+const NP = S * S;
+const PROBES = [0, Math.floor(NP / 2) + 5, NP - 1];
+const t0 = (NT - 1) / 2;
+interface SmallSeries {
+  out: string;
+  series: Series;
+  truth: Truth;
+  masks: Uint8Array[];
+}
+let smallOnce: Promise<SmallSeries> | null = null;
+function smallSeries(): Promise<SmallSeries> {
+  smallOnce ??= (async () => {
     const out = dir('small');
     const stages = new Set<string>();
     const summary = await synthesize({ preset: 'brookite-agglomerate', size: 'small', outDir: out, seed: 5 }, { onProgress: (_d, _t, s) => stages.add(s) });
@@ -166,8 +174,23 @@ describe('the small preset', () => {
     expect(summary.bytesWritten).toBeGreaterThan(NT * S * S * Q * Q * 2);
     expect(summary.particles).toHaveLength(5);
     expect(stages.has('truth')).toBe(true);
+    return {
+      out,
+      series: readJson<Series>(join(out, 'series.json')),
+      truth: readJson<Truth>(join(out, 'truth', 'truth.json')),
+      masks: await withH5(join(out, 'truth', 'masks.h5'), (get, keys) => keys().map((k) => Uint8Array.from(get(k).slice([[], [], []])))),
+    };
+  })();
+  return smallOnce;
+}
 
-    const series = readJson<Series>(join(out, 'series.json'));
+describe('the small preset: series, layout, truth.json', () => {
+  let out: string;
+  let series: Series;
+  let truth: Truth;
+  beforeAll(async () => void ({ out, series, truth } = await smallSeries()), 120_000);
+
+  it('brookite-agglomerate small: series.json and the EMD layout (contiguous, frames back to back)', async () => {
     expect(Object.keys(series).sort()).toEqual(['realPixelNm', 'reciprocalPixelInvA', 'rotationAxisDeg', 'tilts', 'version', 'voltageKV']);
     expect(series.version).toBe(1);
     expect(series.voltageKV).toBe(200);
@@ -202,8 +225,10 @@ describe('the small preset', () => {
       expect(bytes.subarray(dataStart + k * frameBytes, dataStart + (k + 1) * frameBytes).equals(Buffer.from(probe[i]!.buffer, 0, frameBytes))).toBe(true);
     }
 
+  });
+
+  it('truth.json holds exactly the contract fields, and F2 matches cctbx', () => {
     // truth.json: exactly DESIGN §7.
-    const truth = readJson<Truth>(join(out, 'truth', 'truth.json'));
     expect(Object.keys(truth).sort()).toEqual(['beamCentre', 'particles', 'reciprocalPixelInvA', 'rotationAxisDeg', 'version', 'wavelengthA']);
     expect(truth.wavelengthA).toBeCloseTo(0.02508, 5);
     expect(truth.particles).toHaveLength(5);
@@ -222,8 +247,20 @@ describe('the small preset', () => {
       expect(Math.min(...f2.map((r) => r[4]))).toBeLessThan(0.8);
     }
 
+  });
+
+});
+
+describe('the small preset: masks and per-particle signal', () => {
+  let out: string;
+  let series: Series;
+  let truth: Truth;
+  let masks: Uint8Array[];
+  beforeAll(async () => void ({ out, series, truth, masks } = await smallSeries()), 120_000);
+
+  it('masks.h5: one object per particle, non-empty every tilt, touching at 0°', async () => {
     // Masks: one object per particle, [nTilts, ny, nx], non-empty every tilt, touching at 0°.
-    const masks = await withH5(join(out, 'truth', 'masks.h5'), (get, keys) => {
+    const described = await withH5(join(out, 'truth', 'masks.h5'), (get, keys) => {
       expect(keys().sort()).toEqual(['object_1', 'object_2', 'object_3', 'object_4', 'object_5']);
       return keys().map((k) => {
         const d = get(k);
@@ -234,8 +271,8 @@ describe('the small preset', () => {
         return Uint8Array.from(d.slice([[], [], []]));
       });
     });
+    expect(described).toHaveLength(masks.length);
     for (const m of masks) for (let t = 0; t < NT; t++) expect(m.subarray(t * NP, (t + 1) * NP).some((v) => v === 1)).toBe(true);
-    const t0 = (NT - 1) / 2;
     const touches = (a: Uint8Array, b: Uint8Array): boolean => {
       for (let y = 0; y < S; y++)
         for (let x = 0; x < S; x++) {
@@ -263,6 +300,9 @@ describe('the small preset', () => {
     }
     expect(seen.size).toBe(n);
 
+  });
+
+  it('signal.h5: per-particle Bragg signal only inside its own mask, at every tilt', async () => {
     // Per-particle Bragg signal (truth/signal.h5): same layout as masks.h5, non-negative, only inside the
     // particle's own mask, present at every tilt; scene.json describes it.
     const signal = await withH5(join(out, 'truth', 'signal.h5'), (get, keys) => {
@@ -292,6 +332,9 @@ describe('the small preset', () => {
     });
     expect(readJson<{ truthFiles: Record<string, string> }>(join(out, 'truth', 'scene.json')).truthFiles['signal.h5']).toMatch(/Bragg/);
 
+  });
+
+  it('the masks are where the signal is: truth ADF and measured counts outside the BF disk', async () => {
     // The masks are where the signal is: truth ADF and measured counts outside the BF disk.
     const adf = await withH5(join(out, 'truth', 'virtual.h5'), (get) => Float32Array.from(get('adf').slice([[t0, t0 + 1], [], []])));
     const union = new Uint8Array(NP).map((_, j) => (masks.some((m) => m[t0 * NP + j]) ? 1 : 0));

@@ -3,7 +3,7 @@
 // commits it as one edit: applied to the local copy, recorded for undo, sent to main as a run-length diff. Undo and
 // redo replay the diffs (and prompt changes, and re-track results) both ways.
 import { defineStore } from 'pinia';
-import { ref, watch } from 'vue';
+import { ref, watch, type Ref } from 'vue';
 import type { FrameState, TrackPrompt } from '../../../src-shared/contract';
 import { diffMask, invertRuns, isEmptyRuns, type MaskRuns } from '../../../src-shared/mask-runs';
 import { api } from '../api';
@@ -34,71 +34,37 @@ export interface HistoryEntry {
 const NO_RUNS = (): MaskRuns => ({ set: new Uint32Array(0), clear: new Uint32Array(0) });
 const HISTORY_LIMIT = 200;
 
-export const useMaskToolsStore = defineStore('maskTools', () => {
-  const log = useLogStore();
-  const masks = useMasksStore();
-  const series = useSeriesStore();
-  const live = useLivePatternStore();
+type Masks = ReturnType<typeof useMasksStore>;
+type Series = ReturnType<typeof useSeriesStore>;
+type Log = ReturnType<typeof useLogStore>;
+type Live = ReturnType<typeof useLivePatternStore>;
 
-  const tool = ref<MaskTool>('brush');
-  const brushSize = ref(3);
-  const overlayOpacity = ref(0.45);
-  const polygon = ref<Array<[number, number]>>([]);
+/** The undo and redo stacks and their replay (mask diffs both ways, prompt changes, frame states). */
+function createHistory(masks: Masks, live: Live, log: Log) {
   const undoStack: HistoryEntry[] = [];
   const redoStack: HistoryEntry[] = [];
   const canUndo = ref(false);
   const canRedo = ref(false);
-
-  function syncHistoryFlags(): void {
+  const sync = (): void => {
     canUndo.value = undoStack.length > 0;
     canRedo.value = redoStack.length > 0;
-  }
-
-  function clearHistory(): void {
+  };
+  function clear(): void {
     undoStack.length = 0;
     redoStack.length = 0;
-    syncHistoryFlags();
+    sync();
   }
-
-  // History is per series: opening another one starts afresh.
-  watch(() => masks.loadedSeriesId, clearHistory);
-
-  function pushHistory(entry: HistoryEntry): void {
+  function push(entry: HistoryEntry): void {
     undoStack.push(entry);
     if (undoStack.length > HISTORY_LIMIT) undoStack.shift();
     redoStack.length = 0;
-    syncHistoryFlags();
+    sync();
   }
-
-  /** Commits a change of the active object's mask on a tilt (default the current one): `next` replaces it. */
-  async function commitFrame(next: Uint8Array, label: string, tiltArg?: number): Promise<void> {
-    const s = series.active;
-    const o = masks.active;
-    if (!s || !o) return;
-    const tilt = tiltArg ?? s.tilt;
-    const f = masks.frame(o.id, tilt);
-    if (!f) return;
-    const runs = diffMask(f, next);
-    if (isEmptyRuns(runs)) return;
-    const stateBefore = o.frameState[tilt]!;
-    if (stateBefore === 'locked') {
-      log.warn(`Tilt ${tilt + 1} of ${o.name} is locked: unlock it (L) to edit`, 'masks');
-      return;
-    }
-    masks.applyLocal(o.id, tilt, runs);
-    pushHistory({ seriesId: s.summary.seriesId, objectId: o.id, label, changes: [{ tilt, runs, stateBefore, stateAfter: 'edited' }] });
-    try {
-      await masks.sendFrame(s.summary.seriesId, o.id, tilt, runs, 'edited');
-      live.schedule();
-    } catch (e) {
-      // Main refused: put the local copy back so it never shows what main does not hold.
-      masks.applyLocal(o.id, tilt, invertRuns(runs));
-      undoStack.pop();
-      syncHistoryFlags();
-      log.error(e, 'masks');
-    }
+  /** Drops the newest entry (its change never reached main). */
+  function dropLast(): void {
+    undoStack.pop();
+    sync();
   }
-
   async function replay(entry: HistoryEntry, direction: 'undo' | 'redo'): Promise<void> {
     if (entry.prompt) {
       const p = direction === 'undo' ? entry.prompt.before : entry.prompt.after;
@@ -110,18 +76,16 @@ export const useMaskToolsStore = defineStore('maskTools', () => {
     }
     for (const c of entry.changes) {
       const runs = direction === 'undo' ? invertRuns(c.runs) : c.runs;
-      const state = direction === 'undo' ? c.stateBefore : c.stateAfter;
       masks.applyLocal(entry.objectId, c.tilt, runs);
-      await masks.sendFrame(entry.seriesId, entry.objectId, c.tilt, runs, state);
+      await masks.sendFrame(entry.seriesId, entry.objectId, c.tilt, runs, direction === 'undo' ? c.stateBefore : c.stateAfter);
     }
     live.schedule();
   }
-
   async function step(from: HistoryEntry[], to: HistoryEntry[], direction: 'undo' | 'redo'): Promise<void> {
     const e = from.pop();
     if (!e) return log.info(direction === 'undo' ? 'Nothing to undo' : 'Nothing to redo', 'edit');
     to.push(e);
-    syncHistoryFlags();
+    sync();
     try {
       await replay(e, direction);
     } catch (err) {
@@ -130,99 +94,126 @@ export const useMaskToolsStore = defineStore('maskTools', () => {
   }
   const undo = (): Promise<void> => step(undoStack, redoStack, 'undo');
   const redo = (): Promise<void> => step(redoStack, undoStack, 'redo');
+  return { canUndo, canRedo, clear, push, dropLast, undo, redo };
+}
 
-  // ── Brush and eraser: paint into the local frame, commit the whole stroke on release (one undo step, one diff).
+/** The drawing tools: brush and eraser strokes, polygon, flood fill, whole-frame operations. */
+function createDrawing(masks: Masks, series: Series, live: Live, log: Log, tool: Ref<MaskTool>, brushSize: Ref<number>, commitFrame: (next: Uint8Array, label: string) => Promise<void>) {
+  const polygon = ref<Array<[number, number]>>([]);
+  // Brush and eraser paint into the local frame; the whole stroke is committed on release (one undo step, one diff).
   let strokeBase: Uint8Array | null = null;
   let strokeLast: [number, number] | null = null;
 
-  function beginStroke(x: number, y: number): void {
+  /** The active object and current tilt, or null. */
+  function target(): { o: NonNullable<Masks['active']>; tilt: number; f: Uint8Array } | null {
     const s = series.active;
     const o = masks.active;
-    if (!s || !o || (tool.value !== 'brush' && tool.value !== 'eraser')) return;
-    if (o.frameState[s.tilt] === 'locked') {
-      log.warn(`Tilt ${s.tilt + 1} of ${o.name} is locked: unlock it (L) to edit`, 'masks');
-      return;
-    }
-    strokeBase = masks.frame(o.id, s.tilt)!.slice();
+    const f = s && o ? masks.frame(o.id, s.tilt) : null;
+    return s && o && f ? { o, tilt: s.tilt, f } : null;
+  }
+  function beginStroke(x: number, y: number): void {
+    const t = target();
+    if (!t || (tool.value !== 'brush' && tool.value !== 'eraser')) return;
+    if (t.o.frameState[t.tilt] === 'locked') return log.warn(`Tilt ${t.tilt + 1} of ${t.o.name} is locked: unlock it (L) to edit`, 'masks');
+    strokeBase = t.f.slice();
     strokeLast = [x, y];
     continueStroke(x, y);
   }
-
   /** Paints the segment from the last point; returns true when pixels may have changed. */
   function continueStroke(x: number, y: number): boolean {
-    const s = series.active;
-    const o = masks.active;
-    if (!strokeBase || !strokeLast || !s || !o) return false;
+    const t = target();
+    if (!strokeBase || !strokeLast || !t) return false;
     const { ny, nx } = masks.dims();
-    const f = masks.frame(o.id, s.tilt)!;
-    strokeSegmentInPlace(f, nx, ny, strokeLast[0], strokeLast[1], x, y, brushSize.value, tool.value === 'eraser' ? 0 : 1);
+    strokeSegmentInPlace(t.f, nx, ny, strokeLast[0], strokeLast[1], x, y, brushSize.value, tool.value === 'eraser' ? 0 : 1);
     strokeLast = [x, y];
     // No revision bump here: the editor repaints the segment itself; whole-frame views update on commit.
-    live.schedule(f);
+    live.schedule(t.f);
     return true;
   }
-
   async function endStroke(): Promise<void> {
-    const s = series.active;
-    const o = masks.active;
-    if (!strokeBase || !s || !o) return;
-    const f = masks.frame(o.id, s.tilt)!;
-    const painted = f.slice();
-    f.set(strokeBase);
+    const t = target();
+    if (!strokeBase || !t) return;
+    const painted = t.f.slice();
+    t.f.set(strokeBase);
     strokeBase = null;
     strokeLast = null;
     await commitFrame(painted, tool.value === 'eraser' ? 'erase' : 'brush');
   }
-
-  // ── Polygon.
-  function addPolygonPoint(x: number, y: number): void {
-    polygon.value = [...polygon.value, [x, y]];
-  }
-  function cancelPolygon(): void {
-    polygon.value = [];
-  }
+  const addPolygonPoint = (x: number, y: number): void => void (polygon.value = [...polygon.value, [x, y]]);
+  const cancelPolygon = (): void => void (polygon.value = []);
   async function closePolygon(subtract = false): Promise<void> {
-    const s = series.active;
-    const o = masks.active;
-    if (!s || !o || polygon.value.length < 3) return cancelPolygon();
+    const t = target();
+    if (!t || polygon.value.length < 3) return cancelPolygon();
     const { ny, nx } = masks.dims();
     const inside = fillPolygon(nx, ny, polygon.value);
-    const next = masks.frame(o.id, s.tilt)!.slice();
+    const next = t.f.slice();
     for (let i = 0; i < next.length; i++) if (inside[i]) next[i] = subtract ? 0 : 1;
     polygon.value = [];
     await commitFrame(next, 'polygon');
   }
-
   async function flood(x: number, y: number): Promise<void> {
-    const s = series.active;
-    const o = masks.active;
-    if (!s || !o) return;
+    const t = target();
+    if (!t) return;
     const { ny, nx } = masks.dims();
-    const f = masks.frame(o.id, s.tilt)!;
-    const seed = f[Math.floor(x) + Math.floor(y) * nx] ? 1 : 0;
-    await commitFrame(floodFill(f, nx, ny, x, y, seed ? 0 : 1), 'fill');
+    const seed = t.f[Math.floor(x) + Math.floor(y) * nx] ? 1 : 0;
+    await commitFrame(floodFill(t.f, nx, ny, x, y, seed ? 0 : 1), 'fill');
   }
-
   async function wholeFrame(op: FrameOp): Promise<void> {
-    const s = series.active;
-    const o = masks.active;
-    if (!s || !o) return;
+    const t = target();
+    if (!t) return;
     const { ny, nx, nTilts } = masks.dims();
-    const f = masks.frame(o.id, s.tilt)!;
     let next: Uint8Array;
-    if (op === 'fillHoles') next = fillHoles(f, nx, ny);
-    else if (op === 'grow') next = growOne(f, nx, ny);
-    else if (op === 'shrink') next = shrinkOne(f, nx, ny);
-    else if (op === 'clear') next = new Uint8Array(f.length);
+    if (op === 'fillHoles') next = fillHoles(t.f, nx, ny);
+    else if (op === 'grow') next = growOne(t.f, nx, ny);
+    else if (op === 'shrink') next = shrinkOne(t.f, nx, ny);
+    else if (op === 'clear') next = new Uint8Array(t.f.length);
     else {
-      const from = op === 'copyPrevious' ? s.tilt - 1 : s.tilt + 1;
+      const from = op === 'copyPrevious' ? t.tilt - 1 : t.tilt + 1;
       if (from < 0 || from >= nTilts) return log.info(`No ${op === 'copyPrevious' ? 'previous' : 'next'} tilt to copy from`, 'masks');
-      next = masks.frame(o.id, from)!.slice();
+      next = masks.frame(t.o.id, from)!.slice();
     }
     await commitFrame(next, op);
   }
+  return { polygon, beginStroke, continueStroke, endStroke, addPolygonPoint, cancelPolygon, closePolygon, flood, wholeFrame };
+}
 
-  // ── Frame states.
+export const useMaskToolsStore = defineStore('maskTools', () => {
+  const log = useLogStore();
+  const masks = useMasksStore();
+  const series = useSeriesStore();
+  const live = useLivePatternStore();
+  const tool = ref<MaskTool>('brush');
+  const brushSize = ref(3);
+  const overlayOpacity = ref(0.45);
+  const history = createHistory(masks, live, log);
+  // History is per series: opening another one starts afresh.
+  watch(() => masks.loadedSeriesId, history.clear);
+
+  /** Commits a change of the active object's mask on a tilt (default the current one): `next` replaces it. */
+  async function commitFrame(next: Uint8Array, label: string, tiltArg?: number): Promise<void> {
+    const s = series.active;
+    const o = masks.active;
+    const tilt = tiltArg ?? s?.tilt ?? 0;
+    const f = s && o ? masks.frame(o.id, tilt) : null;
+    if (!s || !o || !f) return;
+    const runs = diffMask(f, next);
+    if (isEmptyRuns(runs)) return;
+    const stateBefore = o.frameState[tilt]!;
+    if (stateBefore === 'locked') return log.warn(`Tilt ${tilt + 1} of ${o.name} is locked: unlock it (L) to edit`, 'masks');
+    masks.applyLocal(o.id, tilt, runs);
+    history.push({ seriesId: s.summary.seriesId, objectId: o.id, label, changes: [{ tilt, runs, stateBefore, stateAfter: 'edited' }] });
+    try {
+      await masks.sendFrame(s.summary.seriesId, o.id, tilt, runs, 'edited');
+      live.schedule();
+    } catch (e) {
+      // Main refused: put the local copy back so it never shows what main does not hold.
+      masks.applyLocal(o.id, tilt, invertRuns(runs));
+      history.dropLast();
+      log.error(e, 'masks');
+    }
+  }
+  const drawing = createDrawing(masks, series, live, log, tool, brushSize, commitFrame);
+
   async function setFrameState(state: FrameState, tilts?: number[]): Promise<void> {
     const s = series.active;
     const o = masks.active;
@@ -231,17 +222,12 @@ export const useMaskToolsStore = defineStore('maskTools', () => {
     const before = which.map((t) => o.frameState[t]!);
     try {
       await masks.sendStates(s.summary.seriesId, o.id, which, state);
-      pushHistory({
-        seriesId: s.summary.seriesId,
-        objectId: o.id,
-        label: state,
-        changes: which.map((t, k) => ({ tilt: t, runs: NO_RUNS(), stateBefore: before[k]!, stateAfter: state })),
-      });
+      const changes = which.map((t, k) => ({ tilt: t, runs: NO_RUNS(), stateBefore: before[k]!, stateAfter: state }));
+      history.push({ seriesId: s.summary.seriesId, objectId: o.id, label: state, changes });
     } catch (e) {
       log.error(e, 'masks');
     }
   }
-
   /** Lock (or exclude) the current tilt, or lift it back to edited/empty. */
   async function toggleState(state: 'locked' | 'excluded'): Promise<void> {
     const s = series.active;
@@ -250,8 +236,6 @@ export const useMaskToolsStore = defineStore('maskTools', () => {
     const area = o.areaPx[s.tilt] ?? 0;
     await setFrameState(o.frameState[s.tilt] === state ? (area > 0 ? 'edited' : 'empty') : state);
   }
-  const toggleLock = (): Promise<void> => toggleState('locked');
-  const toggleExclude = (): Promise<void> => toggleState('excluded');
 
   /** Records a tracker's result that main already holds (and the masks store refetched) as one undo step. */
   function recordRetrack(objectId: number, before: Uint8Array, statesBefore: FrameState[]): void {
@@ -265,33 +249,24 @@ export const useMaskToolsStore = defineStore('maskTools', () => {
       const runs = diffMask(before.subarray(t * n, (t + 1) * n), after.subarray(t * n, (t + 1) * n));
       if (!isEmptyRuns(runs) || statesBefore[t] !== o.frameState[t]) changes.push({ tilt: t, runs, stateBefore: statesBefore[t]!, stateAfter: o.frameState[t]! });
     }
-    if (changes.length) pushHistory({ seriesId: s.summary.seriesId, objectId, label: 're-track', changes });
+    if (changes.length) history.push({ seriesId: s.summary.seriesId, objectId, label: 're-track', changes });
   }
 
   return {
     tool,
     brushSize,
     overlayOpacity,
-    polygon,
-    canUndo,
-    canRedo,
-    pushHistory,
-    clearHistory,
+    canUndo: history.canUndo,
+    canRedo: history.canRedo,
+    pushHistory: history.push,
+    clearHistory: history.clear,
+    undo: history.undo,
+    redo: history.redo,
     commitFrame,
-    undo,
-    redo,
-    beginStroke,
-    continueStroke,
-    endStroke,
-    addPolygonPoint,
-    cancelPolygon,
-    closePolygon,
-    flood,
-    wholeFrame,
+    ...drawing,
     setFrameState,
-    toggleLock,
-    toggleExclude,
+    toggleLock: (): Promise<void> => toggleState('locked'),
+    toggleExclude: (): Promise<void> => toggleState('excluded'),
     recordRetrack,
   };
 });
-

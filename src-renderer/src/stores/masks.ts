@@ -107,9 +107,8 @@ export const useMasksStore = defineStore('masks', () => {
     try {
       await api().invoke('objects.delete', { seriesId: s.summary.seriesId, objectId });
       delete objects[objectId];
-      const next = { ...stacks.value };
-      delete next[objectId];
-      stacks.value = markRaw(next);
+      const { [objectId]: _gone, ...rest } = stacks.value;
+      stacks.value = markRaw(rest);
       if (activeObjectId.value === objectId) activeObjectId.value = list.value[0]?.id ?? null;
       revision.value++;
     } catch (e) {

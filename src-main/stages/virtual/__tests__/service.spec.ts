@@ -140,31 +140,37 @@ function expectLikeReference(r: VirtualResult, t: number, frames: Float64Array, 
   return ref;
 }
 
-describe('computeVirtualImages on files', () => {
-  let dir: string;
-  let pool: WorkerPool;
-  const truth: Array<[number, number]> = [[16.3, 14.6], [17.05, 15.2], [15.7, 13.9]];
-  const tiltFrames = truth.map(([cx, cy], t) => makeFrames(cx, cy, 100 + t, true));
-
+/** A temp folder and a 2-worker pool for one describe block (registered as its beforeAll/afterAll). */
+function filesFixture(): { dir: () => string; pool: () => WorkerPool } {
+  let dir = '';
+  let pool: WorkerPool | null = null;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'tracked-virtual-'));
     pool = new WorkerPool({ size: 2, workerPath: WORKER, cancelGraceMs: 500 });
   });
   afterAll(async () => {
-    await pool.close();
+    await pool?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return { dir: () => dir, pool: () => pool! };
+}
+
+const truth: Array<[number, number]> = [[16.3, 14.6], [17.05, 15.2], [15.7, 13.9]];
+const tiltFrames = truth.map(([cx, cy], t) => makeFrames(cx, cy, 100 + t, true));
+
+describe('computeVirtualImages on files', () => {
+  const fx = filesFixture();
 
   it('direct contiguous uint16 (HDF5-like offset), several units and blocks per tilt: matches the reference', async () => {
     const frameBytes = NPIX * 2;
     const sources = tiltFrames.map((fr, t) => {
-      const p = join(dir, `c${t}.raw`);
+      const p = join(fx.dir(), `c${t}.raw`);
       writeRaw(p, fr, 'uint16', 2048, frameBytes, true);
       return rawSource(p, 'uint16', 2048, frameBytes, true, true);
     });
     const progress: Array<[number, number, string]> = [];
     const r = await computeVirtualImages(sources, SPECS, {
-      pool,
+      pool: fx.pool(),
       blockBytes: 5 * frameBytes, // 5 frames per read: the 4-frame pass and the tail both run
       unitBytes: 3 * NX * frameBytes, // 3 rows per unit: 3 units per tilt
       progressIntervalMs: 1,
@@ -192,17 +198,17 @@ describe('computeVirtualImages on files', () => {
   for (const reads of ['auto', 'sync', 'async'] as const) {
     it(`reads '${reads}': the same images, and a truncated file names the byte where it ends`, async () => {
       const frameBytes = NPIX * 2;
-      const a = join(dir, `be-${reads}.mib`);
+      const a = join(fx.dir(), `be-${reads}.mib`);
       writeRaw(a, tiltFrames[0], 'uint16', 384, 384 + frameBytes, false);
       const centre: [number, number] = [16.5, 14.5];
       const r = await computeVirtualImages(rawSource(a, 'uint16', 384, 384 + frameBytes, false, true), SPECS, {
-        pool, beamCentre: centre, blockBytes: 4 * (384 + frameBytes), reads,
+        pool: fx.pool(), beamCentre: centre, blockBytes: 4 * (384 + frameBytes), reads,
       });
       expectLikeReference(r, 0, tiltFrames[0], centre);
-      const t = join(dir, `trunc-${reads}.raw`);
+      const t = join(fx.dir(), `trunc-${reads}.raw`);
       writeRaw(t, tiltFrames[0], 'uint16', 0, frameBytes, true);
       const src = { ...rawSource(t, 'uint16', 0, frameBytes, true, true), scanShape: [NY + 2, NX] as [number, number] };
-      const err = await computeVirtualImages(src, [{ kind: 'sum' }], { pool, reads, blockBytes: 3 * frameBytes }).catch((e: unknown) => e);
+      const err = await computeVirtualImages(src, [{ kind: 'sum' }], { pool: fx.pool(), reads, blockBytes: 3 * frameBytes }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
       expect((err as Error).message).toMatch(new RegExp(`trunc-${reads}\\.raw: file ends at byte ${NY * NX * frameBytes}`));
     });
@@ -211,12 +217,12 @@ describe('computeVirtualImages on files', () => {
   it('MIB-like big-endian frames with headers, and an odd header (unaligned frames), with a given centre', async () => {
     const frameBytes = NPIX * 2;
     const centre: [number, number] = [16.5, 14.5];
-    const a = join(dir, 'be.mib');
-    const b = join(dir, 'odd.mib');
+    const a = join(fx.dir(), 'be.mib');
+    const b = join(fx.dir(), 'odd.mib');
     writeRaw(a, tiltFrames[0], 'uint16', 384, 384 + frameBytes, false);
     writeRaw(b, tiltFrames[1], 'uint16', 101, 101 + frameBytes, false);
     const sources = [rawSource(a, 'uint16', 384, 384 + frameBytes, false, true), rawSource(b, 'uint16', 101, 101 + frameBytes, false, true)];
-    const r = await computeVirtualImages(sources, SPECS, { pool, beamCentre: centre, blockBytes: 7 * frameBytes });
+    const r = await computeVirtualImages(sources, SPECS, { pool: fx.pool(), beamCentre: centre, blockBytes: 7 * frameBytes });
     for (const t of [0, 1]) {
       expect(r.beamCentre[t]).toEqual(centre);
       const ref = reference(tiltFrames[t], centre);
@@ -229,14 +235,14 @@ describe('computeVirtualImages on files', () => {
   it('falls back to readFrames + transfers for sources without a direct layout (float32, mixed with direct)', async () => {
     const floatFrames = makeFrames(15.2, 16.1, 7, false);
     const frameBytes = NPIX * 4;
-    const a = join(dir, 'f.raw');
+    const a = join(fx.dir(), 'f.raw');
     writeRaw(a, floatFrames, 'float32', 0, frameBytes, true);
-    const c = join(dir, 'c-mixed.raw');
+    const c = join(fx.dir(), 'c-mixed.raw');
     writeRaw(c, tiltFrames[2], 'uint16', 0, NPIX * 2, true);
     const fallback = rawSource(a, 'float32', 0, frameBytes, true, false);
     const direct = rawSource(c, 'uint16', 0, NPIX * 2, true, true);
     const centres: Array<[number, number]> = [[15.2, 16.1], [15.7, 13.9]];
-    const r = await computeVirtualImages([fallback, direct], SPECS, { pool, beamCentre: centres, blockBytes: 6 * frameBytes });
+    const r = await computeVirtualImages([fallback, direct], SPECS, { pool: fx.pool(), beamCentre: centres, blockBytes: 6 * frameBytes });
     expect(fallback.reads).toBe(Math.ceil((NY * NX) / 6));
     const f32 = Float64Array.from(Float32Array.from(floatFrames));
     const refs = [reference(f32, centres[0]), reference(tiltFrames[2], centres[1])];
@@ -249,7 +255,7 @@ describe('computeVirtualImages on files', () => {
   it('through openSource on an HDF5 file written with h5wasm (contiguous 4D dataset)', async () => {
     const h5 = await import('h5wasm/node');
     await h5.ready;
-    const p = join(dir, 'cube.h5');
+    const p = join(fx.dir(), 'cube.h5');
     const f = new h5.File(p, 'w');
     f.create_dataset({ name: 'data', data: Uint16Array.from(tiltFrames[1]), shape: [NY, NX, NQY, NQX] });
     f.close();
@@ -257,7 +263,7 @@ describe('computeVirtualImages on files', () => {
     try {
       expect(src.scanShape).toEqual([NY, NX]);
       const centre: [number, number] = [17, 15];
-      const r = await computeVirtualImages(src, SPECS, { pool, beamCentre: centre });
+      const r = await computeVirtualImages(src, SPECS, { pool: fx.pool(), beamCentre: centre });
       expectLikeReference(r, 0, tiltFrames[1], centre);
     } finally {
       src.close();
@@ -267,7 +273,7 @@ describe('computeVirtualImages on files', () => {
   it('chunked HDF5 whose chunks are not evenly spaced in the file: the right frames, not a wrong stride', async () => {
     const h5 = await import('h5wasm/node');
     await h5.ready;
-    const p = join(dir, 'shuffled-chunks.h5');
+    const p = join(fx.dir(), 'shuffled-chunks.h5');
     const f = new h5.File(p, 'w');
     // Start with frame (0, 0) only, grow to the full scan, then write the other frames in a scrambled order: HDF5
     // allocates each chunk when it is first written, so the chunks land out of scan order in the file.
@@ -285,15 +291,20 @@ describe('computeVirtualImages on files', () => {
     try {
       expect(src.direct?.frameOffsets).toBeDefined();
       const centre: [number, number] = [17, 15];
-      const r = await computeVirtualImages(src, SPECS, { pool, beamCentre: centre });
+      const r = await computeVirtualImages(src, SPECS, { pool: fx.pool(), beamCentre: centre });
       expectLikeReference(r, 0, tiltFrames[1], centre);
     } finally {
       src.close();
     }
   });
 
+});
+
+describe('computeVirtualImages: the shared pool, bad input, cancel', () => {
+  const fx = filesFixture();
+
   it('uses the shared pool and finds the worker script by itself', async () => {
-    const p = join(dir, 'shared.raw');
+    const p = join(fx.dir(), 'shared.raw');
     writeRaw(p, tiltFrames[0], 'uint16', 0, NPIX * 2, true);
     const r = await computeVirtualImages(rawSource(p, 'uint16', 0, NPIX * 2, true, true), [{ kind: 'sum' }]);
     expectClose(r.images[0][0], reference(tiltFrames[0], [0, 0]).images[5]);
@@ -302,10 +313,10 @@ describe('computeVirtualImages on files', () => {
   it('a frame with NaN fails the job with an InputError naming the file and the probe position', async () => {
     const fr = makeFrames(15, 15, 3, false);
     fr[(2 * NX + 3) * NPIX + 100] = NaN;
-    const p = join(dir, 'nan.raw');
+    const p = join(fx.dir(), 'nan.raw');
     writeRaw(p, fr, 'float32', 0, NPIX * 4, true);
     for (const direct of [true, false]) {
-      const err = await computeVirtualImages(rawSource(p, 'float32', 0, NPIX * 4, true, direct), [{ kind: 'sum' }], { pool }).catch((e: unknown) => e);
+      const err = await computeVirtualImages(rawSource(p, 'float32', 0, NPIX * 4, true, direct), [{ kind: 'sum' }], { pool: fx.pool() }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).message).toContain(p);
       expect((err as InputError).message).toContain('ry 2, rx 3');
@@ -313,33 +324,33 @@ describe('computeVirtualImages on files', () => {
   });
 
   it('a truncated file fails with an InputError, and the pool keeps working', async () => {
-    const p = join(dir, 'trunc.raw');
+    const p = join(fx.dir(), 'trunc.raw');
     writeRaw(p, tiltFrames[0], 'uint16', 0, NPIX * 2, true);
     const src = { ...rawSource(p, 'uint16', 0, NPIX * 2, true, true), scanShape: [NY + 2, NX] as [number, number] };
-    const err = await computeVirtualImages(src, [{ kind: 'sum' }], { pool }).catch((e: unknown) => e);
+    const err = await computeVirtualImages(src, [{ kind: 'sum' }], { pool: fx.pool() }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(/trunc\.raw: file ends at byte/);
-    const ok = await computeVirtualImages(rawSource(p, 'uint16', 0, NPIX * 2, true, true), [{ kind: 'sum' }], { pool });
+    const ok = await computeVirtualImages(rawSource(p, 'uint16', 0, NPIX * 2, true, true), [{ kind: 'sum' }], { pool: fx.pool() });
     expect(ok.images[0][0].length).toBe(NY * NX);
   });
 
   it('bad detector parameters fail before any byte is read', async () => {
-    const src = rawSource(join(dir, 'never-written.raw'), 'uint16', 0, NPIX * 2, true, true);
-    await expect(computeVirtualImages(src, [{ kind: 'annulus', rIn: 9, rOut: 3 }], { pool })).rejects.toBeInstanceOf(ParameterError);
-    await expect(computeVirtualImages(src, [], { pool })).rejects.toBeInstanceOf(ParameterError);
+    const src = rawSource(join(fx.dir(), 'never-written.raw'), 'uint16', 0, NPIX * 2, true, true);
+    await expect(computeVirtualImages(src, [{ kind: 'annulus', rIn: 9, rOut: 3 }], { pool: fx.pool() })).rejects.toBeInstanceOf(ParameterError);
+    await expect(computeVirtualImages(src, [], { pool: fx.pool() })).rejects.toBeInstanceOf(ParameterError);
     expect(src.reads).toBe(0);
   });
 
   it('cancel stops every worker promptly', async () => {
     // ~46 MB over many small reads, so the job runs long enough to be cancelled in the middle.
     const frames = 1500;
-    const p = join(dir, 'big.raw');
+    const p = join(fx.dir(), 'big.raw');
     writeFileSync(p, Buffer.alloc(frames * NPIX * 2 * 15, 1));
     const big = { ...rawSource(p, 'uint16', 0, NPIX * 2, true, true), scanShape: [150, 150] as [number, number] };
     const c = new AbortController();
     let abortedAt = 0;
     const job = computeVirtualImages(big, [{ kind: 'sum' }, { kind: 'variance' }], {
-      pool,
+      pool: fx.pool(),
       signal: c.signal,
       blockBytes: 64 << 10,
       unitBytes: 4 << 20,
@@ -353,6 +364,6 @@ describe('computeVirtualImages on files', () => {
     });
     await expect(job).rejects.toBeInstanceOf(CancelledError);
     expect(performance.now() - abortedAt).toBeLessThan(300);
-    expect(pool.pending).toBe(0);
+    expect(fx.pool().pending).toBe(0);
   });
 });

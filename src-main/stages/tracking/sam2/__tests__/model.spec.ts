@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../../../src-shared/errors';
-import { STANDIN_FILES, writeStandinFolder, type StandinLayout } from '../../../../tests/fixtures/onnx/sam2-standins';
-import { checkTensors, cudaProviderInstalled, findModelFiles, loadSam2Model, providerCandidates, validateSam2Folder } from './model';
-import { preprocessCrop } from './preprocess';
+import { InputError } from '../../../../../src-shared/errors';
+import { STANDIN_FILES, writeStandinFolder, type StandinLayout } from '../../../../../tests/fixtures/onnx/sam2-standins';
+import { checkTensors, cudaProviderInstalled, findModelFiles, loadSam2Model, providerCandidates, validateSam2Folder } from '../model';
+import { preprocessCrop } from '../preprocess';
 
 const root = mkdtempSync(join(tmpdir(), 'sam2-model-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

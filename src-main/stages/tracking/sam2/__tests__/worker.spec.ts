@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, InputError, ParameterError } from '../../../../src-shared/errors';
-import { blobStack, frameIou } from '../../../../tests/fixtures/onnx/blob-stack';
-import { writeStandinFolder } from '../../../../tests/fixtures/onnx/sam2-standins';
-import { Sam2WorkerClient } from './client';
+import { CancelledError, InputError, ParameterError } from '../../../../../src-shared/errors';
+import { blobStack, frameIou } from '../../../../../tests/fixtures/onnx/blob-stack';
+import { writeStandinFolder } from '../../../../../tests/fixtures/onnx/sam2-standins';
+import { Sam2WorkerClient } from '../client';
 
 const root = mkdtempSync(join(tmpdir(), 'sam2-worker-'));
 // Inside the repository, so the bundle's external imports (onnxruntime-node) resolve from node_modules.

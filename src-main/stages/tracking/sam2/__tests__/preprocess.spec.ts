@@ -1,10 +1,10 @@
 // Pre/postprocessing numbers: normalisation, resize, crop mapping round trips, prompt transform, logits resampling.
 import { describe, expect, it } from 'vitest';
-import { ParameterError } from '../../../../src-shared/errors';
-import { cropAround, fromFrame, toFrame, wholeImageCrop } from './geometry';
-import { samexporterLayout } from './layouts';
-import { iou, maskStats } from './masks';
-import { BACKGROUND_LOGIT, bestMask, lowResToMask, maskToLowRes, preprocessCrop, promptToModel, resampleLowRes, stackIntensity } from './preprocess';
+import { ParameterError } from '../../../../../src-shared/errors';
+import { cropAround, fromFrame, toFrame, wholeImageCrop } from '../geometry';
+import { samexporterLayout } from '../layouts';
+import { iou, maskStats } from '../masks';
+import { BACKGROUND_LOGIT, bestMask, lowResToMask, maskToLowRes, preprocessCrop, promptToModel, resampleLowRes, stackIntensity } from '../preprocess';
 
 const spec = samexporterLayout.preprocess;
 const S = 1024;

@@ -5,13 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, ParameterError } from '../../../../src-shared/errors';
-import { blobStack, frameIou } from '../../../../tests/fixtures/onnx/blob-stack';
-import { writeStandinFolder, type StandinLayout } from '../../../../tests/fixtures/onnx/sam2-standins';
-import { shiftMask } from './masks';
-import { loadSam2Model, type Sam2Model } from './model';
-import { Sam2Tracker } from './propagate';
-import type { FrameState } from './types';
+import { CancelledError, ParameterError } from '../../../../../src-shared/errors';
+import { blobStack, frameIou } from '../../../../../tests/fixtures/onnx/blob-stack';
+import { writeStandinFolder, type StandinLayout } from '../../../../../tests/fixtures/onnx/sam2-standins';
+import { shiftMask } from '../masks';
+import { loadSam2Model, type Sam2Model } from '../model';
+import { Sam2Tracker } from '../propagate';
+import type { FrameState } from '../types';
 
 const root = mkdtempSync(join(tmpdir(), 'sam2-prop-'));
 const models: Partial<Record<StandinLayout, Sam2Model>> = {};
@@ -123,6 +123,9 @@ describe('SAM2 propagation', () => {
     expect(frameState[0]).toBe('empty');
   });
 
+});
+
+describe('SAM2 propagation: cancel, embeddings cache, prompts, layouts', () => {
   it('can be cancelled between frames', async () => {
     const tracker = new Sam2Tracker(models.samexporter!);
     tracker.setImages(blobStack(drift).stack);
