@@ -29,6 +29,7 @@ import { computeVirtualImages } from '../src-main/stages/virtual/service';
 import { WorkerPool } from '../src-main/workers/pool';
 import { WasmExtractKernel } from '../src-main/kernels/wasm/extract';
 import type { PixelArray } from '../src-shared/pixels';
+import { diskMask } from '../src-main/stages/extraction/__tests__/helpers';
 
 const NQ = 128;
 const FRAME_BYTES = NQ * NQ * 2;
@@ -109,11 +110,7 @@ function fsReadAll(paths: string[]): { bytes: number; seconds: number } {
   return { bytes, seconds: (performance.now() - t0) / 1000 };
 }
 
-function disk(ny: number, nx: number, cy: number, cx: number, r: number): Uint8Array {
-  const m = new Uint8Array(ny * nx);
-  for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) if ((y - cy) ** 2 + (x - cx) ** 2 <= r * r) m[y * nx + x] = 1;
-  return m;
-}
+const disk = diskMask;
 
 async function best<T extends { seconds: number }>(n: number, run: () => Promise<T> | T): Promise<T> {
   let b: T | null = null;

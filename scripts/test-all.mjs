@@ -30,7 +30,7 @@ function addCounts(file) {
 stage('typecheck (node: main + preload + tests)', npx, ['tsc', '--noEmit', '-p', 'tsconfig.node.json']);
 stage('typecheck (e2e: harness + page code)', npx, ['tsc', '--noEmit', '-p', 'tsconfig.e2e.json']);
 stage('typecheck (web: renderer + contract)', npx, ['vue-tsc', '--noEmit', '-p', 'tsconfig.web.json']);
-stage('lint', npx, ['eslint', '.']);
+stage('lint (eslint: layers, electron, Node APIs, function length; jscpd: duplicates)', 'npm', ['run', '--silent', 'lint']);
 
 for (const f of ['test-results/unit.json', 'test-results/e2e.json']) rmSync(f, { force: true });
 stage('unit + integration (vitest)', npx, ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/unit.json']);

@@ -242,41 +242,24 @@ function readObjectHeader(fb: FileBytes, sb: Superblock, addr: number): Message[
     if (seen.has(blk.addr)) throw new RawCorrupt('object header continuation loop');
     seen.add(blk.addr);
     if (blocks.length > 10000) throw new RawCorrupt('too many object header continuation blocks');
-    let buf: Buffer;
+    const buf = fb.read(blk.addr, blk.len);
     let pos = 0;
-    let end: number;
-    if (isV2) {
-      if (blk.first) {
-        buf = fb.read(blk.addr, blk.len);
-        end = blk.len;
-      } else {
-        buf = fb.read(blk.addr, blk.len);
-        if (buf.toString('latin1', 0, 4) !== 'OCHK') throw new RawCorrupt('bad object header continuation signature');
-        pos = 4;
-        end = blk.len - 4; // trailing checksum
-      }
-      const hdr = creationOrder ? 6 : 4;
-      while (pos + hdr <= end) {
-        const type = buf[pos]!;
-        const size = buf.readUInt16LE(pos + 1);
-        const flags = buf[pos + 3]!;
-        pos += hdr;
-        if (pos + size > end) throw new RawCorrupt('object header message runs past its block');
-        messages.push({ type, flags, data: buf.subarray(pos, pos + size), at: fb.base + blk.addr + pos });
-        pos += size;
-      }
-    } else {
-      buf = fb.read(blk.addr, blk.len);
-      end = blk.len;
-      while (pos + 8 <= end) {
-        const type = buf.readUInt16LE(pos);
-        const size = buf.readUInt16LE(pos + 2);
-        const flags = buf[pos + 4]!;
-        pos += 8;
-        if (pos + size > end) throw new RawCorrupt('object header message runs past its block');
-        messages.push({ type, flags, data: buf.subarray(pos, pos + size), at: fb.base + blk.addr + pos });
-        pos += size;
-      }
+    let end = blk.len;
+    if (isV2 && !blk.first) {
+      if (buf.toString('latin1', 0, 4) !== 'OCHK') throw new RawCorrupt('bad object header continuation signature');
+      pos = 4;
+      end = blk.len - 4; // trailing checksum
+    }
+    // Message header: v2 type u8, size u16, flags u8 (+ creation order u16); v1 type u16, size u16, flags u8, 3 reserved.
+    const hdr = isV2 ? (creationOrder ? 6 : 4) : 8;
+    while (pos + hdr <= end) {
+      const type = isV2 ? buf[pos]! : buf.readUInt16LE(pos);
+      const size = isV2 ? buf.readUInt16LE(pos + 1) : buf.readUInt16LE(pos + 2);
+      const flags = isV2 ? buf[pos + 3]! : buf[pos + 4]!;
+      pos += hdr;
+      if (pos + size > end) throw new RawCorrupt('object header message runs past its block');
+      messages.push({ type, flags, data: buf.subarray(pos, pos + size), at: fb.base + blk.addr + pos });
+      pos += size;
     }
     // Continuation messages found so far that point to blocks not yet queued.
     for (const m of messages) {

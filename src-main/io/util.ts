@@ -19,36 +19,31 @@ export function swapBytesInPlace(b: Uint8Array, width: number): void {
   else if (width === 8) buf.swap64();
 }
 
+/** fs reads are capped at 2 GiB − 1 per call; stay well below. */
+const MAX_READ = 1 << 30;
+
+/** The error for a read that came back short: the file ends before the data it should hold. */
+function truncated(file: string, at: number, end: number): InputError {
+  return new InputError(file, `file ends at byte ${at}, but data is expected up to byte ${end} (truncated file?)`, { expectedEnd: end });
+}
+
 /**
- * Reads exactly `length` bytes at `position` into `buf[offset…]`. A short read means the file ends
- * early (truncated or still being written): an InputError naming the file and the byte range.
+ * Reads exactly `length` bytes at `position` into `buf[offset…]`. A short read means the file ends early (truncated
+ * or still being written): an InputError naming the file and the byte range.
  */
 export async function readExactly(fh: FileHandle, file: string, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    // fs reads are capped at 2 GiB − 1 per call; stay well below.
-    const n = Math.min(length - done, 1 << 30);
-    const { bytesRead } = await fh.read(buf, offset + done, n, position + done);
-    if (bytesRead === 0) {
-      throw new InputError(file, `file ends at byte ${position + done}, but data is expected up to byte ${position + length} (truncated file?)`, {
-        expectedEnd: position + length,
-      });
-    }
+  for (let done = 0; done < length; ) {
+    const { bytesRead } = await fh.read(buf, offset + done, Math.min(length - done, MAX_READ), position + done);
+    if (bytesRead === 0) throw truncated(file, position + done, position + length);
     done += bytesRead;
   }
 }
 
 /** readExactly on this thread (fs.readSync on an open descriptor). */
 export function readExactlySync(fd: number, file: string, buf: Uint8Array, offset: number, length: number, position: number): void {
-  let done = 0;
-  while (done < length) {
-    const n = Math.min(length - done, 1 << 30);
-    const bytesRead = readSync(fd, buf, offset + done, n, position + done);
-    if (bytesRead === 0) {
-      throw new InputError(file, `file ends at byte ${position + done}, but data is expected up to byte ${position + length} (truncated file?)`, {
-        expectedEnd: position + length,
-      });
-    }
+  for (let done = 0; done < length; ) {
+    const bytesRead = readSync(fd, buf, offset + done, Math.min(length - done, MAX_READ), position + done);
+    if (bytesRead === 0) throw truncated(file, position + done, position + length);
     done += bytesRead;
   }
 }

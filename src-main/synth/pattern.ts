@@ -101,26 +101,7 @@ export function diskStamp(s: DetectorSetup, x: number, y: number): Stamp {
     let ks = 0;
     for (let i = -blur; i <= blur; i++) ks += k[i + blur] = Math.exp(-(i * i) / (2 * s.psfSigmaPx * s.psfSigmaPx));
     for (let i = 0; i < k.length; i++) k[i]! /= ks;
-    const tmp = new Float64Array(n * n);
-    for (let j = 0; j < n; j++)
-      for (let i = 0; i < n; i++) {
-        let v = 0;
-        for (let t = -blur; t <= blur; t++) {
-          const ii = i + t;
-          if (ii >= 0 && ii < n) v += img[j * n + ii]! * k[t + blur]!;
-        }
-        tmp[j * n + i] = v;
-      }
-    out = new Float64Array(n * n);
-    for (let j = 0; j < n; j++)
-      for (let i = 0; i < n; i++) {
-        let v = 0;
-        for (let t = -blur; t <= blur; t++) {
-          const jj = j + t;
-          if (jj >= 0 && jj < n) v += tmp[jj * n + i]! * k[t + blur]!;
-        }
-        out[j * n + i] = v;
-      }
+    out = blurPass(blurPass(img, n, k, blur, 'rows'), n, k, blur, 'columns');
   }
   const idx: number[] = [];
   const w: number[] = [];
@@ -313,4 +294,21 @@ export function planParticleTilt(s: DetectorSetup, refl: ParticleReflections, ro
     binNm,
     fade: opts.fade,
   };
+}
+
+/** One pass of a separable blur of an n×n image along its rows or columns; outside the image counts as zero. */
+function blurPass(src: Float64Array, n: number, k: Float64Array, blur: number, along: 'rows' | 'columns'): Float64Array<ArrayBuffer> {
+  const out = new Float64Array(n * n);
+  const step = along === 'rows' ? 1 : n;
+  for (let j = 0; j < n; j++)
+    for (let i = 0; i < n; i++) {
+      const c = along === 'rows' ? i : j;
+      let v = 0;
+      for (let t = -blur; t <= blur; t++) {
+        const cc = c + t;
+        if (cc >= 0 && cc < n) v += src[j * n + i + t * step]! * k[t + blur]!;
+      }
+      out[j * n + i] = v;
+    }
+  return out;
 }

@@ -1,36 +1,17 @@
 // The mask curation workspace against the test host on a synthetic series: paint, undo, erase, polygon,
 // live pattern, re-track from an edited frame, and nothing lost when the host is killed mid-session.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesize } from '../../src-main/synth/index';
-import { pageErrors, screenshot, startHarness, type Harness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { syntheticSeriesFixture } from './fixture';
+import { pageErrors, screenshot } from './harness';
 
 const N = 40;
-let h: Harness;
-let dir: string;
-let manifest: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tracked-e2e-masks-'));
-  const s = await synthesize({
-    preset: 'brookite-agglomerate',
-    size: { scanShape: [N, N], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
-    outDir: dir,
-    seed: 5,
-  });
-  manifest = join(dir, s.manifest);
-  h = await startHarness();
-}, 180_000);
-afterAll(async () => {
-  await h?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fx = syntheticSeriesFixture('masks', 5, N);
 
 async function openSeriesInMasksTab(page: Page): Promise<void> {
-  await page.getByTestId('inspect-path').fill(manifest);
+  await page.getByTestId('inspect-path').fill(fx.manifest());
   await page.getByTestId('open-button').click();
   await page.waitForFunction(() => (document.querySelector('[data-testid="virtual-image"] canvas') as HTMLCanvasElement | null)?.width === 40, undefined, { timeout: 60_000 });
   await page.keyboard.press('2');
@@ -72,9 +53,19 @@ async function stroke(page: Page, from: [number, number], to: [number, number]):
   await page.mouse.up();
 }
 
+/** Polygon tool: clicks the vertices (probe positions) and closes with Enter. */
+async function drawPolygon(page: Page, vertices: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  await page.keyboard.press('p');
+  for (const [x, y] of vertices) {
+    const [sx, sy] = await screenOf(page, x, y);
+    await page.mouse.click(sx, sy);
+  }
+  await page.keyboard.press('Enter');
+}
+
 describe('mask curation', () => {
   it('paints, undoes, redoes, erases and fills a polygon — each change reaching main', async () => {
-    const page = await h.newPage();
+    const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
     await page.getByTestId('new-object').click();
     await page.getByTestId('object-1').waitFor();
@@ -105,17 +96,12 @@ describe('mask curation', () => {
     expect(at(f, 15, 10)).toBe(1);
 
     // A polygon from (20,20) to (30,28): Enter closes it.
-    await page.keyboard.press('p');
-    for (const [x, y] of [
+    await drawPolygon(page, [
       [20, 20],
       [30, 20],
       [30, 28],
       [20, 28],
-    ] as const) {
-      const [sx, sy] = await screenOf(page, x, y);
-      await page.mouse.click(sx, sy);
-    }
-    await page.keyboard.press('Enter');
+    ]);
     await expect.poll(async () => at(await mainFrame(page, 1, tilt), 25, 24)).toBe(1);
     f = await mainFrame(page, 1, tilt);
     expect(at(f, 19, 24)).toBe(0);
@@ -134,7 +120,7 @@ describe('mask curation', () => {
   });
 
   it('re-tracks forward from an edited frame: keeps the edit, fills later frames, leaves earlier ones', async () => {
-    const page = await h.newPage();
+    const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
     const countBefore = (await mainObjects(page)).length;
     await page.getByTestId('new-object').click();
@@ -148,17 +134,12 @@ describe('mask curation', () => {
     });
     expect(candidates.length).toBeGreaterThan(0);
     const [x0, y0, x1, y1] = candidates[0]!.bbox;
-    await page.keyboard.press('p');
-    for (const [x, y] of [
+    await drawPolygon(page, [
       [x0, y0],
       [x1 + 1, y0],
       [x1 + 1, y1 + 1],
       [x0, y1 + 1],
-    ] as const) {
-      const [sx, sy] = await screenOf(page, x, y);
-      await page.mouse.click(sx, sy);
-    }
-    await page.keyboard.press('Enter');
+    ]);
     await expect.poll(async () => area(await mainFrame(page, id, 3))).toBeGreaterThan(0);
     const edited = await mainFrame(page, id, 3);
 
@@ -179,7 +160,7 @@ describe('mask curation', () => {
 
 describe('mask curation: persistence, export, auto-detect', () => {
   it('keeps every edit when the host is killed mid-session', async () => {
-    let page = await h.newPage();
+    let page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
     const before = await mainObjects(page);
     const id = before[0]!.id;
@@ -191,8 +172,8 @@ describe('mask curation: persistence, export, auto-detect', () => {
     const expected = await mainFrame(page, id, 3);
     await page.close();
 
-    await h.restartHost(); // SIGKILL: no checkpoint, only the journal
-    page = await h.newPage();
+    await fx.harness().restartHost(); // SIGKILL: no checkpoint, only the journal
+    page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
     await page.getByTestId(`object-${id}`).waitFor();
     expect(await mainFrame(page, id, 3)).toEqual(expected);
@@ -201,11 +182,11 @@ describe('mask curation: persistence, export, auto-detect', () => {
   });
 
   it('extracts and exports from the Export tab, shows purity and the extracted patterns', async () => {
-    const page = await h.newPage();
+    const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
     await page.keyboard.press('5');
     await page.getByTestId('export-tab').waitFor();
-    const out = join(dir, 'exported');
+    const out = join(fx.dir(), 'exported');
     await page.getByTestId('export-dir').fill(out);
     await page.getByTestId('extract-export').click();
     await page.getByTestId('export-result').waitFor({ timeout: 60_000 });
@@ -227,7 +208,7 @@ describe('mask curation: persistence, export, auto-detect', () => {
   });
 
   it('auto-detects particle candidates and tracks the one clicked through every tilt', async () => {
-    const page = await h.newPage();
+    const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
     const before = (await mainObjects(page)).length;
     await page.getByTestId('auto-detect').click();

@@ -1,31 +1,10 @@
 // The series view on a real synthetic tilt series (made by trackED's generator, read by its readers):
 // open → virtual images → scrub tilts → click a probe position → drag a detector ring → recompute.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesize } from '../../src-main/synth/index';
-import { pageErrors, screenshot, startHarness, type Harness } from './harness';
+import { describe, expect, it } from 'vitest';
+import { syntheticSeriesFixture } from './fixture';
+import { pageErrors, screenshot } from './harness';
 
-let h: Harness;
-let dir: string;
-let manifest: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tracked-e2e-series-'));
-  const s = await synthesize({
-    preset: 'brookite-agglomerate',
-    size: { scanShape: [40, 40], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
-    outDir: dir,
-    seed: 3,
-  });
-  manifest = join(dir, s.manifest);
-  h = await startHarness();
-}, 180_000);
-afterAll(async () => {
-  await h?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const fx = syntheticSeriesFixture('series', 3);
 
 async function canvasInk(page: import('playwright-core').Page, testid: string): Promise<number> {
   // Standard deviation of the drawn pixels: 0 for a blank canvas.
@@ -46,8 +25,8 @@ async function canvasInk(page: import('playwright-core').Page, testid: string): 
 
 describe('series view', () => {
   it('opens a series, shows its virtual images, scrubs tilts, shows a probe pattern, and recomputes on a detector drag', async () => {
-    const page = await h.newPage();
-    await page.getByTestId('inspect-path').fill(manifest);
+    const page = await fx.harness().newPage();
+    await page.getByTestId('inspect-path').fill(fx.manifest());
     await page.getByTestId('open-button').click();
     await page.getByTestId('series-view').waitFor();
     // The virtual-imaging job runs, then the image is drawn.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ParameterError } from '../../../src-shared/errors';
 import { compileDetectors, type CompiledDetectors, type DetectorSpec } from '../virtual-detectors';
 import { WasmFrameKernel, wasmAvailable, type WasmDType } from '../wasm';
+import type { PixelArray } from '../../../src-shared/pixels';
 import * as generated from '../wasm/virtual-kernel.generated';
 import { describeCommittedWasm } from '../../../tests/helpers/wasm-artefact';
 import { rng } from '../../../tests/helpers/rng';
@@ -87,6 +88,15 @@ function bigEndianWithHeaders(src: Arr, header: number): { bytes: Uint8Array; st
   return { bytes: out, stride };
 }
 
+/** The same frames through the JS reference kernel and the wasm kernel. */
+function bothKernels(c: ReturnType<typeof compileDetectors>, data: PixelArray, n: number): { js: VirtualAccumulator; wa: VirtualAccumulator } {
+  const js = createAccumulator(c, n);
+  const wa = createAccumulator(c, n);
+  accumulateFrames(c, js, { data, count: n, position: 0 }, { kernel: 'js' });
+  accumulateFrames(c, wa, { data, count: n, position: 0 }, { kernel: 'wasm' });
+  return { js, wa };
+}
+
 describe('wasm kernel', () => {
   it('loads (Node 20 has WebAssembly SIMD) and is picked by auto for its dtypes only', () => {
     expect(wasmAvailable()).toBe(true);
@@ -103,10 +113,7 @@ describe('wasm kernel', () => {
         const data = frames(C, lo, hi, NF, 101 + dtype.length);
         const copy = data.slice();
         const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM, edge });
-        const js = createAccumulator(c, NF);
-        const wa = createAccumulator(c, NF);
-        accumulateFrames(c, js, { data, count: NF, position: 0 }, { kernel: 'js' });
-        accumulateFrames(c, wa, { data, count: NF, position: 0 }, { kernel: 'wasm' });
+        const { js, wa } = bothKernels(c, data, NF);
         expect(data).toEqual(copy);
         expectSame(c, dtype, edge, js, wa, sp);
       });
@@ -230,10 +237,7 @@ describe('wasm kernel: pattern overflow and non-finite values', () => {
     data[5 * NPIX + 17] = NaN;
     data[2 * NPIX + 40] = Infinity;
     const c = compileDetectors([{ kind: 'sum' }, { kind: 'disk', radius: 3 }, { kind: 'variance' }], { detectorShape: [NQY, NQX], beamCentre: BEAM });
-    const js = createAccumulator(c, NF);
-    const wa = createAccumulator(c, NF);
-    accumulateFrames(c, js, { data, count: NF, position: 0 }, { kernel: 'js' });
-    accumulateFrames(c, wa, { data, count: NF, position: 0 }, { kernel: 'wasm' });
+    const { js, wa } = bothKernels(c, data, NF);
     expect(wa.firstNonFinite).toBe(2);
     expect(wa.outputs[0][5]).toBeNaN();
     expect(wa.outputs[0][2]).toBe(Infinity);

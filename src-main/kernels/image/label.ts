@@ -1,6 +1,6 @@
 // Connected-component labelling (8-connectivity: diagonal neighbours belong to the same particle, as a
 // particle's rim drawn on a pixel grid is often only diagonally connected) and per-region properties.
-import { checkImage, checkNonNegative, type ImageLike } from './util';
+import { checkImage, checkNonNegative, neighbours8, type ImageLike } from './util';
 
 export interface Labelling {
   /** 0 = background, 1..count = component, in raster order of each component's first pixel. */
@@ -32,6 +32,7 @@ export function labelComponents(mask: Uint8Array, nx: number, ny: number): Label
   const n = nx * ny;
   const labels = new Int32Array(n);
   const stack = new Int32Array(n);
+  const nb = new Int32Array(8);
   let count = 0;
   for (let start = 0; start < n; start++) {
     if (!mask[start] || labels[start]) continue;
@@ -40,20 +41,12 @@ export function labelComponents(mask: Uint8Array, nx: number, ny: number): Label
     let top = 0;
     stack[top++] = start;
     while (top > 0) {
-      const i = stack[--top];
-      const x = i % nx;
-      const y = (i - x) / nx;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= ny) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= nx) continue;
-          const j = yy * nx + xx;
-          if (mask[j] && !labels[j]) {
-            labels[j] = count;
-            stack[top++] = j;
-          }
+      const k = neighbours8(stack[--top], nx, ny, nb);
+      for (let m = 0; m < k; m++) {
+        const j = nb[m];
+        if (mask[j] && !labels[j]) {
+          labels[j] = count;
+          stack[top++] = j;
         }
       }
     }

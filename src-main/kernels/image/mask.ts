@@ -16,12 +16,7 @@ export function maskIoU(a: Uint8Array, b: Uint8Array): number {
   return union ? inter / union : 0;
 }
 
-/** Number of nonzero pixels. */
-export function maskArea(mask: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
-  return n;
-}
+export { maskArea } from '../../../src-shared/mask-ops';
 
 /** Centroid {x, y} of the nonzero pixels (NaN for an empty mask). */
 export function maskCentroid(mask: Uint8Array, nx: number, ny: number): { x: number; y: number } {

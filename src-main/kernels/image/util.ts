@@ -21,3 +21,30 @@ export function checkNonNegative(value: number, name: string, min = 0): void {
     throw new ParameterError(name, `must be a finite number ≥ ${min}, got ${value}`);
   }
 }
+
+/**
+ * Writes the flat indices of pixel i's 8-connected neighbours that lie inside the nx×ny image into `out` (at least
+ * 8 long) and returns how many there are. The flood and region-growing loops of the image kernels share it.
+ */
+export function neighbours8(i: number, nx: number, ny: number, out: Int32Array): number {
+  const x = i % nx;
+  const y = (i - x) / nx;
+  const left = x > 0;
+  const right = x < nx - 1;
+  let k = 0;
+  if (y > 0) {
+    const r = i - nx;
+    if (left) out[k++] = r - 1;
+    out[k++] = r;
+    if (right) out[k++] = r + 1;
+  }
+  if (left) out[k++] = i - 1;
+  if (right) out[k++] = i + 1;
+  if (y < ny - 1) {
+    const r = i + nx;
+    if (left) out[k++] = r - 1;
+    out[k++] = r;
+    if (right) out[k++] = r + 1;
+  }
+  return k;
+}

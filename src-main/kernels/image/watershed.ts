@@ -3,7 +3,7 @@
 // two hills joined by a saddle at the neck. Regional maxima of the h-maxima transform keep only hills that rise
 // more than h above every saddle, so a particle's rough rim (±1 px bumps in the distance map) does not split it
 // while a real neck does.
-import { checkImage, checkNonNegative, type ImageLike } from './util';
+import { checkImage, checkNonNegative, neighbours8, type ImageLike } from './util';
 
 /**
  * Binary min-heap keyed by (priority, insertion order). The insertion order breaks ties first-in-first-out, so a
@@ -115,21 +115,15 @@ export function watershed(
       heap.push(elevation[i], i);
     }
   }
+  const nb = new Int32Array(8);
   for (let i = heap.pop(); i !== undefined; i = heap.pop()) {
-    const x = i % nx;
-    const y = (i - x) / nx;
     const l = labels[i];
-    for (let dy = -1; dy <= 1; dy++) {
-      const yy = y + dy;
-      if (yy < 0 || yy >= ny) continue;
-      for (let dx = -1; dx <= 1; dx++) {
-        const xx = x + dx;
-        if (xx < 0 || xx >= nx) continue;
-        const j = yy * nx + xx;
-        if (labels[j] || (mask && !mask[j])) continue;
-        labels[j] = l;
-        heap.push(elevation[j], j);
-      }
+    const k = neighbours8(i, nx, ny, nb);
+    for (let m = 0; m < k; m++) {
+      const j = nb[m];
+      if (labels[j] || (mask && !mask[j])) continue;
+      labels[j] = l;
+      heap.push(elevation[j], j);
     }
   }
   return labels;
@@ -196,28 +190,22 @@ export function reconstructByDilation(marker: ImageLike, mask: ImageLike, nx: nu
   }
   // Each pixel is in the ring at most once (the queued flag), so n slots suffice; count, not head === tail,
   // tells full from empty.
+  const nb = new Int32Array(8);
   while (queuedCount > 0) {
     const p = fifo[head];
     head = (head + 1) % n;
     queuedCount--;
     queued[p] = 0;
-    const x = p % nx;
-    const y = (p - x) / nx;
-    for (let dy = -1; dy <= 1; dy++) {
-      const yy = y + dy;
-      if (yy < 0 || yy >= ny) continue;
-      for (let dx = -1; dx <= 1; dx++) {
-        const xx = x + dx;
-        if ((dx === 0 && dy === 0) || xx < 0 || xx >= nx) continue;
-        const q = yy * nx + xx;
-        if (J[q] < J[p] && J[q] !== mask[q]) {
-          J[q] = Math.min(J[p], mask[q]);
-          if (!queued[q]) {
-            queued[q] = 1;
-            fifo[tail] = q;
-            tail = (tail + 1) % n;
-            queuedCount++;
-          }
+    const k = neighbours8(p, nx, ny, nb);
+    for (let m = 0; m < k; m++) {
+      const q = nb[m];
+      if (J[q] < J[p] && J[q] !== mask[q]) {
+        J[q] = Math.min(J[p], mask[q]);
+        if (!queued[q]) {
+          queued[q] = 1;
+          fifo[tail] = q;
+          tail = (tail + 1) % n;
+          queuedCount++;
         }
       }
     }
@@ -254,6 +242,7 @@ export function hMaximaMarkers(
   const visited = new Uint8Array(n);
   const stack = new Int32Array(n);
   const plateau = new Int32Array(n);
+  const nb = new Int32Array(8);
   let count = 0;
   for (let start = 0; start < n; start++) {
     if (visited[start] || (mask && !mask[start])) continue;
@@ -266,21 +255,14 @@ export function hMaximaMarkers(
     while (top > 0) {
       const i = stack[--top];
       plateau[size++] = i;
-      const x = i % nx;
-      const y = (i - x) / nx;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= ny) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= nx) continue;
-          const j = yy * nx + xx;
-          if (mask && !mask[j]) continue;
-          if (rec[j] > v) isMax = false;
-          else if (rec[j] === v && !visited[j]) {
-            visited[j] = 1;
-            stack[top++] = j;
-          }
+      const k = neighbours8(i, nx, ny, nb);
+      for (let m = 0; m < k; m++) {
+        const j = nb[m];
+        if (mask && !mask[j]) continue;
+        if (rec[j] > v) isMax = false;
+        else if (rec[j] === v && !visited[j]) {
+          visited[j] = 1;
+          stack[top++] = j;
         }
       }
     }

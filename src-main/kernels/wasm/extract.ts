@@ -12,7 +12,7 @@
 
 import type { TargetAccumulators, TargetMap } from '../extract';
 import { WASM_BASE64 } from './extract-kernel.generated';
-import { lazyWasm, type WasmMemory } from './loader';
+import { AreaKernel, HeapLayout, addKernelSums, alignUp, lazyWasm, type WasmMemory } from './loader';
 
 /** Pixel types the wasm extraction kernel handles; everything else uses the JS kernel. */
 export type WasmExtractDType = 'uint8' | 'uint16' | 'uint32' | 'float32';
@@ -22,7 +22,6 @@ const SIZE: Record<WasmExtractDType, number> = { uint8: 1, uint16: 2, uint32: 4,
 const MAX_INT: Record<WasmExtractDType, number> = { uint8: 255, uint16: 65535, uint32: 4294967295, float32: Infinity };
 /** Frames whose uint32 per-pixel sums cannot overflow (255 · n < 2^32, 65535 · n < 2^32). */
 const FLUSH_LIMIT: Record<WasmExtractDType, number> = { uint8: 16_843_009, uint16: 65_537, uint32: Infinity, float32: Infinity };
-const PAGE = 65536;
 
 interface KernelExports {
   memory: WasmMemory;
@@ -80,17 +79,13 @@ export interface WasmExtractOptions {
   areas?: number;
 }
 
-const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-export class WasmExtractKernel {
+export class WasmExtractKernel extends AreaKernel {
   readonly dtype: WasmExtractDType;
   readonly npix: number;
   readonly frameBytes: number;
-  readonly areaBytes: number;
   /** Most frames one `run` may take. */
   readonly maxFrames: number;
-  /** Frames summed since the last flush (an upper bound on any target's). */
-  pending = 0;
   private readonly ex: KernelExports;
   private readonly nTargets: number;
   private readonly nObj: number;
@@ -102,15 +97,15 @@ export class WasmExtractKernel {
   private readonly countsPtr: number;
   private readonly sharedPtr: number;
   private readonly satPtr: number;
-  private readonly areaPtr: number[];
   private readonly nProbes: number;
 
   constructor(map: TargetMap, npix: number, dtype: WasmExtractDType, opts: WasmExtractOptions) {
-    this.ex = wasm.instantiate().exports as unknown as KernelExports;
+    const ex = wasm.instantiate().exports as unknown as KernelExports;
+    super(ex.memory, alignUp(Math.max(npix * SIZE[dtype], opts.areaBytes), 16), FLUSH_LIMIT[dtype]);
+    this.ex = ex;
     this.dtype = dtype;
     this.npix = npix;
     this.frameBytes = npix * SIZE[dtype];
-    this.areaBytes = align(Math.max(this.frameBytes, opts.areaBytes), 16);
     this.maxFrames = Math.floor(this.areaBytes / this.frameBytes);
     this.nTargets = map.nTargets;
     this.nObj = map.nObjectTargets;
@@ -121,12 +116,8 @@ export class WasmExtractKernel {
     const wide = dtype === 'uint32' || dtype === 'float32';
 
     // Layout: map, sums, counts, shared, saturation flags, frame areas (each 16-byte aligned).
-    let p = align(this.ex.heapBase(), 16);
-    const take = (bytes: number): number => {
-      const at = p;
-      p = align(p + bytes, 16);
-      return at;
-    };
+    const heap = new HeapLayout(this.ex.memory, this.ex.heapBase());
+    const take = (bytes: number): number => heap.take(bytes);
     this.offsetsPtr = take(map.offsets.byteLength);
     this.idsPtr = take(map.ids.byteLength);
     this.sumsPtr = take(this.nTargets * npix * (wide ? 8 : 4));
@@ -134,24 +125,13 @@ export class WasmExtractKernel {
     this.sharedPtr = take(this.nTargets * 8);
     this.satPtr = take(this.check ? this.nTargets * npix : 0);
     const areas = opts.areas ?? 1;
-    this.areaPtr = [];
     for (let i = 0; i < areas; i++) this.areaPtr.push(take(this.areaBytes));
+    heap.commit();
     const mem = this.ex.memory;
-    if (p > mem.buffer.byteLength) mem.grow(Math.ceil((p - mem.buffer.byteLength) / PAGE));
     // Fresh memory is zero: sums, counts, shared and flags start cleared.
     const i32 = new Int32Array(mem.buffer);
     i32.set(map.offsets, this.offsetsPtr >> 2);
     i32.set(map.ids, this.idsPtr >> 2);
-  }
-
-  /** Byte view of frame area i (valid for the kernel's life: memory never grows after construction). */
-  area(i = 0): Uint8Array {
-    return new Uint8Array(this.ex.memory.buffer, this.areaPtr[i], this.areaBytes);
-  }
-
-  /** Whether `frames` more frames need a flush first (uint32 sums could overflow otherwise). */
-  needsFlushBefore(frames: number): boolean {
-    return this.pending + frames > FLUSH_LIMIT[this.dtype];
   }
 
   /**
@@ -176,10 +156,7 @@ export class WasmExtractKernel {
     const buf = this.ex.memory.buffer;
     const n = this.nTargets * this.npix;
     const wide = this.dtype === 'uint32' || this.dtype === 'float32';
-    const s = wide ? new Float64Array(buf, this.sumsPtr, n) : new Uint32Array(buf, this.sumsPtr, n);
-    const sums = acc.sums;
-    for (let q = 0; q < n; q++) sums[q] += s[q];
-    s.fill(0);
+    addKernelSums(buf, this.sumsPtr, n, wide, acc.sums).fill(0);
     const c = new Float64Array(buf, this.countsPtr, this.nTargets);
     const sh = new Float64Array(buf, this.sharedPtr, this.nTargets);
     for (let t = 0; t < this.nTargets; t++) {

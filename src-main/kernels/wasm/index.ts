@@ -8,7 +8,7 @@
 
 import type { CompiledDetectors } from '../virtual-detectors';
 import { WASM_BASE64 } from './virtual-kernel.generated';
-import { lazyWasm, type WasmMemory } from './loader';
+import { AreaKernel, HeapLayout, addKernelSums, alignUp, lazyWasm, type WasmMemory } from './loader';
 
 /** Pixel types the wasm kernel handles; everything else uses the JS kernel. */
 export type WasmDType = 'uint8' | 'uint16' | 'uint32' | 'float32';
@@ -21,7 +21,6 @@ export const WASM_STATS = 5;
 const FLUSH_LIMIT: Record<WasmDType, number> = { uint8: 16_843_009, uint16: 65_537, uint32: Infinity, float32: Infinity };
 const F_MEAN = 1;
 const F_MAX = 2;
-const PAGE = 65536;
 
 interface KernelExports {
   memory: WasmMemory;
@@ -57,9 +56,8 @@ export interface WasmKernelOptions {
   areas?: number;
 }
 
-const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-export class WasmFrameKernel {
+export class WasmFrameKernel extends AreaKernel {
   readonly dtype: WasmDType;
   readonly npix: number;
   readonly nLin: number;
@@ -67,9 +65,6 @@ export class WasmFrameKernel {
   readonly statsPerFrame: number;
   /** Most frames one `run` may process (the stats area's capacity). */
   readonly maxFrames: number;
-  readonly areaBytes: number;
-  /** Frames added to the pattern accumulators since the last flush. */
-  pending = 0;
   private readonly ex: KernelExports;
   private readonly nqy: number;
   private readonly nqx: number;
@@ -79,30 +74,25 @@ export class WasmFrameKernel {
   private readonly pm: number;
   private readonly lin: number;
   private readonly statsPtr: number;
-  private readonly areaPtr: number[];
 
   constructor(compiled: CompiledDetectors, dtype: WasmDType, opts: WasmKernelOptions) {
-    this.ex = wasm.instantiate().exports as unknown as KernelExports;
+    const ex = wasm.instantiate().exports as unknown as KernelExports;
     const [nqy, nqx] = compiled.detectorShape;
+    const frameBytes = nqy * nqx * SIZE[dtype];
+    super(ex.memory, alignUp(Math.max(frameBytes, opts.areaBytes), 16), FLUSH_LIMIT[dtype]);
+    this.ex = ex;
     this.nqy = nqy;
     this.nqx = nqx;
     this.dtype = dtype;
     this.npix = nqy * nqx;
-    const size = SIZE[dtype];
-    const frameBytes = this.npix * size;
-    this.areaBytes = align(Math.max(frameBytes, opts.areaBytes), 16);
     this.maxFrames = Math.floor((this.areaBytes - frameBytes) / frameBytes) + 1;
     this.nLin = compiled.linear.length;
     this.statsPerFrame = WASM_STATS + this.nLin;
     this.flags = (opts.mean ? F_MEAN : 0) | (opts.max ? F_MAX : 0);
 
     // Layout: detector table, its arrays, column scratch, patterns, stats, frame areas (each 16-byte aligned).
-    let p = align(this.ex.heapBase(), 16);
-    const take = (bytes: number): number => {
-      const at = p;
-      p = align(p + bytes, 16);
-      return at;
-    };
+    const heap = new HeapLayout(this.ex.memory, this.ex.heapBase());
+    const take = (bytes: number): number => heap.take(bytes);
     this.lin = take(this.nLin * 20);
     const linArrays = compiled.linear.map((d) => ({
       runs: take(d.runs.byteLength),
@@ -115,11 +105,10 @@ export class WasmFrameKernel {
     this.pm = take(opts.max ? frameBytes : 0);
     this.statsPtr = take(this.maxFrames * this.statsPerFrame * 8);
     const areas = opts.areas ?? 1;
-    this.areaPtr = [];
     // 16 bytes of slack after each area: the uint16 runs read a whole vector at a run's end and mask it.
     for (let i = 0; i < areas; i++) this.areaPtr.push(take(this.areaBytes + 16));
+    heap.commit();
     const mem = this.ex.memory;
-    if (p > mem.buffer.byteLength) mem.grow(Math.ceil((p - mem.buffer.byteLength) / PAGE));
 
     const i32 = new Int32Array(mem.buffer);
     compiled.linear.forEach((d, k) => {
@@ -135,16 +124,6 @@ export class WasmFrameKernel {
       new Float64Array(mem.buffer, a.w, d.w.length).set(d.w);
     });
     this.resetPatterns();
-  }
-
-  /** Byte view of frame area i (valid for the kernel's life: memory never grows after construction). */
-  area(i = 0): Uint8Array {
-    return new Uint8Array(this.ex.memory.buffer, this.areaPtr[i], this.areaBytes);
-  }
-
-  /** Whether `frames` more frames can go into the patterns before a flush is needed. */
-  needsFlushBefore(frames: number): boolean {
-    return this.pending + frames > FLUSH_LIMIT[this.dtype];
   }
 
   /**
@@ -170,10 +149,7 @@ export class WasmFrameKernel {
     if (this.pending === 0) return;
     const buf = this.ex.memory.buffer;
     const n = this.npix;
-    if (sum && this.flags & F_MEAN) {
-      const s = this.dtype === 'uint32' || this.dtype === 'float32' ? new Float64Array(buf, this.ps, n) : new Uint32Array(buf, this.ps, n);
-      for (let p = 0; p < n; p++) sum[p] += s[p];
-    }
+    if (sum && this.flags & F_MEAN) addKernelSums(buf, this.ps, n, this.dtype === 'uint32' || this.dtype === 'float32', sum);
     if (max && this.flags & F_MAX) {
       const m = this.maxView();
       for (let p = 0; p < n; p++) if (m[p] > max[p]) max[p] = m[p];

@@ -57,3 +57,71 @@ export function lazyWasm(base64: string): LazyWasm {
     },
   };
 }
+
+const PAGE = 65536;
+
+/** `n` rounded up to a multiple of `a`. */
+export const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/**
+ * Lays out a fresh instance's memory: `take` hands out 16-byte-aligned blocks after the module's heap base (SIMD
+ * loads want the alignment), `commit` grows the memory to hold them all. Memory never grows after that, so views of
+ * it stay valid for the instance's life.
+ */
+export class HeapLayout {
+  private end: number;
+  constructor(
+    private readonly memory: WasmMemory,
+    heapBase: number,
+  ) {
+    this.end = alignUp(heapBase, 16);
+  }
+
+  take(bytes: number): number {
+    const at = this.end;
+    this.end = alignUp(this.end + bytes, 16);
+    return at;
+  }
+
+  commit(): void {
+    const have = this.memory.buffer.byteLength;
+    if (this.end > have) this.memory.grow(Math.ceil((this.end - have) / PAGE));
+  }
+}
+
+/**
+ * Adds a kernel's per-pixel sums at `ptr` (n values: float64 when `wide`, else exact uint32) into `into`; returns
+ * the view, so the caller can clear it.
+ */
+export function addKernelSums(buffer: ArrayBuffer, ptr: number, n: number, wide: boolean, into: Float64Array): Float64Array | Uint32Array {
+  const s = wide ? new Float64Array(buffer, ptr, n) : new Uint32Array(buffer, ptr, n);
+  for (let q = 0; q < n; q++) into[q] += s[q];
+  return s;
+}
+
+/**
+ * What both frame kernels share: frame areas in the instance's memory that callers fill (a copy, or a file read
+ * straight into them), and a count of frames summed since the last flush, because their exact integer sums live in
+ * 32-bit lanes that must be flushed to float64 before they could overflow.
+ */
+export abstract class AreaKernel {
+  /** Frames summed since the last flush. */
+  pending = 0;
+  protected readonly areaPtr: number[] = [];
+
+  constructor(
+    private readonly memory: WasmMemory,
+    readonly areaBytes: number,
+    private readonly flushLimit: number,
+  ) {}
+
+  /** Byte view of frame area i (valid for the kernel's life: memory never grows after construction). */
+  area(i = 0): Uint8Array {
+    return new Uint8Array(this.memory.buffer, this.areaPtr[i], this.areaBytes);
+  }
+
+  /** Whether `frames` more frames need a flush first. */
+  needsFlushBefore(frames: number): boolean {
+    return this.pending + frames > this.flushLimit;
+  }
+}

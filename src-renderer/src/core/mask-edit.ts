@@ -1,5 +1,6 @@
 // Mask-editing kernels for the curation tools. Masks are Uint8Array (0/1), flat index x + y*nx.
 // Functions ending in InPlace edit the given mask (the tool's working copy); the others return a new one.
+import { flood4, growOne, maskArea, outline, shrinkOne } from '../../../src-shared/mask-ops';
 
 /** Paints a filled disk of `diameter` pixels centred on (cx, cy) (pixel centres at +0.5). 1 = one pixel. */
 export function stampDiskInPlace(mask: Uint8Array, nx: number, ny: number, cx: number, cy: number, diameter: number, value: 0 | 1): void {
@@ -79,103 +80,28 @@ export function floodFill(mask: Uint8Array, nx: number, ny: number, x: number, y
   if (sx < 0 || sy < 0 || sx >= nx || sy >= ny) return out;
   const seed = mask[sx + sy * nx]! ? 1 : 0;
   if (seed === value) return out;
-  const stack = new Int32Array(nx * ny);
-  let top = 0;
-  stack[top++] = sx + sy * nx;
-  out[sx + sy * nx] = value;
-  while (top > 0) {
-    const i = stack[--top]!;
-    const px = i % nx;
-    const py = (i - px) / nx;
-    const visit = (j: number): void => {
-      if ((out[j]! ? 1 : 0) === seed) {
-        out[j] = value;
-        stack[top++] = j;
-      }
-    };
-    if (px > 0) visit(i - 1);
-    if (px < nx - 1) visit(i + 1);
-    if (py > 0) visit(i - nx);
-    if (py < ny - 1) visit(i + nx);
-  }
+  flood4(nx, ny, [sx + sy * nx], (j) => {
+    if ((out[j]! ? 1 : 0) !== seed) return false;
+    out[j] = value;
+    return true;
+  });
   return out;
 }
 
 /** Fills holes: background pixels not 4-connected to the frame's border become 1. */
 export function fillHoles(mask: Uint8Array, nx: number, ny: number): Uint8Array {
   const outside = new Uint8Array(nx * ny);
-  const stack = new Int32Array(nx * ny);
-  let top = 0;
-  const push = (i: number): void => {
-    if (!mask[i] && !outside[i]) {
-      outside[i] = 1;
-      stack[top++] = i;
-    }
-  };
-  for (let x = 0; x < nx; x++) {
-    push(x);
-    push(x + (ny - 1) * nx);
-  }
-  for (let y = 0; y < ny; y++) {
-    push(y * nx);
-    push(nx - 1 + y * nx);
-  }
-  while (top > 0) {
-    const i = stack[--top]!;
-    const px = i % nx;
-    const py = (i - px) / nx;
-    if (px > 0) push(i - 1);
-    if (px < nx - 1) push(i + 1);
-    if (py > 0) push(i - nx);
-    if (py < ny - 1) push(i + nx);
-  }
+  const border: number[] = [];
+  for (let x = 0; x < nx; x++) border.push(x, x + (ny - 1) * nx);
+  for (let y = 0; y < ny; y++) border.push(y * nx, nx - 1 + y * nx);
+  flood4(nx, ny, border, (i) => {
+    if (mask[i] || outside[i]) return false;
+    outside[i] = 1;
+    return true;
+  });
   const out = new Uint8Array(nx * ny);
   for (let i = 0; i < out.length; i++) out[i] = outside[i] ? 0 : 1;
   return out;
 }
 
-/** Grows (dilates) by one pixel with the 4-neighbour cross. */
-export function growOne(mask: Uint8Array, nx: number, ny: number): Uint8Array {
-  const out = mask.slice();
-  for (let y = 0; y < ny; y++) {
-    for (let x = 0; x < nx; x++) {
-      const i = x + y * nx;
-      if (mask[i]) continue;
-      if ((x > 0 && mask[i - 1]) || (x < nx - 1 && mask[i + 1]) || (y > 0 && mask[i - nx]) || (y < ny - 1 && mask[i + nx])) out[i] = 1;
-    }
-  }
-  return out;
-}
-
-/** Shrinks (erodes) by one pixel with the 4-neighbour cross; the frame's border counts as outside. */
-export function shrinkOne(mask: Uint8Array, nx: number, ny: number): Uint8Array {
-  const out = mask.slice();
-  for (let y = 0; y < ny; y++) {
-    for (let x = 0; x < nx; x++) {
-      const i = x + y * nx;
-      if (!mask[i]) continue;
-      if (x === 0 || y === 0 || x === nx - 1 || y === ny - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - nx] || !mask[i + nx]) out[i] = 0;
-    }
-  }
-  return out;
-}
-
-/** Pixels set in the mask. */
-export function maskArea(mask: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
-  return n;
-}
-
-/** The mask's outline: pixels inside with a 4-neighbour outside (for drawing thin contours). */
-export function outline(mask: Uint8Array, nx: number, ny: number): Uint8Array {
-  const out = new Uint8Array(nx * ny);
-  for (let y = 0; y < ny; y++) {
-    for (let x = 0; x < nx; x++) {
-      const i = x + y * nx;
-      if (!mask[i]) continue;
-      if (x === 0 || y === 0 || x === nx - 1 || y === ny - 1 || !mask[i - 1] || !mask[i + 1] || !mask[i - nx] || !mask[i + nx]) out[i] = 1;
-    }
-  }
-  return out;
-}
+export { growOne, maskArea, outline, shrinkOne };

@@ -3,6 +3,8 @@
 // two or more layers claim a position (the purity problem) it can be drawn white instead. Pixels no layer claims
 // stay transparent. Can repaint a rectangle only, so a brush segment costs a few hundred pixels, not the frame.
 
+import { isEdgePixel } from '../../../src-shared/mask-ops';
+
 export interface OverlayLayer {
   /** ny*nx, non-zero inside. */
   mask: Uint8Array;
@@ -56,7 +58,7 @@ export function paintMaskOverlay(
         if (!m[i]) continue;
         claims++;
         top = k;
-        topEdge = layers[k].outline && (x === 0 || y === 0 || x === nx - 1 || y === ny - 1 || !m[i - 1] || !m[i + 1] || !m[i - nx] || !m[i + nx]);
+        topEdge = layers[k].outline && isEdgePixel(m, i, x, y, nx, ny);
       }
       if (top < 0) continue;
       const o = 4 * i;

@@ -120,6 +120,19 @@ function matching(files: string[], re: RegExp): string[] {
   return files.filter((f) => re.test(f.split('/').pop() ?? f)).sort();
 }
 
+/**
+ * The Hiera image encoder both the samexporter and onnxruntime exports share: SAM2's preprocessing, one 1024² image
+ * in, two high-resolution feature maps and the embedding out (names differ per export), mask input supported.
+ */
+function hieraImageEncoder(feat0: string, feat1: string, embed: string): Pick<Sam2Layout, 'preprocess' | 'supportsMaskInput' | 'encoderFeed' | 'encoderOutputs'> {
+  return {
+    preprocess: SAM2_PREPROCESS,
+    supportsMaskInput: true,
+    encoderFeed: (image) => ({ image: f32(image, [1, 3, 1024, 1024]) }),
+    encoderOutputs: (out) => features(out, feat0, feat1, embed),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // samexporter (SAM2.md §1a): NAME.encoder.onnx + NAME.decoder.onnx, float32 labels, 3 multimask low-res logits.
 
@@ -157,10 +170,7 @@ export const samexporterLayout: Sam2Layout = {
       { name: 'iou_predictions', dtype: 'float32', shape: ['num_labels', 'num_masks'] },
     ],
   },
-  preprocess: SAM2_PREPROCESS,
-  supportsMaskInput: true,
-  encoderFeed: (image) => ({ image: f32(image, [1, 3, 1024, 1024]) }),
-  encoderOutputs: (out) => features(out, 'high_res_feats_0', 'high_res_feats_1', 'image_embed'),
+  ...hieraImageEncoder('high_res_feats_0', 'high_res_feats_1', 'image_embed'),
   decoderFeed(f, p) {
     const { coords, labels } = pointsWithBox(p);
     const { mask, has } = maskFeed(p, 256);
@@ -219,10 +229,7 @@ export const onnxruntimeLayout: Sam2Layout = {
       { name: 'low_res_masks', dtype: 'float32', shape: ['num_labels', 'num_masks', 256, 256] },
     ],
   },
-  preprocess: SAM2_PREPROCESS,
-  supportsMaskInput: true,
-  encoderFeed: (image) => ({ image: f32(image, [1, 3, 1024, 1024]) }),
-  encoderOutputs: (out) => features(out, 'image_features_0', 'image_features_1', 'image_embeddings'),
+  ...hieraImageEncoder('image_features_0', 'image_features_1', 'image_embeddings'),
   decoderFeed(f, p) {
     const { coords, labels } = pointsWithBox(p);
     const { mask, has } = maskFeed(p, 256);

@@ -158,6 +158,19 @@ function filesFixture(): { dir: () => string; pool: () => WorkerPool } {
 const truth: Array<[number, number]> = [[16.3, 14.6], [17.05, 15.2], [15.7, 13.9]];
 const tiltFrames = truth.map(([cx, cy], t) => makeFrames(cx, cy, 100 + t, true));
 
+/** Opens /data of an HDF5 file holding tiltFrames[1], checks the source, and expects the reference images. */
+async function expectFileLikeReference(path: string, pool: WorkerPool, check: (src: FourDSource) => void): Promise<void> {
+  const src = await openSource(path, { dataset: '/data' });
+  try {
+    check(src);
+    const centre: [number, number] = [17, 15];
+    const r = await computeVirtualImages(src, SPECS, { pool, beamCentre: centre });
+    expectLikeReference(r, 0, tiltFrames[1], centre);
+  } finally {
+    src.close();
+  }
+}
+
 describe('computeVirtualImages on files', () => {
   const fx = filesFixture();
 
@@ -259,15 +272,7 @@ describe('computeVirtualImages on files', () => {
     const f = new h5.File(p, 'w');
     f.create_dataset({ name: 'data', data: Uint16Array.from(tiltFrames[1]), shape: [NY, NX, NQY, NQX] });
     f.close();
-    const src = await openSource(p, { dataset: '/data' });
-    try {
-      expect(src.scanShape).toEqual([NY, NX]);
-      const centre: [number, number] = [17, 15];
-      const r = await computeVirtualImages(src, SPECS, { pool: fx.pool(), beamCentre: centre });
-      expectLikeReference(r, 0, tiltFrames[1], centre);
-    } finally {
-      src.close();
-    }
+    await expectFileLikeReference(p, fx.pool(), (src) => expect(src.scanShape).toEqual([NY, NX]));
   });
 
   it('chunked HDF5 whose chunks are not evenly spaced in the file: the right frames, not a wrong stride', async () => {
@@ -287,15 +292,7 @@ describe('computeVirtualImages on files', () => {
       ds.write_slice([[ry, ry + 1], [rx, rx + 1], [], []], Uint16Array.from(tiltFrames[1].subarray(i * NPIX, (i + 1) * NPIX)));
     }
     f.close();
-    const src = await openSource(p, { dataset: '/data' });
-    try {
-      expect(src.direct?.frameOffsets).toBeDefined();
-      const centre: [number, number] = [17, 15];
-      const r = await computeVirtualImages(src, SPECS, { pool: fx.pool(), beamCentre: centre });
-      expectLikeReference(r, 0, tiltFrames[1], centre);
-    } finally {
-      src.close();
-    }
+    await expectFileLikeReference(p, fx.pool(), (src) => expect(src.direct?.frameOffsets).toBeDefined());
   });
 
 });

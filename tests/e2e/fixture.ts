@@ -1,0 +1,38 @@
+// The fixture the app's e2e specs share: a small synthetic brookite series (made by trackED's generator, read by its
+// readers) in a temp folder, and a running test host with Chromium (./harness.ts). Registers the file's
+// beforeAll/afterAll; the getters are valid inside tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { synthesize } from '../../src-main/synth/index';
+import { startHarness, type Harness } from './harness';
+
+export interface SeriesFixture {
+  harness(): Harness;
+  /** The series.json to open. */
+  manifest(): string;
+  dir(): string;
+}
+
+export function syntheticSeriesFixture(name: string, seed: number, scan = 40): SeriesFixture {
+  let h: Harness | undefined;
+  let dir = '';
+  let manifest = '';
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `tracked-e2e-${name}-`));
+    const s = await synthesize({
+      preset: 'brookite-agglomerate',
+      size: { scanShape: [scan, scan], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
+      outDir: dir,
+      seed,
+    });
+    manifest = join(dir, s.manifest);
+    h = await startHarness();
+  }, 180_000);
+  afterAll(async () => {
+    await h?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return { harness: () => h!, manifest: () => manifest, dir: () => dir };
+}
