@@ -1,4 +1,4 @@
-// `npm run bench -- extract`: throughput of the extraction pass (issue 7) against two baselines measured in the same
+// `npm run bench -- extract`: throughput of the extraction pass against two baselines measured in the same
 // run on the same bytes:
 //   fsRead    plain sequential fs.read of every tilt file, one 4 MiB buffer, one thread (what the page cache gives)
 //   virtual   computeVirtualImages (bright-field disk + whole-detector sum) over the same files, on the shared worker

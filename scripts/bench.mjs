@@ -6,15 +6,24 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildCli } from './build-cli.mjs';
+import { preflightOrExit } from './preflight.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const available = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    `usage: npm run bench [-- NAME…]\n  Runs the named benchmarks (default: all) and prints one JSON object; each also goes to bench-results/NAME.json.\n` +
+      `  Available: ${available.join(', ')}. Each reports a ratio against a baseline measured in the same run.\n`,
+  );
+  process.exit(0);
+}
 const unknown = names.filter((n) => !available.includes(n));
 if (unknown.length) {
   console.error(`bench: unknown benchmark ${unknown.join(', ')}; available: ${available.join(', ')}`);
   process.exit(2);
 }
+if ((names.length ? names : available).includes('masks')) preflightOrExit(['chromium'], 'bench');
 // Workers and the CLI run from out/cli, as in the app.
 await buildCli({ quiet: true });
 const results = {};

@@ -30,5 +30,7 @@ export async function buildCli({ quiet = false } = {}) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await buildCli();
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write('usage: npm run build:cli\n  Bundles the tracked CLI and the worker entries (worker, sam2-worker) into out/cli with esbuild.\n');
+  } else await buildCli();
 }

@@ -89,4 +89,8 @@ async function main() {
   if (stale) process.exit(1);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`usage: npm run build:wasm [-- --check]\n  Compiles ${KERNELS.join(', ')} with AssemblyScript (SIMD) into their *.generated.ts modules;\n  --check rebuilds in memory and fails when a committed module differs.\n`);
+  } else await main();
+}

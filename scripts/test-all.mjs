@@ -2,6 +2,19 @@
 // Each stage streams its output; the last line adds up the test counts of both Vitest runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { preflightOrExit } from './preflight.mjs';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'usage: npm test\n' +
+      '  typecheck (node, e2e, web) → lint (eslint + jscpd) → unit and integration tests (Vitest) → build → end-to-end tests\n' +
+      '  in Chromium. Installs missing system packages when run as root on Debian (else names the command); the last\n' +
+      '  line reads `total: N passed, N failed, N skipped`.\n',
+  );
+  process.exit(0);
+}
+// Before any test: what the suite needs from the machine (scripts/preflight.mjs).
+preflightOrExit(['chromium'], 'npm test');
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 mkdirSync('test-results', { recursive: true });

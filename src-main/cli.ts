@@ -1,4 +1,4 @@
-// The `tracked` command: the same services as the app, headless (DESIGN §6). Every command prints
+// The `tracked` command: the same services as the app, headless (ARCHITECTURE §6). Every command prints
 // progress on a TTY, exits non-zero with one line on bad input, and writes nothing partial.
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json';

@@ -48,7 +48,7 @@ export interface Hdf5DatasetInfo {
   filters: Array<{ id: number; name: string }>;
 }
 
-/** What `tracked info PATH` prints (DESIGN §6), and what the properties panel shows. */
+/** What `tracked info PATH` prints (ARCHITECTURE §6), and what the properties panel shows. */
 export interface FileInfo {
   path: string;
   /** 'py4DSTEM', 'HyperSpy', 'NeXus', 'MIB', 'HDF5', … or 'series'. */
@@ -124,7 +124,7 @@ export const APP_COMMANDS = [
 ] as const;
 export type AppCommand = (typeof APP_COMMANDS)[number];
 
-/** A tilt series as the renderer sees it (DESIGN §3 TiltSeries, without file handles). */
+/** A tilt series as the renderer sees it (ARCHITECTURE §3 TiltSeries, without file handles). */
 export interface SeriesSummary {
   seriesId: string;
   name: string;

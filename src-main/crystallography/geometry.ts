@@ -1,4 +1,4 @@
-// Diffraction geometry in the lab frame of DESIGN §4: X along +qx, Y along +qy, Z along the beam towards
+// Diffraction geometry in the lab frame of ARCHITECTURE §4: X along +qx, Y along +qy, Z along the beam towards
 // the detector; incident wave vector k0 = (0, 0, K), K = 1/λ (no 2π).
 //
 // Excitation error (sign convention): s_g = (K² − |k0 + g|²) / (2K). s_g > 0 when the reciprocal-lattice

@@ -1,5 +1,5 @@
 // Lattice maths: metric tensors, reciprocal cell, the Busing & Levy (1967) B matrix, UB, d-spacings.
-// Conventions (DESIGN §4): B maps Miller indices to Cartesian reciprocal vectors in the crystal frame,
+// Conventions (ARCHITECTURE §4): B maps Miller indices to Cartesian reciprocal vectors in the crystal frame,
 // q_c = B·h (Å⁻¹, no 2π), with a* along x and b* in the xy plane. The direct-lattice vectors in the same
 // frame are the columns of A = (Bᵀ)⁻¹, so that q·r = h·x for r = A·x.
 import { ParameterError } from '../../src-shared/errors';

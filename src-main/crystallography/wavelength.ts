@@ -1,4 +1,4 @@
-// Relativistic electron wavelength and the Lorentz factor (DESIGN §4).
+// Relativistic electron wavelength and the Lorentz factor (ARCHITECTURE §4).
 import { ParameterError } from '../../src-shared/errors';
 import { ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, PLANCK_J_S, SPEED_OF_LIGHT_M_S } from './constants';
 

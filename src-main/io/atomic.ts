@@ -1,6 +1,6 @@
 // Atomic file writes: everything goes to a temporary file in the destination folder and is renamed over
 // the final name only when complete, so a reader never sees a partial file and a crash or a cancel leaves
-// nothing half-written behind (DESIGN §6: "writes nothing partial").
+// nothing half-written behind (ARCHITECTURE §6: "writes nothing partial").
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 

@@ -1,4 +1,4 @@
-// What `tracked info PATH` prints (DESIGN §6): the format, the dataset used, scan and detector shapes,
+// What `tracked info PATH` prints (ARCHITECTURE §6): the format, the dataset used, scan and detector shapes,
 // dtype, calibration, how frames will be read, and for HDF5 every dataset with its layout and
 // filters. A series (series.json, tilts.csv, folder) is summarised instead.
 

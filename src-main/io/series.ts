@@ -1,4 +1,4 @@
-// Tilt-series assembly (DESIGN §5): a series.json manifest, a tilts.csv (file,angle_deg), a folder of
+// Tilt-series assembly (ARCHITECTURE §5): a series.json manifest, a tilts.csv (file,angle_deg), a folder of
 // files with a start angle and a step, or one HDF5 file holding a 5D [tilt, ry, rx, qy, qx] array.
 // Every tilt is opened once (headers only) to check that all tilts share scan shape, detector shape
 // and pixel type; errors name the file that differs and how.
@@ -142,7 +142,7 @@ function num(origin: string, field: string, v: unknown): number | undefined {
   return v;
 }
 
-/** Reads a series.json manifest (DESIGN §5); tilt paths are relative to the manifest. */
+/** Reads a series.json manifest (ARCHITECTURE §5); tilt paths are relative to the manifest. */
 export async function loadSeriesManifest(path: string, opts: SeriesOptions = {}): Promise<TiltSeries> {
   const abs = resolve(path);
   let json: unknown;
@@ -163,7 +163,7 @@ export async function loadSeriesManifest(path: string, opts: SeriesOptions = {})
   if (q !== undefined) cal.reciprocalPixelInvA = q;
   const r = num(abs, 'realPixelNm', m.realPixelNm);
   if (r !== undefined) cal.realPixelNm = r;
-  // null means "determine it" (DESIGN §5): leave it out.
+  // null means "determine it" (ARCHITECTURE §5): leave it out.
   const ax = num(abs, 'rotationAxisDeg', m.rotationAxisDeg);
   if (ax !== undefined) cal.rotationAxisDeg = ax;
   const dir = dirname(abs);

@@ -1,4 +1,4 @@
-// The reader-side data model (DESIGN §3): every 4D-STEM source, whatever its format, is opened lazily
+// The reader-side data model (ARCHITECTURE §3): every 4D-STEM source, whatever its format, is opened lazily
 // as a FourDSource that hands out whole diffraction patterns (frames) in probe-position order.
 
 import type { Calibration } from '../../src-shared/domain';

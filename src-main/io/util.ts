@@ -114,7 +114,7 @@ export function decideScanShape(file: string, nFrames: number, hints: ScanShapeH
   return { shape: [1, nFrames], from: 'single-row', warnings };
 }
 
-/** Relativistic electron wavelength in Å for an accelerating voltage in kV (DESIGN §4). */
+/** Relativistic electron wavelength in Å for an accelerating voltage in kV (ARCHITECTURE §4). */
 export function electronWavelengthA(voltageKV: number): number {
   const h = 6.62607015e-34;
   const m0 = 9.1093837015e-31;

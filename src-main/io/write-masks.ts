@@ -1,4 +1,4 @@
-// masks.h5 (DESIGN §6 contract): one uint8 dataset object_<id> [nTilts, ny, nx], 1 inside, with attributes
+// masks.h5 (ARCHITECTURE §6 contract): one uint8 dataset object_<id> [nTilts, ny, nx], 1 inside, with attributes
 // name and angleDeg; and masks/ PNGs (one per tilt and object) for a quick look. Atomic writes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

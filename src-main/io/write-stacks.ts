@@ -1,5 +1,5 @@
 // Named arrays (masks, virtual-image stacks, angles) written into one HDF5 file, atomically (temp + rename).
-// The one writer behind masks.h5 (DESIGN §6), virtual.h5 and the synthetic truth files.
+// The one writer behind masks.h5 (ARCHITECTURE §6), virtual.h5 and the synthetic truth files.
 import { withAtomicFile } from './atomic';
 import { h5lib } from './h5';
 

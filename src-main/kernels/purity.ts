@@ -1,8 +1,8 @@
-// The "purity" view (issue 7): how much of a mask's signal comes from probe positions that other objects also claim,
+// The "purity" view: how much of a mask's signal comes from probe positions that other objects also claim,
 // and the virtual image with every mask drawn on it. Pure functions over typed arrays; nothing is mutated.
 //
 // Extraction records the same fraction from the frames' total counts (ExtractedSeries.sharedSignalFraction); these
-// functions work before any extraction, from a virtual image stack (DESIGN §3 VirtualImageStack), so the user can
+// functions work before any extraction, from a virtual image stack (ARCHITECTURE §3 VirtualImageStack), so the user can
 // watch purity while editing masks. With a dark-field image the "signal" is the crystal's own scattering, which is
 // the more telling choice; with the total-dose image it is mostly the fraction of shared positions.
 

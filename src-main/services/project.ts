@@ -5,7 +5,7 @@
 // On disk, in the project folder:
 //   project.json   { version, series, nTilts, scanShape, nextObjectId, objects: [{ id, name, colour, visible,
 //                    enabled, frameState[], quality[], prompts[] }] }
-//   masks.h5       DESIGN §6 layout: one uint8 dataset object_<id> [nTilts, ny, nx], attrs name, angleDeg
+//   masks.h5       ARCHITECTURE §6 layout: one uint8 dataset object_<id> [nTilts, ny, nx], attrs name, angleDeg
 //   journal.jsonl  one JSON line per change since the last checkpoint; replayed on open (edits are absolute
 //                  set/clear runs, so replaying one twice is harmless)
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The synthetic experiments trackED ships (issue 3) and their sizes. Numbers are chosen to look like a
+// The synthetic experiments trackED ships and their sizes. Numbers are chosen to look like a
 // real 4D-STEM tomography session: 200–300 kV, a 0.6–1.2 mrad probe (so reflections are small disks), a
 // counting detector, particles of 20–100 nm on an amorphous carbon film, a few degrees per tilt.
 import type { BundledStructure } from '../crystallography/structures';

@@ -1,6 +1,6 @@
 // The specimen: particles with a shape, a crystal structure and an orientation, placed on the film (touching
 // where the preset says so), and the stage drift from tilt to tilt. All in the sample frame at tilt 0,
-// which is the lab frame of DESIGN §4 at α = 0 (X along +qx, Y along +qy, Z along the beam), in nm, with
+// which is the lab frame of ARCHITECTURE §4 at α = 0 (X along +qx, Y along +qy, Z along the beam), in nm, with
 // the origin at the eucentric point in the middle of the field of view.
 import { bMatrix, directMatrix } from '../crystallography/lattice';
 import { matMul, matVec, rotationAboutAxis, rotationBetween, transpose, add, sub, type Mat3, type Vec3 } from '../crystallography/math3';

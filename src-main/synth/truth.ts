@@ -1,5 +1,5 @@
-// Ground-truth files beside a synthetic series (DESIGN §7): truth.json, masks.h5 (the masks.h5 layout of
-// DESIGN §6), F2_<id>.json, virtual.h5 (noise-free virtual images and projected thickness), signal.h5 (per
+// Ground-truth files beside a synthetic series (ARCHITECTURE §7): truth.json, masks.h5 (the masks.h5 layout of
+// ARCHITECTURE §6), F2_<id>.json, virtual.h5 (noise-free virtual images and projected thickness), signal.h5 (per
 // particle object_<id>: float32 [nTilts, ny, nx], the noise-free expected Bragg counts that particle puts on the
 // detector at each probe position; see index.ts) and scene.json (everything else a test may want: shapes, drift,
 // dose, fading, and a description of each truth file). All written atomically.
@@ -13,12 +13,12 @@ export interface TruthParticle {
   /** CIF file name of the structure (as bundled in resources/structures). */
   structure: string;
   cell: Cell;
-  /** UB at tilt 0 in the lab frame of DESIGN §4, Å⁻¹. */
+  /** UB at tilt 0 in the lab frame of ARCHITECTURE §4, Å⁻¹. */
   UB: Mat3;
   spaceGroup: string | null;
 }
 
-/** truth.json, exactly the fields of DESIGN §7. */
+/** truth.json, exactly the fields of ARCHITECTURE §7. */
 export interface TruthJson {
   version: 1;
   wavelengthA: number;

@@ -14,8 +14,8 @@ export type DiagnosticArgs =
   | { op: 'hang'; ms: number }
   /** Ends the worker thread abruptly, as a native crash would. */
   | { op: 'crash' }
-  /** The worker's thread id, to see how work spreads. */
-  | { op: 'threadId' };
+  /** The worker's thread id after an optional busy wait, to see how work spreads. */
+  | { op: 'threadId'; busyMs?: number };
 
 function busy(ms: number, signal: AbortSignal | undefined): void {
   const end = performance.now() + ms;
@@ -45,6 +45,7 @@ export async function diagnostics(a: DiagnosticArgs, signal?: AbortSignal): Prom
       process.exit(3);
       return undefined;
     case 'threadId': {
+      if (a.busyMs) busy(a.busyMs, signal);
       const { threadId } = await import('node:worker_threads');
       return threadId;
     }

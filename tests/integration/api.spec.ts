@@ -5,34 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApi, type Transport } from '../../src-shared/api';
-import type { EventMap, EventName } from '../../src-shared/contract';
-import { IpcRegistry } from '../../src-main/ipc/registry';
-import { createAppState, createJobHandlers, createRequestHandlers } from '../../src-main/ipc/bindings';
+import { inProcessApi } from '../helpers/in-process-api';
 
-function inProcess(): Transport {
-  const listeners = new Map<string, Set<(p: unknown) => void>>();
-  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }), createJobHandlers(createAppState()), {
-    emit<E extends EventName>(event: E, payload: EventMap[E]) {
-      // Events go through structuredClone like Electron's IPC does.
-      for (const l of listeners.get(event) ?? []) l(structuredClone(payload));
-    },
-  }, { progressIntervalMs: 0 });
-  return {
-    invoke: async (channel, args) => structuredClone(await registry.handle(channel, structuredClone(args))),
-    subscribe(event, listener) {
-      if (!listeners.has(event)) listeners.set(event, new Set());
-      listeners.get(event)!.add(listener);
-      return () => listeners.get(event)!.delete(listener);
-    },
-  };
-}
+const inProcess = (): ReturnType<typeof inProcessApi>['api'] => inProcessApi().api;
 
 const dir = mkdtempSync(join(tmpdir(), 'tracked-api-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('createApi', () => {
-  const api = createApi(inProcess());
+  const api = inProcess();
 
   it('invokes a request and returns its typed result', async () => {
     const info = await api.invoke('app.info', {});

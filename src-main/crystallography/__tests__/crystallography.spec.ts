@@ -227,7 +227,7 @@ Si1 Si4+ 0 0 0 1.0 0.5(1)   # a comment
   });
 });
 
-describe('diffraction geometry (DESIGN §4)', () => {
+describe('diffraction geometry (ARCHITECTURE §4)', () => {
   const lam = electronWavelengthA(200);
   const K = 1 / lam;
   it('excitation error: zero on the sphere, positive inside, ≈ −g_z for small g', () => {

@@ -1,4 +1,4 @@
-// Extracted frames as TIFF files, `0001.tif`… (DESIGN §6): one file per extracted tilt, numbered by tilt index
+// Extracted frames as TIFF files, `0001.tif`… (ARCHITECTURE §6): one file per extracted tilt, numbered by tilt index
 // (tilt t → frame t+1), so that frame numbers mean the same tilt in frames/, smv/ and every report even when some
 // tilts were excluded. Each file is written atomically (temp + rename).
 

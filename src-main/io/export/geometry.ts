@@ -11,7 +11,7 @@ export interface ExportCalibration {
   wavelengthA: number;
   /** Å⁻¹ per detector pixel (PETS2 `aperpixel`). */
   reciprocalPixelInvA: number;
-  /** Rotation axis in the image, degrees from +X (+qx) towards +Y (+qy) (DESIGN §4); undefined = unknown. */
+  /** Rotation axis in the image, degrees from +X (+qx) towards +Y (+qy) (ARCHITECTURE §4); undefined = unknown. */
   rotationAxisDeg?: number;
   /** Exposure per frame in seconds (sum of dwell times), when known. */
   exposureS?: number;

@@ -14,7 +14,7 @@
 //     attrs: id, name, statistic ('sum' | 'mean'), background ('none' | 'ring'), ringWidth
 //
 // In Python: `h5py.File('extracted.h5')['object_1/frames'][()]` is the (nTilts, nqy, nqx) stack.
-// Written to a temporary name and renamed when closed (DESIGN §6: nothing partial).
+// Written to a temporary name and renamed when closed (ARCHITECTURE §6: nothing partial).
 
 import { withAtomicFile } from '../atomic';
 import { h5lib } from '../h5';

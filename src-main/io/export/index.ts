@@ -1,4 +1,4 @@
-// Exports of extracted series to the processors users know (issue 7), in the `tracked run` layout (DESIGN §6):
+// Exports of extracted series to the processors users know, in the `tracked run` layout (ARCHITECTURE §6):
 //   DIR/frames/0001.tif …   32-bit float TIFF (frames16/ with 16-bit rescaled TIFF on request)
 //   DIR/NAME.pts2           PETS2 project over frames/
 //   DIR/smv/NAME_0001.img … SMV for DIALS/XDS, with XDS.INP and README.txt

@@ -8,7 +8,7 @@
 //   (columns, qx), SIZE2 slow (rows, qy).
 // - Beam centre, "Mosflm convention": dxtbx builds the detector with beam centre (BEAM_CENTER_Y, BEAM_CENTER_X) as
 //   (fast, slow) millimetres from the corner of the first pixel, fast = +x, slow = −y. So BEAM_CENTER_X is the slow
-//   (row) coordinate and BEAM_CENTER_Y the fast (column) one, and a pixel *centre* at our index c (DESIGN §4: pixel
+//   (row) coordinate and BEAM_CENTER_Y the fast (column) one, and a pixel *centre* at our index c (ARCHITECTURE §4: pixel
 //   centres at integers) lies (c + 0.5) pixels from the corner.
 // - DISTANCE: the equivalent distance p / (λ·s) (geometry.ts), so that DIALS/XDS see the right reciprocal pixel size.
 // - Oscillation: frame t is a still at α_t. It is written as the wedge centred on it, OSC_START = α_t − Δ/2,
@@ -174,7 +174,7 @@ export function writeSmvSeries(s: ExtractedSeries, dir: string, o: SmvSeriesOpti
   return { dir, files, scale, distanceMm, pixelSizeMm, oscillationStepDeg: osc.stepDeg, axisReversed: reversed, warnings };
 }
 
-/** The rotation axis in our lab frame (DESIGN §4), times `sign`; null when unknown. */
+/** The rotation axis in our lab frame (ARCHITECTURE §4), times `sign`; null when unknown. */
 function axisVector(cal: ExportCalibration, sign: number): [number, number, number] | null {
   if (cal.rotationAxisDeg === undefined || !Number.isFinite(cal.rotationAxisDeg)) return null;
   const a = (cal.rotationAxisDeg * Math.PI) / 180;

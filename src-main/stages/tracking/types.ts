@@ -19,7 +19,7 @@ export interface ExistingObject {
 
 /** The virtual-image stack to track in. */
 export interface TrackInput {
-  /** nTilts·ny·nx, row-major per tilt (DESIGN §3 VirtualImageStack). */
+  /** nTilts·ny·nx, row-major per tilt (ARCHITECTURE §3 VirtualImageStack). */
   stack: Float32Array;
   nTilts: number;
   ny: number;

@@ -46,7 +46,7 @@ interface Truth {
   particles: { id: number; structure: string; cell: Record<string, number>; UB: Mat3; spaceGroup: string }[];
 }
 
-describe('spot positions (DESIGN §4 geometry)', () => {
+describe('spot positions (ARCHITECTURE §4 geometry)', () => {
   it('the brightest predicted reflections of single-isolated appear where R·UB·h projects, within 0.5 px', async () => {
     const out = dir('spots');
     const size: SizeSpec = { scanShape: [14, 14], detectorShape: [128, 128], nTilts: 3, tiltStepDeg: 17 };
@@ -228,7 +228,7 @@ describe('the small preset: series, layout, truth.json', () => {
   });
 
   it('truth.json holds exactly the contract fields, and F2 matches cctbx', () => {
-    // truth.json: exactly DESIGN §7.
+    // truth.json: exactly ARCHITECTURE §7.
     expect(Object.keys(truth).sort()).toEqual(['beamCentre', 'particles', 'reciprocalPixelInvA', 'rotationAxisDeg', 'version', 'wavelengthA']);
     expect(truth.wavelengthA).toBeCloseTo(0.02508, 5);
     expect(truth.particles).toHaveLength(5);

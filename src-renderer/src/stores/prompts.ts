@@ -21,12 +21,22 @@ export const usePromptsStore = defineStore('prompts', () => {
     return o.prompts.find((p) => p.tilt === s.tilt) ?? null;
   }
 
+  /**
+   * A plain copy of a prompt: the store's prompts are reactive proxies, which the IPC's structured clone (Electron's
+   * and the in-process one) cannot copy.
+   */
+  function plain(p: TrackPrompt | null): TrackPrompt | null {
+    if (!p) return null;
+    return { tilt: p.tilt, points: p.points.map((q) => ({ x: q.x, y: q.y, positive: q.positive })), ...(p.box ? { box: [p.box[0], p.box[1], p.box[2], p.box[3]] } : {}) };
+  }
+
   /** Sets one tilt's prompt in main (null clears it) and records the change for undo. */
-  async function change(tilt: number, after: TrackPrompt | null): Promise<void> {
+  async function change(tilt: number, afterArg: TrackPrompt | null): Promise<void> {
+    const after = plain(afterArg);
     const s = series.active;
     const o = masks.active;
     if (!s || !o) return;
-    const before = o.prompts.find((p) => p.tilt === tilt) ?? null;
+    const before = plain(o.prompts.find((p) => p.tilt === tilt) ?? null);
     try {
       masks.objects[o.id] = await api().invoke('masks.setPrompt', { seriesId: s.summary.seriesId, objectId: o.id, prompt: after ?? { tilt, points: [] } });
       useMaskToolsStore().pushHistory({ seriesId: s.summary.seriesId, objectId: o.id, label: 'prompt', changes: [], prompt: { tilt, before, after } });

@@ -1,4 +1,4 @@
-// Extraction on the synthetic agglomerate with ground truth (issue 7 "Done when"), read through the real readers
+// Extraction on the synthetic agglomerate with ground truth (the extraction bars), read through the real readers
 // (openSeries → openTilt → the HDF5 source with its direct layout).
 //
 // Data: brookite-agglomerate (five touching TiO2 nanorods, 3–4 probe positions wide), seed 2, a 32×32 scan (coarser
@@ -11,7 +11,7 @@
 // beam, film and diffuse background excluded). For a mask M (all tilts) and particle p:
 //   kept_p(M)      = Σ_{i∈M} S_p(i) / Σ_i S_p(i)                    (share of p's own signal the extraction sums)
 //   neighbour_p(M) = Σ_{i∈M} Σ_{q≠p} S_q(i) / Σ_{i∈M} Σ_q S_q(i)     (share of the summed Bragg signal not from p)
-// Issue 7 asks kept ≥ 0.95 and neighbour ≤ 0.05 through tracked masks.
+// The bar: kept ≥ 0.95 and neighbour ≤ 0.05 through tracked masks.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSeries, openTilt } from '../../../io/series';
@@ -157,7 +157,7 @@ describe('extraction on synthetic data with ground truth', () => {
     expect(u.neighbour, fmt(u)).toBeGreaterThan(NEIGHBOUR_MAX);
   });
 
-  // Issue 7's bar, asserted as written (do not loosen): if the tracker regresses on this scene, this test fails and
+  // The bar, asserted as written (do not loosen): if the tracker regresses on this scene, this test fails and
   // the message gives the measured numbers.
   it('through TRACKED masks (auto target, one click on the middle tilt): keeps ≥ 95% of its signal with ≤ 5% from neighbours', async () => {
     expect(tracked.error).toBeUndefined();

@@ -1,4 +1,4 @@
-// Issue 5 "Done when", on the project's own synthetic generator output (src-main/synth, issue 3): the brookite
+// The tracking bars, on the project's own synthetic generator output (src-main/synth): the brookite
 // agglomerate — five nanorods touching end to end, with strong, tilt-dependent diffraction contrast — at the
 // presets' small and medium sizes. What the app does: the virtual ADF from the raw counts (the virtual-imaging
 // service, annulus from the data, see realsynth.ts), one click on the middle tilt (the auto-picked particle), the

@@ -1,7 +1,7 @@
-// Public types of the SAM2 tracking path. Shapes follow DESIGN §3 (TrackedObject) so the SAM2 path and the classical
+// Public types of the SAM2 tracking path. Shapes follow ARCHITECTURE §3 (TrackedObject) so the SAM2 path and the classical
 // tracker hand the same per-object result to the UI.
 
-/** Per-frame state of a tracked object (DESIGN §3). 'edited' and 'locked' frames are never overwritten. */
+/** Per-frame state of a tracked object (ARCHITECTURE §3). 'edited' and 'locked' frames are never overwritten. */
 export type FrameState = 'empty' | 'tracked' | 'edited' | 'locked' | 'excluded';
 
 /**
@@ -73,7 +73,7 @@ export interface Sam2ObjectResult {
   stops: StopRecord[];
 }
 
-/** A stack of virtual images, row-major nTilts·ny·nx (DESIGN §3 VirtualImageStack). */
+/** A stack of virtual images, row-major nTilts·ny·nx (ARCHITECTURE §3 VirtualImageStack). */
 export interface ImageStack {
   data: Float32Array;
   nTilts: number;

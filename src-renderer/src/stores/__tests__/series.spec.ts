@@ -1,0 +1,56 @@
+// The series store against main's real services: open a synthetic series, its virtual images and mean pattern,
+// scrubbing tilts, a probe position's pattern, detector changes.
+import { describe, expect, it } from 'vitest';
+import { useSelectionStore } from '../selection';
+import { useSeriesStore } from '../series';
+import { DETECTOR, SCAN, TILTS, storeFixture, until } from './fixture';
+
+const fx = storeFixture();
+
+describe('series store', () => {
+  it('opens a series: summary, detectors from the direct beam, virtual images of every tilt, the mean pattern', async () => {
+    const series = useSeriesStore();
+    const summary = await series.open(fx.manifest());
+    expect(summary?.nTilts).toBe(TILTS);
+    const s = series.active!;
+    expect(s.summary.seriesId).toBe(summary!.seriesId);
+    expect(useSelectionStore().current).toEqual({ kind: 'series', seriesId: summary!.seriesId });
+    expect(s.tilt).toBe(Math.floor(TILTS / 2));
+    expect(Object.keys(s.stacks).sort()).toEqual(['adf', 'bf', 'comX', 'comY', 'sum', 'variance']);
+    expect(s.stacks['adf']!.length).toBe(TILTS * SCAN * SCAN);
+    expect(s.detector.adfOuter).toBeGreaterThan(s.detector.adfInner);
+    expect(s.meanPattern?.pattern.length).toBe(DETECTOR * DETECTOR);
+    expect(series.currentImage(s)!.length).toBe(SCAN * SCAN);
+  });
+
+  it('scrubs tilts within the series and follows the probe pattern', async () => {
+    const series = useSeriesStore();
+    const { seriesId } = (await series.open(fx.manifest()))!;
+    await series.showPattern(seriesId, 3, 4);
+    expect(series.active!.probe).toMatchObject({ rx: 3, ry: 4, tilt: series.active!.tilt, nqx: DETECTOR });
+    series.step('first');
+    expect(series.active!.tilt).toBe(0);
+    series.step(-1);
+    expect(series.active!.tilt).toBe(0);
+    series.step('last');
+    expect(series.active!.tilt).toBe(TILTS - 1);
+    await until(() => series.active!.probe?.tilt === TILTS - 1 && series.active!.meanPattern?.tilt === TILTS - 1);
+  });
+
+  it('recomputes the virtual images with the detector the user set', async () => {
+    const series = useSeriesStore();
+    const { seriesId } = (await series.open(fx.manifest()))!;
+    const before = series.active!.stacks['bf']!.slice();
+    series.setDetector(seriesId, { bfRadius: 1 });
+    await series.computeVirtual(seriesId);
+    const after = series.active!.stacks['bf']!;
+    expect(after.length).toBe(before.length);
+    expect(after.reduce((a, v) => a + v, 0)).toBeLessThan(before.reduce((a, v) => a + v, 0));
+  });
+
+  it('a path that is no series logs the reason and opens nothing', async () => {
+    const series = useSeriesStore();
+    expect(await series.open('/nonexistent/series.json')).toBeUndefined();
+    expect(series.active).toBeNull();
+  });
+});
