@@ -1,4 +1,4 @@
-// HDF5 4D-STEM sources: recognise the layout (FORMATS-4DSTEM.md §1), map it to a FourDSource, and
+// HDF5 4D-STEM sources: recognise the layout (FORMATS §1), map it to a FourDSource, and
 // read frames — straight from the file with fs where the dataset is contiguous or chunked without
 // filters (offsets from hdf5-raw.ts), through h5wasm hyperslabs otherwise.
 
@@ -589,7 +589,7 @@ function directLayoutFor(
   }
 }
 
-/** Opens an HDF5 file as a FourDSource (see FORMATS-4DSTEM.md §1 for the layouts). */
+/** Opens an HDF5 file as a FourDSource (see FORMATS §1 for the layouts). */
 export async function openHdf5(path: string, opts: Hdf5OpenOptions = {}): Promise<FourDSource> {
   const { fileSize } = precheckHdf5(path);
   const f = await openH5(path);

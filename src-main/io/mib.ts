@@ -1,4 +1,4 @@
-// Quantum Detectors Merlin .mib (+ .hdr) reader (FORMATS-4DSTEM.md §3). A .mib file is a sequence of
+// Quantum Detectors Merlin .mib (+ .hdr) reader (FORMATS §2). A .mib file is a sequence of
 // frames, each an ASCII header (size given in the header itself, NUL-padded) followed by big-endian
 // pixels (U08/U16/U32), or bit-packed "raw" counters (R64) in 64-bit words with reversed byte order.
 // Processed frames are streamed with plain fs reads (DirectLayout kind 'mib'); raw frames are read the

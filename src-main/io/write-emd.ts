@@ -1,4 +1,4 @@
-// Writes a 4D-STEM data cube as a py4DSTEM / emdfile "EMD 1.0" HDF5 file (FORMATS-4DSTEM §1a):
+// Writes a 4D-STEM data cube as a py4DSTEM / emdfile "EMD 1.0" HDF5 file (FORMATS §1):
 //
 //   /                                attrs emd_group_type="file", version_major=1, version_minor=0 (int64), UUID,
 //                                          authoring_program, authoring_user

@@ -1,5 +1,5 @@
 // Writes Quantum Detectors Merlin .mib files (processed mode) and their .hdr acquisition header, imitating
-// the real files in shared/data/rosettasciio/quantumdetector (FORMATS-4DSTEM §3):
+// the real files in shared/data/rosettasciio/quantumdetector (FORMATS §2):
 //  - every frame = ASCII header (comma separated, NUL padded to 384 bytes for one chip, 768 for a quad)
 //    followed by big-endian pixels (U08/U16/U32), row-major, no file header;
 //  - header fields: MQ1, sequence number (1-based), header size, chips, width, height, pixel depth, layout,

@@ -1,4 +1,4 @@
-// A PETS2 project (.pts2) for a stepwise ("static") tilt series of TIFF frames (FORMATS-ED §4a: keywords as PETS2
+// A PETS2 project (.pts2) for a stepwise ("static") tilt series of TIFF frames (FORMATS §3: keywords as PETS2
 // writes them — `lambda`, `aperpixel`, `detector`, `geometry`, `phi`, `omega ω g l`, `bin`, `center`, `centermode`,
 // `saturationlimit`, and `imagelist` … `endimagelist` with one `"frames/0001.tif" α` line per frame; a new project
 // needs only the name and α of each frame, PETS fills the other imagelist columns itself).

@@ -13,7 +13,7 @@
 // - DISTANCE: the equivalent distance p / (λ·s) (geometry.ts), so that DIALS/XDS see the right reciprocal pixel size.
 // - Oscillation: frame t is a still at α_t. It is written as the wedge centred on it, OSC_START = α_t − Δ/2,
 //   OSC_RANGE = Δ (the tilt step), which makes consecutive frames contiguous — what DIALS needs to build one sweep and
-//   XDS assumes (FORMATS-ED §4c: treat stepwise frames as contiguous). On a regular series α_t is taken on the grid
+//   XDS assumes (FORMATS §4: treat stepwise frames as contiguous). On a regular series α_t is taken on the grid
 //   α_0 + tΔ so the wedges abut exactly. A descending series (Δ < 0) is written as rotation by −α about the reversed
 //   axis (the same physical rotation), so OSC_RANGE is always positive; TRACKED_ANGLE_DEG keeps the true α_t.
 
@@ -197,7 +197,7 @@ interface XdsArgs {
 }
 
 /**
- * XDS.INP skeleton (FORMATS-ED §4c). XDS's detector frame is ours (X along the fast axis +qx, Y along the slow axis
+ * XDS.INP skeleton (FORMATS §4). XDS's detector frame is ours (X along the fast axis +qx, Y along the slow axis
  * +qy, beam along +Z towards the detector), so the axis vector is written as it is. ORGX/ORGY are the beam position
  * in pixels measured from the detector corner, BEAM_CENTER_Y/QX and BEAM_CENTER_X/QY as generate_XDS.INP reads
  * ADSC headers. Excluded tilts are left out with EXCLUDE_DATA_RANGE, so frame numbers keep their angles.
@@ -286,7 +286,7 @@ function formatReadme(a: ReadmeArgs): string {
       : `  dials.import ${a.stem}_*.img        (rotation axis unknown: run dials.find_rotation_axis after indexing)`,
     '  dials.find_spots imported.expt',
     '  dials.index imported.expt strong.refl detector.fix=distance',
-    '  (for ED the distance and the cell correlate: fix the distance, FORMATS-ED §4b)',
+    '  (for ED the distance and the cell correlate: keep the distance fixed when refining)',
     '',
     'XDS: XDS.INP in this folder is a skeleton with the same geometry; run xds_par here.',
     ...(a.warnings.length ? ['', 'Warnings:', ...a.warnings.map((w) => `  ${w}`)] : []),

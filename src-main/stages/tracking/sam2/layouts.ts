@@ -1,4 +1,4 @@
-// The public SAM2 ONNX export layouts, one adapter each (../shared/docs/SAM2.md §1): which files, which tensor names,
+// The public SAM2 ONNX export layouts, one adapter each (docs/FORMATS.md §5): which files, which tensor names,
 // shapes and dtypes, how to feed the encoder and the decoder and how to read their outputs. Everything past the
 // adapter (preprocessing, prompts in the 1024 frame, postprocessing, propagation) is layout-independent.
 
@@ -14,7 +14,7 @@ export interface TensorSpec {
   shape: (number | string)[];
 }
 
-/** SAM2's image preprocessing (identical in the three exports, SAM2.md §1f); kept per layout in case one differs. */
+/** SAM2's image preprocessing (identical in the three exports, FORMATS §5d); kept per layout in case one differs. */
 export interface PreprocessSpec {
   /** Model input side; SAM2 stretches the image (here: the crop) to size×size, no letterbox. */
   size: number;
@@ -38,7 +38,7 @@ export interface DecoderPrompt {
   /** Box corners (x0, y0, x1, y1); goes first, as labels 2 and 3 where the layout takes boxes as points. */
   box?: [number, number, number, number];
   points: { x: number; y: number; label: 0 | 1 }[];
-  /** lowResSize² logits of an earlier decoder call (not a 0/1 mask, SAM2.md §1f), or null. */
+  /** lowResSize² logits of an earlier decoder call (not a 0/1 mask, FORMATS §5d), or null. */
   maskInput: Float32Array | null;
 }
 
@@ -134,7 +134,7 @@ function hieraImageEncoder(feat0: string, feat1: string, embed: string): Pick<Sa
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// samexporter (SAM2.md §1a): NAME.encoder.onnx + NAME.decoder.onnx, float32 labels, 3 multimask low-res logits.
+// samexporter (FORMATS §5a): NAME.encoder.onnx + NAME.decoder.onnx, float32 labels, 3 multimask low-res logits.
 
 export const samexporterLayout: Sam2Layout = {
   id: 'samexporter',
@@ -191,7 +191,7 @@ export const samexporterLayout: Sam2Layout = {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// onnxruntime / Microsoft (SAM2.md §1c): int32 labels, original_image_size, bool masks + low_res_masks logits.
+// onnxruntime / Microsoft (FORMATS §5b): int32 labels, original_image_size, bool masks + low_res_masks logits.
 
 export const onnxruntimeLayout: Sam2Layout = {
   id: 'onnxruntime',
@@ -253,7 +253,7 @@ export const onnxruntimeLayout: Sam2Layout = {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// onnx-community / Transformers.js (SAM2.md §1d): int64 labels, separate input_boxes, 5-D pred_masks, no mask_input.
+// onnx-community / Transformers.js (FORMATS §5c): int64 labels, separate input_boxes, 5-D pred_masks, no mask_input.
 
 const COMMUNITY_VARIANTS = ['', '_quantized', '_fp16'];
 
@@ -325,7 +325,7 @@ export const onnxCommunityLayout: Sam2Layout = {
   },
 };
 
-/** In the order they are tried: samexporter first (SAM2.md: the de-facto signature). */
+/** In the order they are tried: samexporter first (FORMATS §5a: the de-facto signature). */
 export const LAYOUTS: readonly Sam2Layout[] = [samexporterLayout, onnxruntimeLayout, onnxCommunityLayout];
 
 /** Thrown by findFiles when a folder holds several models of one layout; the loader turns it into an InputError. */

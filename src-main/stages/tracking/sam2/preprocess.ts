@@ -200,7 +200,7 @@ export function resampleLowRes(prev: Float32Array, low: number, from: CropBox, t
 /**
  * A 0/1 mask (a user-edited frame) as low-res logits of `crop`: bilinear sample of the mask, then logit(p) with p
  * clamped to [ε, 1 − ε], ε = 1e-3 (±6.9) — micro-sam's _compute_logits_from_mask. Raw 0/1 masks as mask_input give
- * poor results (SAM2.md §1f).
+ * poor results (FORMATS §5d).
  */
 export function maskToLowRes(mask: Uint8Array, nx: number, ny: number, crop: CropBox, low: number, eps = 1e-3): Float32Array {
   const out = new Float32Array(low * low);

@@ -1,5 +1,5 @@
 // Frame-by-frame SAM2 propagation through a tilt series with the image-only exports (samexporter, onnxruntime,
-// onnx-community): the "practical approximation" of SAM2.md §2 (micro-sam's _track_from_prompts), since none of those
+// onnx-community): the "practical approximation" of FORMATS §5e (micro-sam's _track_from_prompts), since none of those
 // exports carries SAM2's video memory.
 //
 // Per frame: predict where the object went (constant velocity of the box centre, smoothed like micro-sam's motion
