@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { runIfMain } from './entry.mjs';
 import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,8 +30,4 @@ export async function buildCli({ quiet = false } = {}) {
   });
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write('usage: npm run build:cli\n  Bundles the tracked CLI and the worker entries (worker, sam2-worker) into out/cli with esbuild.\n');
-  } else await buildCli();
-}
+await runIfMain(import.meta.url, 'usage: npm run build:cli\n  Bundles the tracked CLI and the worker entries (worker, sam2-worker) into out/cli with esbuild.\n', () => buildCli());

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runIfMain } from './entry.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const KERNELS = ['src-main/kernels/wasm/virtual-kernel.ts', 'src-main/kernels/wasm/extract-kernel.ts'];
@@ -89,8 +90,8 @@ async function main() {
   if (stale) process.exit(1);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(`usage: npm run build:wasm [-- --check]\n  Compiles ${KERNELS.join(', ')} with AssemblyScript (SIMD) into their *.generated.ts modules;\n  --check rebuilds in memory and fails when a committed module differs.\n`);
-  } else await main();
-}
+await runIfMain(
+  import.meta.url,
+  `usage: npm run build:wasm [-- --check]\n  Compiles ${KERNELS.join(', ')} with AssemblyScript (SIMD) into their *.generated.ts modules;\n  --check rebuilds in memory and fails when a committed module differs.\n`,
+  main,
+);

@@ -10,9 +10,10 @@ import type { H5Dataset, H5File, H5Group } from './h5.js';
 import { asNumber, attr, attrNumber, attrString, checkFilters, datasetsOf, firstLine, getEntity, h5lib, openH5, smallValue } from './h5.js';
 import { UNDEF, locateDataset, readSuperblock } from './hdf5-raw.js';
 import type { DirectLayout, FourDSource, ScanShapeOrigin } from './types.js';
-import { decideScanShape, electronWavelengthA, toInvA, toNm } from './util.js';
+import { decideScanShape, toInvA, toNm } from './util.js';
 import { type PixelArray, type PixelDType, BYTES_PER_PIXEL, allocPixels } from '../../src-shared/pixels';
 import type { Calibration } from '../../src-shared/domain';
+import { electronWavelengthA } from '../crystallography/wavelength';
 
 export interface Hdf5OpenOptions {
   /** Dataset path inside the file; found by layout when absent. */
@@ -95,8 +96,9 @@ function vectorStep(v: unknown): number | undefined {
   return a !== undefined && b !== undefined ? b - a : undefined;
 }
 
+/** Adds λ for a plausible voltage; a voltage no microscope uses is metadata noise and stays without a wavelength. */
 function withWavelength(c: Calibration): Calibration {
-  if (c.voltageKV !== undefined && c.wavelengthA === undefined) c.wavelengthA = electronWavelengthA(c.voltageKV);
+  if (c.voltageKV !== undefined && c.voltageKV > 0 && c.voltageKV <= 10_000 && c.wavelengthA === undefined) c.wavelengthA = electronWavelengthA(c.voltageKV);
   return c;
 }
 

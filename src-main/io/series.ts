@@ -12,9 +12,10 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { InputError, ParameterError } from '../../src-shared/errors.js';
 import { openSource } from './open.js';
 import type { FourDSource } from './types.js';
-import { electronWavelengthA, naturalCompare } from './util.js';
+import { naturalCompare } from './util.js';
 import type { PixelDType } from '../../src-shared/pixels';
 import type { Calibration } from '../../src-shared/domain';
+import { electronWavelengthA } from '../crystallography/wavelength';
 
 export interface TiltEntry {
   /** 0-based position in the series (manifest order). */
@@ -158,6 +159,7 @@ export async function loadSeriesManifest(path: string, opts: SeriesOptions = {})
   if (!Array.isArray(m.tilts)) throw new InputError(abs, '"tilts" must be an array');
   const cal: Calibration = {};
   const v = num(abs, 'voltageKV', m.voltageKV);
+  if (v !== undefined && !(v > 0 && v <= 10_000)) throw new InputError(abs, `"voltageKV" must be an accelerating voltage in kV, 0 < V ≤ 10000 (got ${v})`);
   if (v !== undefined) cal.voltageKV = v;
   const q = num(abs, 'reciprocalPixelInvA', m.reciprocalPixelInvA);
   if (q !== undefined) cal.reciprocalPixelInvA = q;

@@ -1,5 +1,5 @@
-// Small pure helpers shared by the readers: pixel types, byte order, scan-shape inference, units,
-// the electron wavelength, natural sorting and the non-finite scan. No I/O except `readExactly`.
+// Small helpers shared by the readers: byte order, reading exactly, scan-shape inference, units, natural sorting and
+// the non-finite scan. No I/O except `readExactly`.
 
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -112,16 +112,6 @@ export function decideScanShape(file: string, nFrames: number, hints: ScanShapeH
   }
   warnings.push(`scan shape not recorded in the file and ${nFrames} is not a square: assuming one row of ${nFrames} (pass scanShape to override)`);
   return { shape: [1, nFrames], from: 'single-row', warnings };
-}
-
-/** Relativistic electron wavelength in Å for an accelerating voltage in kV (ARCHITECTURE §4). */
-export function electronWavelengthA(voltageKV: number): number {
-  const h = 6.62607015e-34;
-  const m0 = 9.1093837015e-31;
-  const e = 1.602176634e-19;
-  const c = 299792458;
-  const V = voltageKV * 1e3;
-  return (h / Math.sqrt(2 * m0 * e * V * (1 + (e * V) / (2 * m0 * c * c)))) * 1e10;
 }
 
 /** Converts a real-space length `value` in `units` to nm; undefined for unknown/pixel units. */

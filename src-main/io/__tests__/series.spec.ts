@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspect } from '../inspect.js';
 import { loadSeriesManifest, loadTiltsCsv, openSeries, openTilt, seriesFromFolder } from '../series.js';
-import { electronWavelengthA } from '../util.js';
+
 import { QD, RSC, pattern, scratchDir, sum, writeH5 } from './helpers.js';
+import { electronWavelengthA } from '../../crystallography/wavelength';
 
 const { dir, cleanup } = scratchDir('series');
 afterAll(cleanup);

@@ -3,9 +3,8 @@
 
 import { ParameterError } from '../../../src-shared/errors';
 
-import { electronWavelengthA } from '../util';
-
 import type { Calibration, ExtractedSeries } from '../../../src-shared/domain';
+import { electronWavelengthA } from '../../crystallography/wavelength';
 
 export interface ExportCalibration {
   wavelengthA: number;
