@@ -210,12 +210,14 @@ export function accumulateFrames(compiled: CompiledDetectors, acc: VirtualAccumu
 const CHECK_EVERY = 64;
 /** Layout of the per-frame stats the dense loops write: frame b uses stats[b*STATS + k]. */
 const STATS = 5;
+/** Stands in for a pattern that is not accumulated, so the loops see one array type (never written: its flag is off). */
+const EMPTY = new Float64Array(0);
 
 interface DenseFeatures {
   variance: boolean;
   com: boolean;
+  /** The pattern sum to add into, or null. */
   mean: Float64Array | null;
-  max: Float64Array | null;
 }
 
 /** Dense stats of the 4 frames at o, o + stride, …: per frame Σv, Σ(v−k)², Σx·v, Σy·v, k into stats[0…19]. */
@@ -223,7 +225,10 @@ function denseFour(f: PixelArray, o: number, stride: number, nqy: number, nqx: n
   const o1 = stride;
   const o2 = 2 * stride;
   const o3 = 3 * stride;
-  const { variance, com, mean, max } = ft;
+  const variance = ft.variance;
+  const com = ft.com;
+  const sum = ft.mean ?? EMPTY;
+  const doSum = ft.mean !== null;
   const k0 = f[o], k1 = f[o + o1], k2 = f[o + o2], k3 = f[o + o3];
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
@@ -252,15 +257,7 @@ function denseFour(f: PixelArray, o: number, stride: number, nqy: number, nqx: n
         q2 += d2 * d2;
         q3 += d3 * d3;
       }
-      if (mean) mean[c] += v0 + v1 + v2 + v3;
-      if (max) {
-        let m = max[c];
-        if (v0 > m) m = v0;
-        if (v1 > m) m = v1;
-        if (v2 > m) m = v2;
-        if (v3 > m) m = v3;
-        max[c] = m;
-      }
+      if (doSum) sum[c] += v0 + v1 + v2 + v3;
     }
     s0 += r0;
     s1 += r1;
@@ -295,9 +292,21 @@ function denseFour(f: PixelArray, o: number, stride: number, nqy: number, nqx: n
   stats[19] = k3;
 }
 
+/** Folds frames [o, o + stride·(n−1)] into the max pattern (a pass of its own: the max pattern is rarely asked for,
+ *  and keeping it out of the dense loops keeps their registers for the sums). */
+function maxInto(f: PixelArray, o: number, stride: number, n: number, npix: number, max: Float64Array): void {
+  for (let b = 0; b < n; b++) {
+    const base = o + b * stride;
+    for (let c = 0; c < npix; c++) {
+      const v = f[base + c];
+      if (v > max[c]) max[c] = v;
+    }
+  }
+}
+
 /** Dense stats of the one frame at o into stats[0…4]. */
 function denseOne(f: PixelArray, o: number, nqy: number, nqx: number, ft: DenseFeatures, stats: Float64Array): void {
-  const { variance, com, mean, max } = ft;
+  const { variance, com, mean } = ft;
   const k = f[o];
   let s = 0, q = 0, sx = 0, sy = 0;
   let p = o;
@@ -313,7 +322,6 @@ function denseOne(f: PixelArray, o: number, nqy: number, nqx: number, ft: DenseF
         q += d * d;
       }
       if (mean) mean[c] += v;
-      if (max && v > max[c]) max[c] = v;
     }
     s += r;
     if (com) sy += r * y;
@@ -353,7 +361,7 @@ function accumulateJs(compiled: CompiledDetectors, acc: VirtualAccumulator, bloc
   const [nqy, nqx] = compiled.detectorShape;
   const npix = nqy * nqx;
   const { data, count, position } = block;
-  const ft: DenseFeatures = { variance: compiled.variance.length > 0, com: compiled.com.length > 0, mean: acc.patternSum, max: acc.patternMax };
+  const ft: DenseFeatures = { variance: compiled.variance.length > 0, com: compiled.com.length > 0, mean: acc.patternSum };
   const stats = new Float64Array(STATS * 4);
   const outs = acc.outputs;
   let done = 0;
@@ -365,6 +373,7 @@ function accumulateJs(compiled: CompiledDetectors, acc: VirtualAccumulator, bloc
       const o = offset + done * stride;
       if (n === 4) denseFour(data, o, stride, nqy, nqx, ft, stats);
       else denseOne(data, o, nqy, nqx, ft, stats);
+      if (acc.patternMax) maxInto(data, o, stride, n, npix, acc.patternMax);
       for (let b = 0; b < n; b++) {
         const pos = position + done + b;
         const st = b * STATS;

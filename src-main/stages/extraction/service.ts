@@ -15,7 +15,7 @@ import type { ExtractedSeries } from '../../../src-shared/domain';
 import { InputError, ParameterError, throwIfAborted } from '../../../src-shared/errors';
 import { BYTES_PER_PIXEL } from '../../../src-shared/pixels';
 import type { FourDSource } from '../../io/types';
-import { fitBeamCentre } from '../../kernels/beam-centre';
+import { BeamCentreScratch, fitBeamCentre } from '../../kernels/beam-centre';
 import {
   backgroundRing,
   badPixelUnion,
@@ -284,6 +284,8 @@ interface NormalisedOptions {
   refineBeamCentre?: ExtractOptions['refineBeamCentre'];
   blockBytes: number;
   kernel?: ExtractKernelChoice;
+  /** Working memory of the beam-centre fits, reused across the pass's tilts. */
+  scratch: BeamCentreScratch;
 }
 
 function kernelFromEnv(): ExtractKernelChoice | undefined {
@@ -316,6 +318,7 @@ function normaliseOptions(o: ExtractOptions, npix: number): NormalisedOptions {
     refineBeamCentre: o.refineBeamCentre,
     blockBytes,
     kernel,
+    scratch: new BeamCentreScratch(),
   };
 }
 
@@ -384,7 +387,7 @@ function finishTilt(
     s.included[t] = 1;
     s.doseScale[t] = doseScale;
     if (opts.beamCentre) {
-      const c = estimateBeamCentre(raw, [nqy, nqx]);
+      const c = estimateBeamCentre(raw, [nqy, nqx], opts.scratch);
       if (c) {
         s.beamCentre[2 * t] = c[0];
         s.beamCentre[2 * t + 1] = c[1];
@@ -444,10 +447,10 @@ function subtractRing(
  * sub-pixel disk edge. The circle wins unless it strays from the centroid by more than half the disk radius (a
  * Bragg disk touching the direct beam, or too few edge points), where the centroid is the safer answer.
  */
-export function estimateBeamCentre(pattern: Float64Array | Float32Array, shape: readonly [number, number]): [number, number] | null {
-  const c = fitBeamCentre(pattern, shape, { method: 'centroid' });
+export function estimateBeamCentre(pattern: Float64Array | Float32Array, shape: readonly [number, number], scratch = new BeamCentreScratch()): [number, number] | null {
+  const c = fitBeamCentre(pattern, shape, { method: 'centroid', scratch });
   if (!c) return null;
-  const r = fitBeamCentre(pattern, shape, { method: 'circle' });
+  const r = fitBeamCentre(pattern, shape, { method: 'circle', scratch });
   if (r && r.method === 'circle' && Math.hypot(r.cx - c.cx, r.cy - c.cy) <= Math.max(0.5, 0.5 * c.radius)) return [r.cx, r.cy];
   return [c.cx, c.cy];
 }
