@@ -150,6 +150,10 @@ describe('mask curation', () => {
     expect(after.frameState.slice(0, 3)).toEqual(['empty', 'empty', 'empty']);
     expect(await mainFrame(page, id, 3)).toEqual(edited);
     for (let t = 4; t < 7; t++) expect(area(await mainFrame(page, id, t))).toBeGreaterThan(0);
+    // The object is selected: the Properties panel counts its tilts by state, as main holds them.
+    await page.getByTestId(`object-${id}`).locator('.name').click();
+    await expect(page.getByTestId('prop-states').textContent()).resolves.toBe('3 empty, 3 tracked, 1 edited');
+    await expect(page.getByTestId('prop-area').textContent()).resolves.toMatch(/probe positions$/);
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     await screenshot(page, '21-masks-retracked');

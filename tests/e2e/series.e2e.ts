@@ -38,6 +38,10 @@ describe('series view', () => {
     await expect(page.getByTestId('tilt-readout').textContent()).resolves.toContain('0.00°');
     await expect(page.getByTestId('series-list').textContent()).resolves.toContain('7 tilts');
     await expect(page.getByTestId('scalebar').isVisible()).resolves.toBe(true);
+    // The opened series is selected: the Properties panel shows its tilts, range and calibration with units.
+    await expect(page.getByTestId('prop-tilts').textContent()).resolves.toBe('7');
+    await expect(page.getByTestId('prop-range').textContent()).resolves.toBe('-18° … 18° in steps of 6°');
+    await expect(page.getByTestId('prop-wavelength').textContent()).resolves.toBe('0.025079 Å');
 
     await page.keyboard.press('ArrowRight');
     await expect(page.getByTestId('tilt-readout').textContent()).resolves.toContain('6.00°');

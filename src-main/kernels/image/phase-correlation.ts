@@ -36,14 +36,9 @@ export interface PhaseCorrelationResult {
   peak: number;
 }
 
-const ffts = new Map<number, FFT>();
+/** A plan for 1D FFTs of `size` points (its twiddle table costs O(size), next to the O(size log size) transforms). */
 function fftOf(size: number): FFT {
-  let f = ffts.get(size);
-  if (!f) {
-    f = new FFT(size);
-    ffts.set(size, f);
-  }
-  return f;
+  return new FFT(size);
 }
 
 function nextPow2(n: number): number {

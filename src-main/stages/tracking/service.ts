@@ -85,7 +85,7 @@ async function trackWithSam2(modelDir: string, input: TrackInput, prompts: Objec
         objects: r.objects.map((o) => ({
           objectId: Number(o.id),
           masks: o.masks,
-          frameState: o.frameState as TrackResult['objects'][number]['frameState'],
+          frameState: o.frameState,
           quality: o.quality.map((q) => (q ? { iouWithPrediction: q.iouWithPrediction, areaChange: q.areaChange, contrast: 0, flagged: q.flagged, ...(q.reason ? { reason: q.reason } : {}) } : null)),
           stops: o.stops.map((st) => ({ tilt: st.frame, direction: st.direction === 'backward' ? 'backward' : 'forward', reason: st.message })),
         })),

@@ -1,8 +1,10 @@
 // Public types of the SAM2 tracking path. Shapes follow ARCHITECTURE §3 (TrackedObject) so the SAM2 path and the classical
 // tracker hand the same per-object result to the UI.
 
+import type { FrameState } from '../../../../src-shared/domain';
+
 /** Per-frame state of a tracked object (ARCHITECTURE §3). 'edited' and 'locked' frames are never overwritten. */
-export type FrameState = 'empty' | 'tracked' | 'edited' | 'locked' | 'excluded';
+export type { FrameState };
 
 /**
  * A point prompt in virtual-image pixel coordinates: x = column, y = row, pixel (i, j) centred on (i, j), the
