@@ -32,7 +32,7 @@ async function runSize(n: number, nTilts: number): Promise<SizeResult> {
   let prev: Float32Array | null = null;
   for (let t = 0; t < nTilts; t++) {
     const pre = preprocessFrame(s.stack.subarray(t * npx, (t + 1) * npx), n, n, false, DEFAULT_TRACK_OPTIONS);
-    thresholdImage(pre, n, n, { method: DEFAULT_TRACK_OPTIONS.threshold });
+    thresholdImage(pre, n, n, { method: 'li' });
     if (prev) phaseCorrelate(prev, pre, n, n);
     prev = pre;
   }

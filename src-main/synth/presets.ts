@@ -5,7 +5,7 @@ import type { BundledStructure } from '../crystallography/structures';
 import type { Vec3 } from '../crystallography/math3';
 import type { ShapeKind } from './shapes';
 
-export const PRESET_NAMES = ['brookite-agglomerate', 'cspbbr3-sensitive', 'single-isolated', 'monoclinic-pair'] as const;
+export const PRESET_NAMES = ['brookite-agglomerate', 'cspbbr3-sensitive', 'single-isolated', 'monoclinic-pair', 'monoclinic-hard', 'monoclinic-hard-thick-film'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const SIZE_NAMES = ['small', 'medium', 'large'] as const;
@@ -84,6 +84,10 @@ export interface PresetSpec {
   particles: ParticleSpec[];
   /** Standard deviation of the stage-drift random walk per tilt, nm. */
   driftStepNm: number;
+  /** Where touching particles meet: in a random in-plane direction (default), or along the tilt axis. */
+  contact?: 'random' | 'along-tilt-axis';
+  /** This preset's own named sizes, where they differ from SIZES (e.g. a fine-step series). */
+  sizes?: Partial<Record<SizeName, SizeSpec>>;
 }
 
 const BROOKITE_ROD: ParticleSpec = {
@@ -122,6 +126,48 @@ const GA2O3_ROD: ParticleSpec = {
   // β-Ga2O3 nanorods and belts grow along b.
   growthUvw: [0, 1, 0],
   pose: 'long-axis-in-plane',
+};
+
+// A thick β-Ga2O3 crystal: 22–28 nm along the beam, so its strongest reflections carry about as many electrons as
+// the direct beam in a particle-only sum.
+const GA2O3_THICK: ParticleSpec = {
+  structure: 'beta_Ga2O3.cif',
+  shape: 'cuboid',
+  semiAxesNm: [
+    [11, 14],
+    [11, 14],
+    [18, 24],
+  ],
+  growthUvw: [0, 1, 0],
+  pose: 'long-axis-in-plane',
+};
+
+/**
+ * The hard case: a fine-step series (121 tilts of 0.5°) of a monoclinic, pseudo-orthorhombic crystal (β-Ga2O3:
+ * a cos β ≈ −c/2, so (c, b, 2a + c) is nearly an orthorhombic C cell) touching a neighbour, on a coarse scan.
+ */
+const HARD_SIZES: Partial<Record<SizeName, SizeSpec>> = {
+  small: { scanShape: [32, 32], detectorShape: [96, 96], nTilts: 121, tiltStepDeg: 0.5 },
+  medium: { scanShape: [48, 48], detectorShape: [96, 96], nTilts: 121, tiltStepDeg: 0.5 },
+  large: { scanShape: [64, 64], detectorShape: [256, 256], nTilts: 241, tiltStepDeg: 0.25 },
+};
+
+const HARD_BASE = {
+  voltageKV: 300,
+  convergenceMrad: 0.6,
+  fovNm: 120,
+  detectorEdgeInvA: 1.1,
+  rotationAxisDeg: -21,
+  electronsPerProbe: 5000,
+  dwellS: 0.001,
+  fadeRemainingAtEnd: 1,
+  diffusePerNm: 0.001,
+  absorptionLengthNm: 220,
+  arrangement: 'pair' as const,
+  contact: 'along-tilt-axis' as const,
+  particles: [GA2O3_THICK, GA2O3_THICK],
+  driftStepNm: 0.4,
+  sizes: HARD_SIZES,
 };
 
 export const PRESETS: Record<PresetName, PresetSpec> = {
@@ -207,6 +253,18 @@ export const PRESETS: Record<PresetName, PresetSpec> = {
     arrangement: 'pair',
     particles: [GA2O3_ROD, GA2O3_ROD],
     driftStepNm: 1.2,
+  },
+  'monoclinic-hard': {
+    name: 'monoclinic-hard',
+    description: 'A thick β-Ga2O3 crystal (C2/m, pseudo-orthorhombic) touching a neighbour, 121 tilts of 0.5°, 300 kV',
+    filmFraction: 0.1,
+    ...HARD_BASE,
+  },
+  'monoclinic-hard-thick-film': {
+    name: 'monoclinic-hard-thick-film',
+    description: 'monoclinic-hard on a thick support film whose rings carry most of the counts (little contrast in virtual images)',
+    filmFraction: 0.7,
+    ...HARD_BASE,
   },
 };
 

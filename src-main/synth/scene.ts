@@ -122,7 +122,11 @@ export function buildScene(preset: PresetSpec, seed: number): Particle[] {
         // Touching: start beside a random earlier particle. Isolated: beside the whole group's centre.
         const anchor = touch ? placed[Math.floor(rng.uniform() * placed.length)]!.centre : ([0, 0, 0] as Vec3);
         const phi = rng.range(0, 2 * Math.PI);
-        const dir: Vec3 = [Math.cos(phi), Math.sin(phi), 0];
+        // Touching along the tilt axis: the contact plane contains the beam on every tilt, so the two stay side by
+        // side in projection (touching, never overlapping) through the whole series.
+        const alongAxis = touch && preset.contact === 'along-tilt-axis';
+        const axisRad = (preset.rotationAxisDeg * Math.PI) / 180 + (Math.cos(phi) < 0 ? Math.PI : 0);
+        const dir: Vec3 = alongAxis ? [Math.cos(axisRad), Math.sin(axisRad), 0] : [Math.cos(phi), Math.sin(phi), 0];
         const at = (dist: number): Vec3 => [anchor[0] + dir[0] * dist, anchor[1] + dir[1] * dist, anchor[2]];
         const far = placed.reduce((m, p) => Math.max(m, Math.hypot(...sub(p.centre, anchor)) + boundingRadiusNm(p.shape)), 0) + boundingRadiusNm(shape) + gap + 1;
         if (particleOverlaps({ shape, centre: at(far), rot }, placed, pts)) continue;

@@ -13,10 +13,11 @@ import { AliasTable } from './render';
 import { Rng, mixSeed } from './prng';
 import { buildScene, driftSeries, type Particle } from './scene';
 
-export function resolveSize(size: SizeName | SizeSpec): { name: string; spec: SizeSpec } {
+/** A named size (the preset's own when it has one) or an explicit size, checked. */
+export function resolveSize(size: SizeName | SizeSpec, preset?: PresetSpec): { name: string; spec: SizeSpec } {
   if (typeof size === 'string') {
     if (!(SIZE_NAMES as readonly string[]).includes(size)) throw new ParameterError('size', `unknown size '${size}' (use ${SIZE_NAMES.join(', ')})`);
-    return { name: size, spec: SIZES[size] };
+    return { name: size, spec: preset?.sizes?.[size] ?? SIZES[size] };
   }
   if (!size || typeof size !== 'object') throw new ParameterError('size', 'must be small, medium, large or a size object');
   const dims = [...(size.scanShape ?? []), ...(size.detectorShape ?? [])];
@@ -95,8 +96,8 @@ export interface SynthSetup {
 }
 
 export function makeSetup(presetName: PresetName, size: SizeName | SizeSpec, seed: number, noise: boolean): SynthSetup {
-  const { name: sizeName, spec } = resolveSize(size);
   const preset = PRESETS[presetName];
+  const { name: sizeName, spec } = resolveSize(size, preset);
   const [ny, nx] = spec.scanShape;
   const [nqy, nqx] = spec.detectorShape;
   const nTilts = spec.nTilts;

@@ -120,3 +120,40 @@ export function subtractBackground(img: ImageLike, nx: number, ny: number, opts:
   for (let i = 0; i < corrected.length; i++) corrected[i] = img[i] - background[i];
   return { corrected, background };
 }
+
+/**
+ * Mean and standard deviation of an image's background by sigma clipping: start from the median and the MAD,
+ * then re-estimate from the values within ±3σ a few times, so particles (however bright, as long as they cover
+ * less than about half the field) do not inflate either. `std` is 0 for a constant image.
+ */
+export function clippedBackground(img: ArrayLike<number>, iterations = 4): { mean: number; std: number } {
+  const med = quantile(img, 0.5);
+  if (!Number.isFinite(med)) return { mean: 0, std: 0 };
+  const dev = new Float64Array(img.length);
+  for (let i = 0; i < img.length; i++) dev[i] = Number.isFinite(img[i]) ? Math.abs(img[i] - med) : NaN;
+  let mean = med;
+  let std = 1.4826 * quantile(dev, 0.5);
+  if (!(std > 0)) {
+    // Counts so low that most values equal the median: the mean absolute deviation still measures the noise.
+    let s = 0;
+    let n = 0;
+    for (const d of dev) if (Number.isFinite(d)) (s += d), n++;
+    std = n ? 1.2533 * (s / n) : 0;
+  }
+  for (let k = 0; k < iterations && std > 0; k++) {
+    let s = 0;
+    let s2 = 0;
+    let n = 0;
+    for (let i = 0; i < img.length; i++) {
+      const v = img[i];
+      if (!(Math.abs(v - mean) <= 3 * std)) continue;
+      s += v;
+      s2 += v * v;
+      n++;
+    }
+    if (n < 2) break;
+    mean = s / n;
+    std = Math.sqrt(Math.max(0, s2 / n - mean * mean));
+  }
+  return { mean, std };
+}

@@ -26,6 +26,13 @@ export interface PhaseCorrelationOptions {
    * that pulls small shifts towards 0.
    */
   highpassBins?: number;
+  /**
+   * Where the shift is expected: the integer peak is chosen on the correlation weighted by a Gaussian of width
+   * sigmaPx around (dx, dy) (the sub-pixel refinement and the reported height are unweighted). When content changes
+   * shape between the images (one of two touching particles fades), the surface has a second peak at a shift by
+   * that particle's size; the prior picks the plausible one unless the other clearly dominates.
+   */
+  prior?: { dx: number; dy: number; sigmaPx: number };
 }
 
 export interface PhaseCorrelationResult {
@@ -268,12 +275,17 @@ function correlateOnce(
   const corr = new Float64Array(r);
   fft2(corr, px, py, true);
   let best = -Infinity;
+  let bestScore = -Infinity;
   let bx = 0;
   let by = 0;
+  const prior = opts.prior;
+  const inv2s2 = prior && prior.sigmaPx > 0 ? 1 / (2 * prior.sigmaPx * prior.sigmaPx) : 0;
   for (let y = 0; y < py; y++) {
     for (let x = 0; x < px; x++) {
       const v = corr[2 * (y * px + x)];
-      if (v > best) {
+      const score = prior && v > 0 ? v * Math.exp(-((signedFreq(x, px) - prior.dx) ** 2 + (signedFreq(y, py) - prior.dy) ** 2) * inv2s2) : v;
+      if (score > bestScore) {
+        bestScore = score;
         best = v;
         bx = x;
         by = y;

@@ -6,6 +6,8 @@ import { phaseCorrelate } from '../../kernels/image';
 
 /** Correlation peaks below this are noise (blank frame, no shared content): the shift is not trusted. */
 export const MIN_DRIFT_PEAK = 0.05;
+/** Width of the prior on each pair's shift, as a fraction of the smaller image side. */
+const PRIOR_FRACTION = 0.15;
 
 export interface DriftEstimate {
   /** dx[t], dy[t]: shift of frame t relative to frame t − 1 (0 at t = 0 and where untrusted). */
@@ -29,9 +31,11 @@ export function estimateDrift(
   const dy = new Float64Array(nTilts);
   const peak = new Float64Array(nTilts);
   let prev = nTilts > 0 ? frame(0) : null;
+  // Drift is smooth from tilt to tilt: expect this pair's shift near the last one (see PhaseCorrelationOptions.prior).
+  const sigmaPx = Math.max(2, PRIOR_FRACTION * Math.min(nx, ny));
   for (let t = 1; t < nTilts; t++) {
     const cur = frame(t);
-    const r = phaseCorrelate(prev as Float32Array, cur, nx, ny);
+    const r = phaseCorrelate(prev as Float32Array, cur, nx, ny, { prior: { dx: dx[t - 1], dy: dy[t - 1], sigmaPx } });
     peak[t] = r.peak;
     if (r.peak >= MIN_DRIFT_PEAK) {
       dx[t] = r.dx;

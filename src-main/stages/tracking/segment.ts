@@ -26,13 +26,15 @@ import {
   threshold as thresholdImage,
   watershed,
   checkImage,
+  clippedBackground,
+  globalThreshold,
   type RegionProps,
 } from '../../kernels/image';
 import { ParameterError } from '../../../src-shared/errors';
 import type { SegmentationOptions } from './types';
 
 export const DEFAULT_SEGMENTATION: SegmentationOptions = {
-  threshold: 'li',
+  threshold: 'noise',
   smoothingSigma: 0.5,
   minArea: 8,
   background: 'rolling-ball',
@@ -49,8 +51,8 @@ export function segmentationOptions(opts: Partial<SegmentationOptions> = {}): Se
   for (const k of ['smoothingSigma', 'minArea', 'backgroundRadius', 'openRadius', 'splitH', 'splitRatio', 'adaptiveRadius'] as const) {
     if (!Number.isFinite(o[k]) || o[k] < 0) throw new ParameterError(k, `must be a finite number ≥ 0, got ${o[k]}`);
   }
-  if (!['otsu', 'li', 'yen', 'mean', 'adaptive'].includes(o.threshold)) {
-    throw new ParameterError('threshold', `unknown method '${String(o.threshold)}' (otsu, li, yen, mean, adaptive)`);
+  if (!['otsu', 'li', 'yen', 'mean', 'adaptive', 'noise'].includes(o.threshold)) {
+    throw new ParameterError('threshold', `unknown method '${String(o.threshold)}' (noise, otsu, li, yen, mean, adaptive)`);
   }
   if (!['none', 'gaussian', 'rolling-ball'].includes(o.background)) {
     throw new ParameterError('background', `unknown method '${String(o.background)}' (none, gaussian, rolling-ball)`);
@@ -106,6 +108,94 @@ export function preprocessFrame(
   return gaussianBlur(flat, nx, ny, opts.smoothingSigma);
 }
 
+/** One virtual image of a frame and its polarity (bright field: particles dark, so `invert`). */
+export interface ChannelFrame {
+  data: ArrayLike<number> & { length: number };
+  invert: boolean;
+}
+
+/**
+ * The image particles are segmented in, from one or more virtual images of the same frame: each is preprocessed
+ * (polarity, flattening, smoothing) and, when there are several, expressed in units of its own background noise
+ * (sigma-clipped), and the frame takes at each probe position the largest of them. A crystal that diffracts away
+ * from the annulus fades in dark field but still darkens the bright field (mass-thickness), so together they see
+ * every particle on every tilt. One image is used as it is.
+ */
+export function preprocessChannels(frames: readonly ChannelFrame[], nx: number, ny: number, opts: SegmentationOptions): Float32Array {
+  if (frames.length === 0) throw new ParameterError('channels', 'at least one virtual image is needed');
+  if (frames.length === 1) return preprocessFrame(frames[0].data, nx, ny, frames[0].invert, opts);
+  const out = new Float32Array(nx * ny).fill(-Infinity);
+  let used = 0;
+  for (const f of frames) {
+    const img = preprocessFrame(f.data, nx, ny, f.invert, opts);
+    const { mean, std } = clippedBackground(img);
+    if (!(std > 0)) continue; // a constant image carries no evidence
+    used++;
+    for (let i = 0; i < out.length; i++) {
+      const z = (img[i] - mean) / std;
+      if (z > out[i]) out[i] = z;
+    }
+  }
+  if (!used) out.fill(0);
+  return out;
+}
+
+/** Noise levels above the background a particle must reach somewhere (seed) and where its outline is drawn. */
+const NOISE_SEED_SIGMAS = 5;
+const NOISE_EDGE_SIGMAS = 2.5;
+/** A pixel within RIM_RADIUS_PX of a brighter one is particle only above this fraction of that one's height. */
+const RIM_FRACTION = 0.2;
+const RIM_RADIUS_PX = 2;
+
+/** Largest value within a (2r + 1)² square around each pixel (separable). */
+function localMax(image: Float32Array, nx: number, ny: number, r: number): Float32Array {
+  const rows = new Float32Array(nx * ny);
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      let m = -Infinity;
+      for (let k = Math.max(0, x - r); k <= Math.min(nx - 1, x + r); k++) m = Math.max(m, image[y * nx + k]);
+      rows[y * nx + x] = m;
+    }
+  }
+  const out = new Float32Array(nx * ny);
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      let m = -Infinity;
+      for (let k = Math.max(0, y - r); k <= Math.min(ny - 1, y + r); k++) m = Math.max(m, rows[k * nx + x]);
+      out[y * nx + x] = m;
+    }
+  }
+  return out;
+}
+
+/**
+ * Threshold 'noise': referenced to the background noise and to the particles' own brightness, not to the frame's
+ * histogram. A crystal in a strong reflection can be a hundred times brighter than its neighbour; a global method
+ * (Li, Otsu) then puts the level between the two and loses the faint one. Here every region that reaches
+ * NOISE_SEED_SIGMAS somewhere is kept down to NOISE_EDGE_SIGMAS (hysteresis), except the blurred rim of a bright
+ * particle: a pixel near a brighter one must reach RIM_FRACTION of that one's height. A faint particle's interior is
+ * kept even where it touches a bright one.
+ */
+function noiseThreshold(image: Float32Array, nx: number, ny: number): { mask: Uint8Array; threshold: number } {
+  const n = nx * ny;
+  const { mean, std } = clippedBackground(image);
+  const edge = mean + NOISE_EDGE_SIGMAS * std;
+  const seed = mean + NOISE_SEED_SIGMAS * std;
+  const low = Uint8Array.from(image, (v) => (v > edge ? 1 : 0));
+  const comps = labelComponents(low, nx, ny);
+  const seeded = new Uint8Array(comps.count + 1);
+  for (let i = 0; i < n; i++) if (image[i] > seed) seeded[comps.labels[i]] = 1;
+  const near = localMax(image, nx, ny, RIM_RADIUS_PX);
+  const mask = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (!seeded[comps.labels[i]]) continue;
+    mask[i] = image[i] > mean + RIM_FRACTION * (near[i] - mean) ? 1 : 0;
+  }
+  // The split map's intensity scale follows the frame's brightness, as with a global method: a bright crystal's
+  // own shading must not split it.
+  return { mask, threshold: Math.max(edge, globalThreshold(image, 'li')) };
+}
+
 /** Binary segmentation of a preprocessed image, plus the distance map and split markers. */
 export function analyseImage(image: Float32Array, nx: number, ny: number, opts: SegmentationOptions): FrameAnalysis {
   let lo = Infinity;
@@ -130,7 +220,7 @@ export function analyseImage(image: Float32Array, nx: number, ny: number, opts: 
   // A constant frame (empty virtual image, blank scan) has nothing to threshold; a relative test, because
   // flattening leaves float round-off on a constant image.
   if (!(hi - lo > 1e-6 * Math.max(1, Math.abs(hi), Math.abs(lo)))) return empty();
-  const t = thresholdImage(image, nx, ny, { method: opts.threshold, blockRadius: opts.adaptiveRadius });
+  const t = opts.threshold === 'noise' ? noiseThreshold(image, nx, ny) : thresholdImage(image, nx, ny, { method: opts.threshold, blockRadius: opts.adaptiveRadius });
   let fg = t.mask;
   if (opts.openRadius > 0) fg = binaryOpen(fg, nx, ny, opts.openRadius);
   fg = fillHoles(fg, nx, ny);
@@ -328,20 +418,26 @@ export function candidatesOf(a: FrameAnalysis, labels: Int32Array, count: number
 }
 
 /**
- * "Auto-detect": candidate particles of one virtual image (nx·ny, row-major), with touching particles split.
- * `invert` for bright-field images. Never mutates the image.
+ * "Auto-detect": candidate particles of one frame (nx·ny, row-major), with touching particles split. The frame is
+ * one image (`invert` for bright field) or several virtual images of it (see preprocessChannels); candidates'
+ * mean intensities are read from the first. Never mutates the images.
  */
 export function detectCandidates(
-  image: ArrayLike<number> & { length: number },
+  frame: (ArrayLike<number> & { length: number }) | readonly ChannelFrame[],
   nx: number,
   ny: number,
   options: Partial<SegmentationOptions> & { invert?: boolean } = {},
 ): Detection {
   const opts = segmentationOptions(options);
-  const pre = preprocessFrame(image, nx, ny, options.invert ?? false, opts);
+  const frames = isChannelList(frame) ? frame : [{ data: frame, invert: options.invert ?? false }];
+  const pre = preprocessChannels(frames, nx, ny, opts);
   const a = analyseImage(pre, nx, ny, opts);
   if (!a.hasContent) return { labels: new Int32Array(nx * ny), candidates: [], foreground: a.foreground, threshold: a.threshold };
   const labels = splitForeground(a);
-  const candidates = candidatesOf(a, labels, a.peaks.count, image);
+  const candidates = candidatesOf(a, labels, a.peaks.count, frames[0].data);
   return { labels, candidates, foreground: a.foreground, threshold: a.threshold };
+}
+
+function isChannelList(f: (ArrayLike<number> & { length: number }) | readonly ChannelFrame[]): f is readonly ChannelFrame[] {
+  return Array.isArray(f) && (f.length === 0 || typeof f[0] === 'object');
 }

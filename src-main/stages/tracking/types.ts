@@ -26,12 +26,26 @@ export interface TrackInput {
   nx: number;
   /** Bright-field images: particles are darker than the background. */
   invert?: boolean;
+  /**
+   * Several virtual images of the series to segment in together (e.g. bright field and annular dark field, see
+   * preprocessChannels); when absent, `stack` alone. Each is nTilts·ny·nx like `stack`.
+   */
+  channels?: TrackChannel[];
   existing?: ExistingObject[];
+}
+
+/** One virtual-image stack and its polarity. */
+export interface TrackChannel {
+  stack: Float32Array;
+  invert: boolean;
+  /** e.g. 'bf', 'adf': for messages. */
+  name?: string;
 }
 
 /** How one frame is segmented into candidate particles. */
 export interface SegmentationOptions {
-  threshold: ThresholdMethod;
+  /** A global method of the image kernels, or 'noise' (referenced to the background noise and each particle's brightness). */
+  threshold: ThresholdMethod | 'noise';
   /** Gaussian smoothing before thresholding, pixels. */
   smoothingSigma: number;
   /** Candidates smaller than this (pixels) are dropped as noise. */
@@ -62,6 +76,17 @@ export interface TrackOptions extends SegmentationOptions {
   direction: 'forward' | 'backward' | 'both';
   /** Frames to propagate from each anchor in each direction. */
   maxFrames: number;
+  /**
+   * Track every other particle in the field too (auto-detected neighbours), so a touching neighbour is a labelled
+   * region the objects' masks stop at; the result then carries the whole-field segmentation (TrackResult.neighbours).
+   */
+  neighbours: boolean;
+  /**
+   * Largest area growth per tilt (fraction of the predicted area) a region may show where it touches another
+   * particle; beyond it the mask is cut back to the prediction's surroundings and flagged. An isolated region may
+   * grow freely: there the image shows where the particle ends.
+   */
+  maxAreaGrowth: number;
 }
 
 export interface TrackContext {
@@ -87,8 +112,27 @@ export interface TrackedObjectResult {
   error?: string;
 }
 
+/** The auto-detected neighbours: every particle in the field that no user object is, tracked with them. */
+export interface NeighbourMap {
+  /** nTilts·ny·nx, 0 = no neighbour, k = neighbours[k − 1]. */
+  labels: Uint16Array;
+  neighbours: NeighbourInfo[];
+}
+
+export interface NeighbourInfo {
+  /** Its value in `labels`. */
+  label: number;
+  firstTilt: number;
+  lastTilt: number;
+  /** Tilts it was found on. */
+  tilts: number;
+  meanAreaPx: number;
+}
+
 export interface TrackResult {
   objects: TrackedObjectResult[];
+  /** Present when options.neighbours is on. */
+  neighbours?: NeighbourMap;
   /** Shift of tilt t relative to tilt t − 1 (index 0 is 0), pixels, and the phase-correlation peak height. */
   drift: { dx: Float64Array; dy: Float64Array; peak: Float64Array };
 }
