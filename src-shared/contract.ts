@@ -2,10 +2,10 @@
 // schema main validates its arguments against at runtime and the type of its result. Both the Electron
 // preload and the e2e WebSocket host build on this map, so the renderer cannot tell them apart.
 import { z } from 'zod';
-import { FRAME_STATES, type Calibration, type FrameQuality, type FrameState, type TrackPrompt } from './domain';
+import { FRAME_STATES, type Calibration, type FrameQuality, type FrameState, type NeighbourSummary, type TrackPrompt } from './domain';
 
 export { FRAME_STATES };
-export type { Calibration, FrameQuality, FrameState, TrackPrompt };
+export type { Calibration, FrameQuality, FrameState, NeighbourSummary, TrackPrompt };
 
 /** Carries a result type without a runtime value (the schema side is only for arguments). */
 export interface Returns<R> {
@@ -227,6 +227,13 @@ export interface ExtractedObjectSummary {
   included: number[];
   /** Per tilt: fraction of the mask's signal from probe positions other objects also claim. */
   sharedSignalFraction: number[];
+  /**
+   * Per tilt: purity against every segmented particle (other objects and auto-detected neighbours) — the worse of
+   * the probe-position share and the scattered-signal share in no other particle; null where not measured.
+   */
+  purity: Array<number | null>;
+  probePurity: Array<number | null>;
+  signalPurity: Array<number | null>;
   /** [cx, cy] per tilt (NaN where no beam was found). */
   beamCentre: Array<[number, number]>;
   /** Where its files went, when exported. */
@@ -361,6 +368,22 @@ export const requests = {
     z.object({ ...ids, tilt: z.number().int().min(0), preview: z.instanceof(Uint8Array).optional() }).strict(),
     returns<{ pattern: Float32Array; nqy: number; nqx: number; probeCount: number }>(),
   ),
+  /** The auto-detected neighbours of the last tracking run (every other particle it followed). */
+  'neighbours.list': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<NeighbourSummary[]>()),
+  /** Their label volume: Uint16Array nTilts * ny * nx (0 = none), or null before a tracking run. */
+  'neighbours.stack': request(
+    z.object({ seriesId: z.string().min(1) }).strict(),
+    returns<{ labels: Uint16Array; nTilts: number; ny: number; nx: number } | null>(),
+  ),
+  /** Enable: the neighbour becomes one of the user's objects. */
+  'neighbours.enable': request(z.object({ seriesId: z.string().min(1), label: z.number().int().positive() }).strict(), returns<ObjectSummary>()),
+  /** Merge: the neighbour is part of an object (its frames are added to the object's, as edits). */
+  'neighbours.merge': request(
+    z.object({ seriesId: z.string().min(1), label: z.number().int().positive(), into: z.number().int().positive() }).strict(),
+    returns<ObjectSummary>(),
+  ),
+  /** Delete: the neighbour is not a particle (noise, film); purity no longer counts it. */
+  'neighbours.delete': request(z.object({ seriesId: z.string().min(1), label: z.number().int().positive() }).strict(), returns<{ deleted: boolean }>()),
   /** Auto-detect: particle candidates on one tilt's virtual image. */
   'track.candidates': request(
     z.object({ seriesId: z.string().min(1), tilt: z.number().int().min(0), image: z.string().max(64).optional() }).strict(),

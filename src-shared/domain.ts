@@ -78,8 +78,14 @@ export interface ExtractedSeries {
   doseScale: Float64Array;
   /** Detector pixels excluded per tilt (bad ∪ saturated). */
   excludedPixels: Int32Array;
-  /** Fraction of the mask's total intensity from probe positions other objects also claim (purity = 1 − this). */
+  /** Fraction of the mask's total intensity from probe positions other objects also claim. */
   sharedSignalFraction: Float64Array;
+  /**
+   * Purity against every segmented particle (the user's other objects and the auto-detected neighbours), per tilt:
+   * share of probe positions and of scattered signal in no other particle, and the worse of the two. Set by the
+   * extraction job, which knows the project.
+   */
+  purity?: { probes: Float64Array; signal: Float64Array; purity: Float64Array };
   calibration: Calibration;
 }
 
@@ -123,4 +129,15 @@ export interface Reflection {
   /** Tilt indices the reflection was measured on. */
   frames: number[];
   dInvA?: number;
+}
+
+/** An auto-detected neighbour: a particle the tracker followed besides the user's objects (shown dimmed). */
+export interface NeighbourSummary {
+  /** Its value in the neighbour label volume. */
+  label: number;
+  firstTilt: number;
+  lastTilt: number;
+  /** Tilts it was found on. */
+  tilts: number;
+  meanAreaPx: number;
 }

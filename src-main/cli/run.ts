@@ -14,6 +14,9 @@ import { writeExports } from '../stages/export';
 import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
 
+/** Below this purity a tilt is listed in report.json (impureTilts). */
+export const PURITY_THRESHOLD = 0.9;
+
 export interface RunOptions {
   out: string;
   target?: string;
@@ -29,7 +32,25 @@ export interface RunReport {
   version: 1;
   series: { nTilts: number; scanShape: [number, number]; detectorShape: [number, number]; tiltRangeDeg: [number, number]; source: string };
   target: { spec: string; tilt: number; x: number; y: number; note: string };
-  objects: Array<{ id: number; name: string; framesTracked: number; framesFlagged: number; meanAreaPx: number; stopped?: string; probesExtracted: number; meanPurity: number }>;
+  objects: Array<{
+    id: number;
+    name: string;
+    framesTracked: number;
+    framesFlagged: number;
+    meanAreaPx: number;
+    stopped?: string;
+    probesExtracted: number;
+    /** Mean and worst purity over the extracted tilts (README "Purity"). */
+    meanPurity: number;
+    minPurity: number;
+    purityThreshold: number;
+    /** 0-based tilt indices whose purity is below purityThreshold. */
+    impureTilts: number[];
+    /** Tilts the tracker flagged (0-based), with why. */
+    flaggedTilts: Array<{ tilt: number; reason: string }>;
+  }>;
+  /** The auto-detected neighbours the tracker followed besides the target. */
+  neighbours: number;
   geometry: { rotationAxisDeg: number | null; wavelengthA: number | null; reciprocalPixelInvA: number | null };
   files: Record<string, string | string[]>;
   warnings: string[];
@@ -89,8 +110,12 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     for (const out of v.outputs) stacks[out.name] = virtualStack(sessions, seriesId, out.name).stack;
     await writeVirtualStackH5(join(out, 'virtual.h5'), { stacks, nTilts: summary.nTilts, ny, nx, anglesDeg: summary.anglesDeg, detectors: { bf: `disk r=${bf}`, adf: `annulus ${adf[0]}-${adf[1]}` } });
 
-    // 2. The target and its tracking.
-    const ref = { stack: adfStack, nTilts: summary.nTilts, ny, nx };
+    // 2. The target and its tracking, in bright field and dark field together (ARCHITECTURE §4).
+    const channels = [
+      { stack: adfStack, invert: false, name: 'adf' },
+      { stack: virtualStack(sessions, seriesId, 'bf').stack, invert: true, name: 'bf' },
+    ];
+    const ref = { stack: adfStack, channels, nTilts: summary.nTilts, ny, nx };
     const choice = spec.kind === 'auto' ? pickAutoTarget(ref) : targetFromProbe(ref, spec.x, spec.y, spec.tilt);
     const project = await sessions.project(seriesId);
     const object = project.create('target');
@@ -98,7 +123,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     const tracked = await step('tracking', () =>
       runTracking(
         sessions,
-        { seriesId, objectIds: [object.id], fromTilt: choice.tilt, direction: 'both', image: 'adf', tracker, ...(o.model ? { modelDir: o.model } : {}) },
+        { seriesId, objectIds: [object.id], fromTilt: choice.tilt, direction: 'both', tracker, ...(o.model ? { modelDir: o.model } : {}) },
         { progress: (d, t, s) => progress.update(d, t, s) },
       ),
     );
@@ -122,7 +147,8 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
       if (a > 0) areas.push(a);
     }
     const s = extracted.series[0]!;
-    const purity = Array.from(s.sharedSignalFraction).filter((_, t) => s.included[t]).map((f) => 1 - f);
+    const perTilt = Array.from(s.purity?.purity ?? [], (v, t) => ({ t, v })).filter((p) => s.included[p.t] && Number.isFinite(p.v));
+    const purity = perTilt.map((p) => p.v);
     const t0 = tracked.objects[0]!;
     const c = summary.calibration;
     const report: RunReport = {
@@ -145,8 +171,13 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
           ...(t0.stopped ? { stopped: t0.stopped } : {}),
           probesExtracted: Array.from(s.probeCount).reduce((a, b) => a + b, 0),
           meanPurity: purity.length ? purity.reduce((a, b) => a + b, 0) / purity.length : 0,
+          minPurity: purity.length ? Math.min(...purity) : 0,
+          purityThreshold: PURITY_THRESHOLD,
+          impureTilts: perTilt.filter((p) => p.v < PURITY_THRESHOLD).map((p) => p.t),
+          flaggedTilts: obj.quality.flatMap((q, t) => (q?.flagged ? [{ tilt: t, reason: q.reason ?? 'flagged' }] : [])),
         },
       ],
+      neighbours: project.neighbours?.list.length ?? 0,
       geometry: { rotationAxisDeg: c.rotationAxisDeg ?? null, wavelengthA: c.wavelengthA ?? null, reciprocalPixelInvA: c.reciprocalPixelInvA ?? null },
       files: {
         virtual: 'virtual.tiff',

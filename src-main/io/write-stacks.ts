@@ -8,12 +8,12 @@ export type H5AttrValue = string | number | Float64Array;
 export interface H5Stack {
   /** Dataset path; groups on the way ('virtual/adf') are created. */
   name: string;
-  data: Uint8Array | Float32Array | Float64Array;
+  data: Uint8Array | Uint16Array | Float32Array | Float64Array;
   shape: number[];
   attrs?: Record<string, H5AttrValue>;
 }
 
-const DTYPE = (d: H5Stack['data']): string => (d instanceof Uint8Array ? '<B' : d instanceof Float32Array ? '<f' : '<d');
+const DTYPE = (d: H5Stack['data']): string => (d instanceof Uint8Array ? '<B' : d instanceof Uint16Array ? '<H' : d instanceof Float32Array ? '<f' : '<d');
 
 function setAttr(obj: { create_attribute(name: string, value: unknown, shape?: number[] | null, dtype?: string | null): unknown }, k: string, v: H5AttrValue): void {
   if (typeof v === 'number') obj.create_attribute(k, v, [], '<d');

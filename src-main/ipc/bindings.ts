@@ -106,6 +106,23 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     },
     'extract.frame': ({ seriesId, objectId, tilt }) => extractedFrame(sessions, seriesId, objectId, tilt),
     'track.candidates': ({ seriesId, tilt, image }) => findCandidates(sessions, seriesId, tilt, image),
+    'neighbours.list': async ({ seriesId }) => (await sessions.project(seriesId)).neighbours?.list ?? [],
+    'neighbours.stack': async ({ seriesId }) => {
+      const p = await sessions.project(seriesId);
+      return p.neighbours ? { labels: p.neighbours.labels.slice(), nTilts: p.nTilts, ny: p.scanShape[0], nx: p.scanShape[1] } : null;
+    },
+    'neighbours.enable': async ({ seriesId, label }) => {
+      const p = await sessions.project(seriesId);
+      return p.summary(seriesId, await p.enableNeighbour(label));
+    },
+    'neighbours.merge': async ({ seriesId, label, into }) => {
+      const p = await sessions.project(seriesId);
+      return p.summary(seriesId, await p.mergeNeighbour(label, into));
+    },
+    'neighbours.delete': async ({ seriesId, label }) => {
+      await (await sessions.project(seriesId)).deleteNeighbour(label);
+      return { deleted: true };
+    },
     'project.info': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
       return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty() };

@@ -7,7 +7,10 @@ import type { StageContext } from '../stages/context';
 import { extractSeries, type ExtractOptions, type ExtractResult, type ExtractionObject } from '../stages/extraction';
 import { writeExports, writeMasks, type WrittenExports } from '../stages/export';
 import { sharedPool } from '../workers/pool';
+import { particlePurity } from '../kernels/purity';
+import type { Project } from './project';
 import type { SeriesSessions } from './series-session';
+import { virtualStack, virtualSummary } from './virtual-job';
 
 /** The app's extraction job: extract, keep the result for viewing, optionally export; a summary for the UI. */
 export async function runExtractionJob(
@@ -19,6 +22,11 @@ export async function runExtractionJob(
   sessions.get(args.seriesId).extracted = result;
   const written = args.outDir ? await writeExports(result, args.outDir, ctx.signal) : undefined;
   return summariseExtraction(args.seriesId, result, written, args.outDir);
+}
+
+/** Per-tilt numbers for the wire: null where not measured (NaN does not survive JSON). */
+function perTilt(a: Float64Array | undefined, nTilts: number): Array<number | null> {
+  return Array.from({ length: nTilts }, (_, t) => (a && Number.isFinite(a[t]) ? a[t]! : null));
 }
 
 /** The renderer's view of an extraction (and of its exports, when written). */
@@ -33,6 +41,9 @@ export function summariseExtraction(seriesId: string, result: ExtractResult, wri
         probeCount: Array.from(s.probeCount),
         included: Array.from(s.included),
         sharedSignalFraction: Array.from(s.sharedSignalFraction),
+        purity: perTilt(s.purity?.purity, s.nTilts),
+        probePurity: perTilt(s.purity?.probes, s.nTilts),
+        signalPurity: perTilt(s.purity?.signal, s.nTilts),
         beamCentre: Array.from({ length: s.nTilts }, (_, t) => [s.beamCentre[2 * t]!, s.beamCentre[2 * t + 1]!] as [number, number]),
         ...(w ? { dir: w.dir, pts2: w.pts2, framesWritten: w.frames.files.length } : {}),
       };
@@ -84,11 +95,36 @@ export async function extractObjects(
   const summary = sessions.summary(seriesId);
   const sources = [];
   for (let t = 0; t < summary.nTilts; t++) sources.push(await sessions.source(seriesId, t));
-  return extractSeries({ sources, anglesDeg: summary.anglesDeg }, objects, options, {
+  const result = await extractSeries({ sources, anglesDeg: summary.anglesDeg }, objects, options, {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     onProgress: (d, t) => ctx.progress?.(d, t, 'extraction'),
     pool: sharedPool(),
   });
+  attachPurity(sessions, seriesId, project, result);
+  return result;
+}
+
+/**
+ * Each extracted object's purity against every other segmented particle: the project's other objects (enabled or
+ * not) and the auto-detected neighbours, with the last virtual pass's dark-field image as the scattered signal.
+ */
+function attachPurity(sessions: SeriesSessions, seriesId: string, project: Project, result: ExtractResult): void {
+  const { nTilts } = project;
+  const [ny, nx] = project.scanShape;
+  const size = nTilts * ny * nx;
+  const annulus = virtualSummary(sessions, seriesId)?.outputs.find((o) => o.kind === 'annulus');
+  const signal = annulus ? virtualStack(sessions, seriesId, annulus.name).stack : null;
+  for (const s of result.series) {
+    const others = new Uint8Array(size);
+    const nb = project.neighbours?.labels;
+    if (nb) for (let i = 0; i < size; i++) if (nb[i]) others[i] = 1;
+    for (const o of project.objects.values()) {
+      if (o.id === s.objectId) continue;
+      for (let i = 0; i < size; i++) if (o.masks[i]) others[i] = 1;
+    }
+    const p = particlePurity({ mask: project.get(s.objectId).masks, others, signal, nTilts, ny, nx });
+    s.purity = { probes: p.probes, signal: p.signal, purity: p.purity };
+  }
 }
 
 /** masks/ (PNGs + masks.h5) of every object of a series. */

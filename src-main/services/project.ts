@@ -8,16 +8,19 @@
 //   masks.h5       ARCHITECTURE §6 layout: one uint8 dataset object_<id> [nTilts, ny, nx], attrs name, angleDeg
 //   journal.jsonl  one JSON line per change since the last checkpoint; replayed on open (edits are absolute
 //                  set/clear runs, so replaying one twice is harmless)
+//   particles.h5   the auto-detected neighbours of the last tracking run (./neighbours.ts), written atomically
+//                  whenever they change
 import { createHash } from 'node:crypto';
 import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import type { FrameQuality, FrameState, ObjectSummary, TrackPrompt } from '../../src-shared/contract';
-import { applyMaskRunsInPlace, type MaskRuns } from '../../src-shared/mask-runs';
+import { applyMaskRunsInPlace, diffMask, type MaskRuns } from '../../src-shared/mask-runs';
 import { InputError, ParameterError, TrackedError } from '../../src-shared/errors';
 import { writeFileAtomicSync } from '../io/atomic';
 import { h5lib } from '../io/h5';
 import { writeMasksH5 } from '../io/write-masks';
+import { dropLabel, neighbourFrame, readNeighbours, summarise, writeNeighbours, type NeighbourSet } from './neighbours';
 
 export interface TrackedObject {
   id: number;
@@ -59,6 +62,8 @@ export function projectDirFor(origin: string): string {
 
 export class Project {
   readonly objects = new Map<number, TrackedObject>();
+  /** The auto-detected neighbours (null before a tracking run found any). */
+  neighbours: NeighbourSet | null = null;
   private nextId = 1;
   private dirty = false;
   lastSavedAt: number | null = null;
@@ -113,6 +118,7 @@ export class Project {
         f?.close();
       }
     }
+    this.neighbours = await readNeighbours(this.neighboursPath, this.nTilts, this.frameSize);
     if (existsSync(this.journalPath)) {
       const lines = readFileSync(this.journalPath, 'utf8').split('\n');
       for (const line of lines) {
@@ -290,6 +296,74 @@ export class Project {
       prompts: o.prompts.map((p) => ({ ...p, points: [...p.points] })),
       version: o.version,
     };
+  }
+
+  private get neighboursPath(): string {
+    return join(this.dir, 'particles.h5');
+  }
+
+  /** Replaces the auto-detected neighbours (a tracking run's); written at once. */
+  async setNeighbours(labels: Uint16Array | null): Promise<void> {
+    if (labels && labels.length !== this.nTilts * this.frameSize) {
+      throw new ParameterError('neighbours', `expected ${this.nTilts * this.frameSize} labels, got ${labels.length}`);
+    }
+    this.neighbours = labels ? { labels, list: summarise(labels, this.nTilts, this.frameSize) } : null;
+    await this.saveNeighbours();
+  }
+
+  private async saveNeighbours(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    const set = this.neighbours ?? { labels: new Uint16Array(this.nTilts * this.frameSize), list: [] };
+    await writeNeighbours(this.neighboursPath, set, this.nTilts, this.scanShape, this.anglesDeg);
+  }
+
+  private neighbourSet(label: number): NeighbourSet {
+    const set = this.neighbours;
+    if (!set || !set.list.some((s) => s.label === label)) throw new TrackedError(`No auto-detected neighbour ${label} in this series`, { field: 'label' });
+    return set;
+  }
+
+  /** The neighbour's frames that hold it, as tracker output for an object. */
+  private neighbourFrames(set: NeighbourSet, label: number, into?: TrackedObject): Array<{ tilt: number; runs: MaskRuns; state: FrameState; quality: null }> {
+    const n = this.frameSize;
+    const frames: Array<{ tilt: number; runs: MaskRuns; state: FrameState; quality: null }> = [];
+    for (let t = 0; t < this.nTilts; t++) {
+      const m = neighbourFrame(set, label, t, n);
+      if (!m.some((v) => v)) continue;
+      const before = into ? this.frame(into, t) : new Uint8Array(n);
+      const after = Uint8Array.from(m, (v, i) => (v || before[i] ? 1 : 0));
+      // Merged by the user: an edit, which a later tracking run keeps.
+      frames.push({ tilt: t, runs: diffMask(before, after), state: into ? 'edited' : 'tracked', quality: null });
+    }
+    return frames;
+  }
+
+  /** Makes a neighbour one of the user's objects (its masks become the object's tracked frames). */
+  async enableNeighbour(label: number): Promise<TrackedObject> {
+    const set = this.neighbourSet(label);
+    const o = this.create(`Neighbour ${label}`);
+    this.setFrames(o.id, this.neighbourFrames(set, label));
+    this.neighbours = dropLabel(set, label, this.nTilts, this.frameSize);
+    await this.saveNeighbours();
+    return o;
+  }
+
+  /** Adds a neighbour to an object (the user says they are one particle): its frames become edited frames. */
+  async mergeNeighbour(label: number, into: number): Promise<TrackedObject> {
+    const set = this.neighbourSet(label);
+    const o = this.get(into);
+    const frames = this.neighbourFrames(set, label, o);
+    if (frames.length) this.setFrames(into, frames);
+    this.neighbours = dropLabel(set, label, this.nTilts, this.frameSize);
+    await this.saveNeighbours();
+    return o;
+  }
+
+  /** Forgets a neighbour (not a particle: noise, film, a speck). */
+  async deleteNeighbour(label: number): Promise<void> {
+    const set = this.neighbourSet(label);
+    this.neighbours = dropLabel(set, label, this.nTilts, this.frameSize);
+    await this.saveNeighbours();
   }
 
   isDirty(): boolean {

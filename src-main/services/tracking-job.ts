@@ -5,7 +5,7 @@ import type { CandidateSummary, FrameQuality, FrameState, TrackRunResult } from 
 import { ParameterError } from '../../src-shared/errors';
 import { diffMask, isEmptyRuns } from '../../src-shared/mask-runs';
 import type { StageContext } from '../stages/context';
-import { detectCandidates, trackSeries, type ExistingObject, type ObjectPrompt } from '../stages/tracking';
+import { detectCandidates, trackSeries, type ExistingObject, type ObjectPrompt, type TrackChannel } from '../stages/tracking';
 import type { SeriesSessions } from './series-session';
 import { computeVirtual, virtualStack, virtualSummary, suggestDetectors } from './virtual-job';
 
@@ -20,13 +20,22 @@ export interface TrackRunArgs {
   modelDir?: string;
 }
 
-/** The stack to track in: the named output of the last virtual pass (computing ADF/BF if none ran yet). */
-async function trackingImage(
-  sessions: SeriesSessions,
-  seriesId: string,
-  image: string | undefined,
-  ctx: StageContext,
-): Promise<{ stack: Float32Array; nTilts: number; ny: number; nx: number; invert: boolean; name: string }> {
+/** What is tracked in: one or more virtual-image stacks of the last virtual pass. */
+interface TrackingImages {
+  channels: TrackChannel[];
+  nTilts: number;
+  ny: number;
+  nx: number;
+  /** For progress messages: 'adf + bf', or the one output's name. */
+  name: string;
+}
+
+/**
+ * The stacks to track in: the named output of the last virtual pass, or by default every annular dark-field and
+ * bright-field output together (ARCHITECTURE §4: the tracker segments in both, each in units of its own noise).
+ * Computes BF and ADF when no virtual pass ran yet.
+ */
+async function trackingImages(sessions: SeriesSessions, seriesId: string, image: string | undefined, ctx: StageContext): Promise<TrackingImages> {
   let summary = virtualSummary(sessions, seriesId);
   if (!summary) {
     const d = await suggestDetectors(sessions, seriesId);
@@ -40,11 +49,24 @@ async function trackingImage(
       ctx,
     );
   }
-  const name = image && summary.outputs.some((o) => o.name === image) ? image : (summary.outputs.find((o) => o.kind === 'annulus')?.name ?? summary.outputs[0]!.name);
-  const kind = summary.outputs.find((o) => o.name === name)!.kind;
-  if (kind === 'com') throw new ParameterError('image', `${name} is a centre-of-mass image; track in bf, adf, variance or sum`);
-  // Bright field: particles are dark on a bright background.
-  return { ...virtualStack(sessions, seriesId, name), invert: kind === 'disk', name };
+  const outputs = summary.outputs;
+  if (image && !outputs.some((o) => o.name === image)) {
+    throw new ParameterError('image', `no virtual image '${image}' in the last virtual pass (${outputs.map((o) => o.name).join(', ')})`);
+  }
+  const chosen = image
+    ? outputs.filter((o) => o.name === image)
+    : [...outputs.filter((o) => o.kind === 'annulus'), ...outputs.filter((o) => o.kind === 'disk')];
+  const use = chosen.length ? chosen : outputs.filter((o) => o.kind !== 'com').slice(0, 1);
+  if (!use.length || use.some((o) => o.kind === 'com')) {
+    throw new ParameterError('image', `${image ?? 'the last virtual pass'} has only centre-of-mass images; track in bf, adf, variance or sum`);
+  }
+  const channels = use.map((o) => {
+    const v = virtualStack(sessions, seriesId, o.name);
+    // Bright field: particles are dark on a bright background.
+    return { stack: v.stack, invert: o.kind === 'disk', name: o.name };
+  });
+  const first = virtualStack(sessions, seriesId, use[0]!.name);
+  return { channels, nTilts: first.nTilts, ny: first.ny, nx: first.nx, name: use.map((o) => o.name).join(' + ') };
 }
 
 /** The tilts a run may change for one object: from `from` in the direction(s), stopping before a locked tilt. */
@@ -69,7 +91,7 @@ export async function runTracking(sessions: SeriesSessions, args: TrackRunArgs, 
     throw new ParameterError('modelDir', 'SAM2 needs a folder with an encoder and a decoder ONNX export');
   }
   const project = await sessions.project(args.seriesId);
-  const img = await trackingImage(sessions, args.seriesId, args.image, ctx);
+  const img = await trackingImages(sessions, args.seriesId, args.image, ctx);
   const { nTilts, ny, nx } = img;
   const n = ny * nx;
   const from = args.fromTilt ?? Math.floor(nTilts / 2);
@@ -86,17 +108,26 @@ export async function runTracking(sessions: SeriesSessions, args: TrackRunArgs, 
     existing.push({ objectId: id, masks: o.masks.slice(), frameState: states });
     for (const p of o.prompts) prompts.push({ ...p, objectId: id });
   }
+  // The user's other objects are particles too: fixed where they have a mask, so a tracked object cannot take them
+  // (and they are not found again as neighbours). Their results are not used.
+  for (const o of project.objects.values()) {
+    if (args.objectIds.includes(o.id)) continue;
+    const states = o.frameState.map((_, t): FrameState => (o.masks.subarray(t * n, (t + 1) * n).some((v) => v) ? 'locked' : 'empty'));
+    if (states.includes('locked')) existing.push({ objectId: o.id, masks: o.masks, frameState: states });
+  }
 
   const maxFrames = args.maxFrames ?? nTilts;
   const result = await trackSeries(
-    { stack: img.stack, nTilts, ny, nx, invert: img.invert, existing },
+    { stack: img.channels[0]!.stack, invert: img.channels[0]!.invert, channels: img.channels, nTilts, ny, nx, existing },
     prompts,
     { direction: args.direction, maxFrames, tracker: args.tracker, ...(args.modelDir ? { modelDir: args.modelDir } : {}), imageName: img.name },
     ctx,
   );
 
+  await project.setNeighbours(result.neighbours?.labels ?? null);
   const summary: TrackRunResult['objects'] = [];
   for (const r of result.objects) {
+    if (!args.objectIds.includes(r.objectId)) continue;
     const o = project.get(r.objectId);
     const allowed = allowedRange(o.frameState, from, args.direction, maxFrames);
     const frames: Array<{ tilt: number; runs: ReturnType<typeof diffMask>; state: FrameState; quality: FrameQuality | null }> = [];
@@ -121,10 +152,11 @@ export async function runTracking(sessions: SeriesSessions, args: TrackRunArgs, 
 
 /** Auto-detect: particle candidates on one tilt of the tracking image, best first. */
 export async function findCandidates(sessions: SeriesSessions, seriesId: string, tilt: number, image?: string): Promise<CandidateSummary[]> {
-  const img = await trackingImage(sessions, seriesId, image, {});
+  const img = await trackingImages(sessions, seriesId, image, {});
   if (tilt < 0 || tilt >= img.nTilts) throw new ParameterError('tilt', `${tilt} is outside 0…${img.nTilts - 1}`);
   const n = img.nx * img.ny;
-  const d = detectCandidates(img.stack.subarray(tilt * n, (tilt + 1) * n), img.nx, img.ny, { invert: img.invert });
+  const frame = img.channels.map((c) => ({ data: c.stack.subarray(tilt * n, (tilt + 1) * n), invert: c.invert }));
+  const d = detectCandidates(frame, img.nx, img.ny);
   return d.candidates
     .filter((c) => !c.touchesBorder || c.area > 20)
     .sort((a, b) => b.score - a.score)

@@ -9,6 +9,8 @@
 //               /beamCentre float64 [nTilts, 2]   (cx, cy) detector pixels, pixel centres at integers; NaN = none
 //               /doseScale  float64 [nTilts]
 //               /sharedSignalFraction float64 [nTilts]
+//               /purity, /probePurity, /signalPurity  float64 [nTilts]   purity against every segmented particle
+//                                                                      (README "Purity"; NaN = not measured)
 //               /backgroundPattern float32 [nTilts, nqy, nqx]   per-probe mean ring pattern (ring background only)
 //               /ringProbeCount    int32 [nTilts]              (ring background only)
 //     attrs: id, name, statistic ('sum' | 'mean'), background ('none' | 'ring'), ringWidth
@@ -58,6 +60,11 @@ export async function writeExtractedHdf5(path: string, series: readonly Extracte
         g.create_dataset({ name: 'beamCentre', data: s.beamCentre, shape: [s.nTilts, 2], dtype: '<d' });
         g.create_dataset({ name: 'doseScale', data: s.doseScale, shape: [s.nTilts], dtype: '<d' });
         g.create_dataset({ name: 'sharedSignalFraction', data: s.sharedSignalFraction, shape: [s.nTilts], dtype: '<d' });
+        if (s.purity) {
+          g.create_dataset({ name: 'purity', data: s.purity.purity, shape: [s.nTilts], dtype: '<d' });
+          g.create_dataset({ name: 'probePurity', data: s.purity.probes, shape: [s.nTilts], dtype: '<d' });
+          g.create_dataset({ name: 'signalPurity', data: s.purity.signal, shape: [s.nTilts], dtype: '<d' });
+        }
         if (s.background.pattern) {
           g.create_dataset({ name: 'backgroundPattern', data: s.background.pattern, shape: [s.nTilts, nqy, nqx], dtype: '<f' });
           g.create_dataset({ name: 'ringProbeCount', data: s.background.ringProbeCount, shape: [s.nTilts], dtype: '<i' });

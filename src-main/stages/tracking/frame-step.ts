@@ -28,6 +28,8 @@ const MAX_GROWTH = 1.6;
 const FAR_FRACTION = 0.15;
 /** A matched region smaller than this × the prediction is a fade or a loss, not the particle: keep the prediction. */
 const MIN_AREA_KEPT = 0.5;
+/** A track's local level (a fraction of its own brightness) never drops below this many background noise levels. */
+const LOCAL_FLOOR_SIGMAS = 3;
 /** Quality flags. */
 const FLAG_IOU = 0.5;
 const FLAG_AREA_CHANGE = 0.35;
@@ -60,7 +62,7 @@ export type TrackOutcome =
 
 export interface StepResult {
   outcomes: Map<Track, TrackOutcome>;
-  /** Regions no track took, at least minArea and touching none: candidates for new neighbours. */
+  /** Regions no track took, away from every track: candidates for new neighbours. */
   unclaimed: { mask: Uint8Array; area: number }[];
 }
 
@@ -174,7 +176,7 @@ export function stepFrame(t: number, a: FrameAnalysis, tracks: Track[], claimed:
     const refined = region ? refineWithPrior(st, pr, region, levels[j], regions, owner, j, claimed) : null;
     outcomes.set(pr.track, settle(st, pr, refined, regions, owner, j, taken, claimed, zone));
   });
-  return { outcomes, unclaimed: unclaimedRegions(st, cols, regions, owner) };
+  return { outcomes, unclaimed: unclaimedRegions(st, cols, regions, owner, zone, outcomes) };
 }
 
 /** The track's prediction on this frame (last mask moved by drift and velocity), or why it left the field. */
@@ -248,7 +250,7 @@ function localForeground(
   if (!(opts.localFraction > 0 || claimed)) return { fg: a.foreground, ridge: a.ridge, peaks: a.peaks, levels };
   const fg = a.foreground.slice();
   if (opts.localFraction > 0) {
-    const floor = a.backgroundMean + 3 * a.backgroundStd;
+    const floor = a.backgroundMean + LOCAL_FLOOR_SIGMAS * a.backgroundStd;
     levels = preds.map((pr, j) => {
       let s = 0;
       let c = 0;
@@ -613,39 +615,42 @@ function updateVelocity(tr: Track, t: number, x: number, y: number, gate: number
 }
 
 /**
- * Regions no track took, at least minArea and clear of every track's region: a particle entering the field, or one
- * not seen before. A region that touches a track is more likely a piece of it the watershed cut off (a shape the
- * track has not grown into yet) than a new particle; touching neighbours are found on the anchor frames.
+ * Regions no track took, at least minArea, outside every track's zone and not touching any track's mask on this
+ * frame: a particle entering the field, or one not seen before. A region beside or inside a track's surroundings is
+ * more likely a piece of it the watershed cut off (a shape the track has not grown into yet, or the rest of a faint
+ * particle) than a new one; touching neighbours are found on the anchor frames.
  */
 function unclaimedRegions(
   st: FrameStep,
   cols: ReturnType<typeof regionProps>,
   regions: Int32Array,
   owner: Int32Array,
+  zone: Int32Array,
+  outcomes: Map<Track, TrackOutcome>,
 ): StepResult['unclaimed'] {
   const { nx, ny, n, opts } = st;
+  const held = new Uint8Array(n);
+  for (const o of outcomes.values()) if (o.kind === 'matched' || o.kind === 'predicted') for (let i = 0; i < n; i++) if (o.mask[i]) held[i] = 1;
   const out: StepResult['unclaimed'] = [];
   for (const r of cols) {
     if (owner[r.label] >= 0 || r.area < Math.max(1, opts.minArea)) continue;
     const mask = new Uint8Array(n);
-    const adjacent = new Set<number>();
-    for (let i = 0; i < n; i++) {
+    let clear = true;
+    for (let i = 0; i < n && clear; i++) {
       if (regions[i] !== r.label) continue;
       mask[i] = 1;
+      if (zone[i]) clear = false;
       const x = i % nx;
       const y = (i - x) / nx;
-      for (let dy = -1; dy <= 1; dy++) {
+      for (let dy = -1; dy <= 1 && clear; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
           const xx = x + dx;
           const yy = y + dy;
-          if (xx < 0 || yy < 0 || xx >= nx || yy >= ny) continue;
-          const l = regions[yy * nx + xx];
-          if (l && l !== r.label && owner[l] >= 0) adjacent.add(owner[l]);
+          if (xx >= 0 && yy >= 0 && xx < nx && yy < ny && held[yy * nx + xx]) clear = false;
         }
       }
     }
-    if (adjacent.size) continue;
-    out.push({ mask, area: r.area });
+    if (clear) out.push({ mask, area: r.area });
   }
   return out;
 }

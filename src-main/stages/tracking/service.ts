@@ -8,7 +8,7 @@ import { sharedPool, type WorkerPool } from '../../workers/pool';
 import { resolveBundledScript } from '../../workers/scripts';
 import type { StageContext } from '../context';
 import { Sam2WorkerClient } from './sam2/client';
-import type { ObjectPrompt, TrackInput, TrackOptions, TrackResult } from './types';
+import type { FrameState, ObjectPrompt, TrackInput, TrackOptions, TrackResult } from './types';
 
 export interface TrackSeriesOptions extends Partial<TrackOptions> {
   tracker?: 'classical' | 'sam2';
@@ -25,22 +25,40 @@ export async function trackSeries(input: TrackInput, prompts: ObjectPrompt[], op
   const { tracker = 'classical', modelDir, pool, imageName, ...trackOptions } = options;
   if (tracker === 'sam2') {
     if (!modelDir) throw new ParameterError('modelDir', 'SAM2 needs a folder with an encoder and a decoder ONNX export');
-    return trackWithSam2(modelDir, input, prompts, ctx);
+    const r = await trackWithSam2(modelDir, input, prompts, ctx);
+    if (trackOptions.neighbours === false) return r;
+    // SAM2 follows only the prompted objects: the rest of the field (the neighbours purity is measured against) is
+    // segmented by the classical tracker around SAM2's masks, which it keeps as they are.
+    const existing = r.objects.map((o) => ({
+      objectId: o.objectId,
+      masks: o.masks,
+      frameState: o.frameState.map((st, t): FrameState => (o.masks.subarray(t * input.nx * input.ny, (t + 1) * input.nx * input.ny).some((v) => v) ? 'locked' : st === 'excluded' ? 'excluded' : 'empty')),
+    }));
+    const around = await runClassical({ ...input, existing }, [], { ...trackOptions, direction: 'forward' }, pool, ctx, 'neighbours');
+    return { ...r, ...(around.neighbours ? { neighbours: around.neighbours } : {}) };
   }
+  return runClassical(input, prompts, trackOptions, pool, ctx, `tracking${imageName ? ` in ${imageName}` : ''}`);
+}
+
+/** The classical tracker as a pool task, its progress relayed. */
+async function runClassical(
+  input: TrackInput,
+  prompts: ObjectPrompt[],
+  options: Partial<TrackOptions>,
+  pool: WorkerPool | undefined,
+  ctx: StageContext,
+  label: string,
+): Promise<TrackResult> {
   let result: TrackResult | null = null;
   const pass = new PassScheduler({
     signal: ctx.signal,
     slots: 2,
     onTick: () => {
       const total = Atomics.load(pass.counters, 1);
-      if (total > 0) ctx.progress?.(Atomics.load(pass.counters, 0), total, `tracking${imageName ? ` in ${imageName}` : ''}`);
+      if (total > 0) ctx.progress?.(Atomics.load(pass.counters, 0), total, label);
     },
   });
-  const job = (pool ?? sharedPool()).run(
-    'trackClassical',
-    { input, prompts, options: trackOptions, progress: pass.counters },
-    { signal: pass.signal },
-  );
+  const job = (pool ?? sharedPool()).run('trackClassical', { input, prompts, options, progress: pass.counters }, { signal: pass.signal });
   pass.add(job, (r) => (result = r));
   await pass.finish();
   return result!;

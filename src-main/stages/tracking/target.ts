@@ -3,8 +3,8 @@
 // the tracker treats them exactly like a user's click.
 import { ParameterError, InputError } from '../../../src-shared/errors';
 import { labelNear, SNAP_RADIUS } from './prompt';
-import { detectCandidates, type Candidate } from './segment';
-import type { ObjectPrompt, SegmentationOptions } from './types';
+import { detectCandidates, type Candidate, type ChannelFrame } from './segment';
+import type { ObjectPrompt, SegmentationOptions, TrackChannel } from './types';
 
 export interface StackRef {
   stack: Float32Array;
@@ -12,6 +12,8 @@ export interface StackRef {
   ny: number;
   nx: number;
   invert?: boolean;
+  /** Several virtual images to segment in together (as TrackInput.channels); `stack` alone when absent. */
+  channels?: TrackChannel[];
 }
 
 export interface TargetChoice {
@@ -35,12 +37,15 @@ export function parseTargetSpec(spec: string): TargetSpec {
   return { kind: 'probe', x: Number(m[1]), y: Number(m[2]), tilt: Number(m[3]) };
 }
 
-function frameOf(ref: StackRef, t: number): Float32Array {
+function frameOf(ref: StackRef, t: number): ChannelFrame[] {
   const n = ref.nx * ref.ny;
-  if (ref.stack.length !== ref.nTilts * n) {
-    throw new ParameterError('stack', `expected ${ref.nTilts}×${ref.ny}×${ref.nx} values, got ${ref.stack.length}`);
+  const channels = ref.channels?.length ? ref.channels : [{ stack: ref.stack, invert: ref.invert ?? false }];
+  for (const c of channels) {
+    if (c.stack.length !== ref.nTilts * n) {
+      throw new ParameterError('stack', `expected ${ref.nTilts}×${ref.ny}×${ref.nx} values, got ${c.stack.length}`);
+    }
   }
-  return ref.stack.subarray(t * n, (t + 1) * n);
+  return channels.map((c) => ({ data: c.stack.subarray(t * n, (t + 1) * n), invert: c.invert }));
 }
 
 function promptFor(c: Candidate, tilt: number): ObjectPrompt {
@@ -54,7 +59,7 @@ function promptFor(c: Candidate, tilt: number): ObjectPrompt {
  */
 export function pickAutoTarget(ref: StackRef, options: Partial<SegmentationOptions> = {}): TargetChoice {
   const tilt = Math.floor(ref.nTilts / 2);
-  const det = detectCandidates(frameOf(ref, tilt), ref.nx, ref.ny, { ...options, invert: ref.invert });
+  const det = detectCandidates(frameOf(ref, tilt), ref.nx, ref.ny, options);
   if (!det.candidates.length) {
     throw new InputError('virtual image', `no particle found on the middle tilt (${tilt}) to pick as the target`);
   }
@@ -87,7 +92,7 @@ export function targetFromProbe(
   if (!Number.isFinite(x) || !Number.isFinite(y) || Math.round(x) < 0 || Math.round(y) < 0 || Math.round(x) >= ref.nx || Math.round(y) >= ref.ny) {
     throw new ParameterError('target', `probe position (${x}, ${y}) is outside the ${ref.nx}×${ref.ny} scan`);
   }
-  const det = detectCandidates(frameOf(ref, tilt), ref.nx, ref.ny, { ...options, invert: ref.invert });
+  const det = detectCandidates(frameOf(ref, tilt), ref.nx, ref.ny, options);
   const l = labelNear(det.labels, ref.nx, ref.ny, x, y);
   const c = det.candidates.find((k) => k.id === l);
   if (!c) {

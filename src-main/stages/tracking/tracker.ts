@@ -11,6 +11,7 @@
 // never written. Where a forward and a backward sweep both reach a frame, the mask from the nearer anchor wins.
 // A user's object is never left empty while it is in the field: where it is not found, the motion model's
 // prediction is written and flagged. It stops only when it leaves the field (or after maxFrames).
+import type { NeighbourSummary } from '../../../src-shared/domain';
 import { ParameterError, InputError, throwIfAborted } from '../../../src-shared/errors';
 import { cumulativeDrift, estimateDrift } from './drift';
 import { AnalysisCache, sliceFrame } from './frame-analysis';
@@ -21,7 +22,6 @@ import { DEFAULT_SEGMENTATION, segmentationOptions } from './segment';
 import type {
   FrameQuality,
   FrameState,
-  NeighbourInfo,
   NeighbourMap,
   ObjectPrompt,
   TrackContext,
@@ -489,7 +489,7 @@ function mergeSweeps(p: ObjectPlan, nTilts: number, n: number): void {
 function neighbourMap(sweeps: NeighbourSweep[], plans: ObjectPlan[], nTilts: number, n: number): NeighbourMap {
   const labels = new Uint16Array(nTilts * n);
   const remap = new Map<number, number>();
-  const info: NeighbourInfo[] = [];
+  const info: NeighbourSummary[] = [];
   const user = new Uint8Array(n);
   for (let t = 0; t < nTilts; t++) {
     let best: NeighbourSweep | null = null;
@@ -522,5 +522,14 @@ function neighbourMap(sweeps: NeighbourSweep[], plans: ObjectPlan[], nTilts: num
       e.tilts++;
     }
   }
-  return { labels, neighbours: info };
+  // Labels whose every pixel went to a user's mask are gone: number the rest consecutively.
+  const kept = info.filter((e) => e.tilts > 0);
+  if (kept.length === info.length) return { labels, neighbours: info };
+  const renumber = new Uint16Array(info.length + 1);
+  kept.forEach((e, k) => {
+    renumber[e.label] = k + 1;
+    e.label = k + 1;
+  });
+  for (let i = 0; i < labels.length; i++) if (labels[i]) labels[i] = renumber[labels[i]];
+  return { labels, neighbours: kept };
 }

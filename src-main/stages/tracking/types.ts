@@ -1,5 +1,5 @@
 // Shared types of the trackers (classical here; SAM2 in ./sam2 can use the same prompt and result shapes).
-import type { FrameQuality, FrameState, TrackPrompt } from '../../../src-shared/domain';
+import type { FrameQuality, FrameState, NeighbourSummary, TrackPrompt } from '../../../src-shared/domain';
 import type { BackgroundMethod, ThresholdMethod } from '../../kernels/image';
 
 export type { FrameQuality, FrameState };
@@ -116,18 +116,9 @@ export interface TrackedObjectResult {
 export interface NeighbourMap {
   /** nTilts·ny·nx, 0 = no neighbour, k = neighbours[k − 1]. */
   labels: Uint16Array;
-  neighbours: NeighbourInfo[];
+  neighbours: NeighbourSummary[];
 }
 
-export interface NeighbourInfo {
-  /** Its value in `labels`. */
-  label: number;
-  firstTilt: number;
-  lastTilt: number;
-  /** Tilts it was found on. */
-  tilts: number;
-  meanAreaPx: number;
-}
 
 export interface TrackResult {
   objects: TrackedObjectResult[];
