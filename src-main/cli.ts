@@ -6,6 +6,7 @@ import { inspect } from './io/inspect';
 import { runVirtualCommand } from './cli/virtual';
 import { runDemo, runSynthCommand } from './cli/synth';
 import { runPipeline } from './cli/run';
+import { PRESET_NAMES } from './synth/presets';
 import { ParameterError } from '../src-shared/errors';
 
 export class UsageError extends Error {
@@ -29,12 +30,25 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
+  interface AngleFlags {
+    start?: number;
+    step?: number;
+    angle?: number;
+  }
+  /** --start/--step (a folder of tilts) or --angle (one 4D file: its angle; the same first-tilt angle). */
+  const seriesAngles = (o: AngleFlags): { startDeg?: number; stepDeg?: number } => {
+    if (o.angle !== undefined && o.start !== undefined) throw new ParameterError('--angle', 'give --angle (one 4D file) or --start/--step (a folder), not both');
+    const start = o.angle ?? o.start;
+    return { ...(start !== undefined ? { startDeg: start } : {}), ...(o.step !== undefined ? { stepDeg: o.step } : {}) };
+  };
+
   program
     .command('info')
     .description('print JSON: format, dataset path, scan and detector shapes, dtype, calibration, datasets')
     .argument('<path>', 'an HDF5 file, a .mib file, a series.json or a tilts.csv')
-    .action(async (path: string) => {
-      printJson(await inspect(path));
+    .option('--angle <deg>', 'a single 4D file: its tilt angle (default 0)', parseNumber('--angle'))
+    .action(async (path: string, o: { angle?: number }) => {
+      printJson(await inspect(path, o.angle !== undefined ? { startDeg: o.angle } : {}));
     });
 
   program
@@ -47,15 +61,15 @@ export function buildProgram(): Command {
     .option('--scan <NYxNX>', 'scan shape (rows x columns) for files that do not record it', parseShape)
     .option('--start <deg>', 'folder of tilts: angle of the first file', parseNumber('--start'))
     .option('--step <deg>', 'folder of tilts: angle step', parseNumber('--step'))
-    .action(async (series: string, o: { detector: string[]; out: string; dataset?: string; scan?: [number, number]; start?: number; step?: number }) => {
+    .option('--angle <deg>', 'a single 4D file (a series of one tilt): its tilt angle (default 0)', parseNumber('--angle'))
+    .action(async (series: string, o: { detector: string[]; out: string; dataset?: string; scan?: [number, number] } & AngleFlags) => {
       printJson(
         await runVirtualCommand(series, {
           detector: o.detector,
           out: o.out,
           ...(o.dataset ? { dataset: o.dataset } : {}),
           ...(o.scan ? { scanShape: o.scan } : {}),
-          ...(o.start !== undefined ? { startDeg: o.start } : {}),
-          ...(o.step !== undefined ? { stepDeg: o.step } : {}),
+          ...seriesAngles(o),
         }),
       );
     });
@@ -75,15 +89,40 @@ export function buildProgram(): Command {
       return [a!, b!] as [number, number];
     })
     .option('--background', 'subtract the local support-film background (ring of probe positions around the mask)')
-    .action(async (series: string, o: { out: string; target: string; tracker: string; model?: string; bf?: number; adf?: [number, number]; background?: boolean }) => {
-      if (o.tracker !== 'classical' && o.tracker !== 'sam2') throw new ParameterError('--tracker', `${o.tracker}: use classical or sam2`);
-      printJson(await runPipeline(series, { ...o, tracker: o.tracker }));
-    });
+    .option('--scan <NYxNX>', 'scan shape (rows x columns) for files that do not record it', parseShape)
+    .option('--start <deg>', 'folder of tilts: angle of the first file', parseNumber('--start'))
+    .option('--step <deg>', 'folder of tilts: angle step', parseNumber('--step'))
+    .option('--angle <deg>', 'a single 4D file (a series of one tilt): its tilt angle (default 0)', parseNumber('--angle'))
+    .option('--voltage <kV>', 'accelerating voltage, where the data do not record it', parseNumber('--voltage'))
+    .option('--q-pixel <invA>', 'reciprocal-space size of a detector pixel (Å⁻¹), where the data do not record it', parseNumber('--q-pixel'))
+    .action(
+      async (
+        series: string,
+        o: {
+          out: string;
+          target: string;
+          tracker: string;
+          model?: string;
+          bf?: number;
+          adf?: [number, number];
+          background?: boolean;
+          scan?: [number, number];
+          voltage?: number;
+          qPixel?: number;
+        } & AngleFlags,
+      ) => {
+        if (o.tracker !== 'classical' && o.tracker !== 'sam2') throw new ParameterError('--tracker', `${o.tracker}: use classical or sam2`);
+        const { start: _s, step: _p, angle: _a, scan, voltage, qPixel, ...rest } = o;
+        const calibration = { ...(voltage !== undefined ? { voltageKV: voltage } : {}), ...(qPixel !== undefined ? { reciprocalPixelInvA: qPixel } : {}) };
+        const seriesOptions = { ...seriesAngles(o), ...(scan ? { scanShape: scan } : {}), ...(Object.keys(calibration).length ? { calibration } : {}) };
+        printJson(await runPipeline(series, { ...rest, tracker: o.tracker, series: seriesOptions }));
+      },
+    );
 
   program
     .command('synth')
     .description('synthetic 4D-STEM tilt series with ground truth (kinematic diffraction from a real structure)')
-    .requiredOption('-p, --preset <name>', 'brookite-agglomerate | cspbbr3-sensitive | single-isolated | monoclinic-pair')
+    .requiredOption('-p, --preset <name>', PRESET_NAMES.join(' | '))
     .requiredOption('-o, --out <dir>', 'output folder (series.json, tilt_NNN.h5, truth/)')
     .option('-s, --size <size>', 'small | medium | large', 'small')
     .option('--seed <n>', 'random seed (same seed → identical files)', parseNumber('--seed'))

@@ -74,6 +74,16 @@ export interface ExtractedSeries {
   };
   /** [cx, cy] per tilt, detector pixels (pixel centres at integers); NaN where no beam was found. */
   beamCentre: Float64Array;
+  /**
+   * How the centres were anchored: the reference per tilt ([cx, cy], NaN where none), 1 where the frame's own fit
+   * was kept, and the tilts where it was rejected (too far from the reference, or worse Friedel symmetry).
+   */
+  beamCentreCheck?: {
+    reference: Float64Array;
+    fromFrame: Uint8Array;
+    rejected: Array<{ tilt: number; reason: string }>;
+    referenceKind: 'tilt mean pattern' | 'median of the frames';
+  };
   /** Dose scale applied per tilt (1 when not normalised). */
   doseScale: Float64Array;
   /** Detector pixels excluded per tilt (bad ∪ saturated). */

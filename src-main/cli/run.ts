@@ -3,6 +3,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ParameterError } from '../../src-shared/errors';
+import type { SeriesOptions } from '../io/series';
 import { encodeTiffPages } from '../io/export';
 import { writeFileAtomic } from '../io/atomic';
 import { writeVirtualStackH5 } from '../io/write-virtual';
@@ -11,6 +12,9 @@ import { SeriesSessions } from '../services/series-session';
 import { runTracking } from '../services/tracking-job';
 import { computeVirtual, suggestDetectors, virtualStack } from '../services/virtual-job';
 import { writeExports } from '../stages/export';
+import type { WrittenSmv } from '../io/export';
+import { centreSpread } from '../kernels/beam-centre-series';
+import type { ExtractedSeries } from '../../src-shared/domain';
 import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
 
@@ -26,6 +30,8 @@ export interface RunOptions {
   bf?: number;
   adf?: [number, number];
   background?: boolean;
+  /** How to read the series (a folder's angles, a single 4D file's angle, a scan shape). */
+  series?: SeriesOptions;
 }
 
 export interface RunReport {
@@ -48,6 +54,7 @@ export interface RunReport {
     impureTilts: number[];
     /** Tilts the tracker flagged (0-based), with why. */
     flaggedTilts: Array<{ tilt: number; reason: string }>;
+    beamCentre: BeamCentreReport;
   }>;
   /** The auto-detected neighbours the tracker followed besides the target. */
   neighbours: number;
@@ -56,6 +63,43 @@ export interface RunReport {
   warnings: string[];
   timingsS: Record<string, number>;
 }
+
+/** How the direct-beam centres of an object's frames were found and how much they spread (README "Beam centre"). */
+export interface BeamCentreReport {
+  /** What each frame's centre was anchored on. */
+  reference: string;
+  /** Per extracted tilt: [tilt, cx, cy] (detector pixels, pixel centres at integers). */
+  perTilt: Array<[number, number, number]>;
+  meanPx: [number, number];
+  /** RMS and largest distance of the frames' centres from their mean. */
+  rmsPx: number;
+  maxDeviationPx: number;
+  /** Frames whose own fit was rejected (they take the reference), with why. */
+  rejected: Array<{ tilt: number; reason: string }>;
+  /** The one centre every SMV header holds, and the largest whole-pixel move made to put a frame's beam there. */
+  smvCentrePx: [number, number] | null;
+  smvMaxShiftPx: number | null;
+}
+
+function beamCentreReport(s: ExtractedSeries, smv: WrittenSmv | null): BeamCentreReport {
+  const spread = centreSpread(Float64Array.from(s.beamCentre, (v, i) => (s.included[i >> 1] ? v : NaN)));
+  const perTilt: Array<[number, number, number]> = [];
+  for (let t = 0; t < s.nTilts; t++) {
+    if (s.included[t] && Number.isFinite(s.beamCentre[2 * t])) perTilt.push([t, round3(s.beamCentre[2 * t]!), round3(s.beamCentre[2 * t + 1]!)]);
+  }
+  return {
+    reference: s.beamCentreCheck?.referenceKind ?? 'none',
+    perTilt,
+    meanPx: [round3(spread.mean[0]), round3(spread.mean[1])],
+    rmsPx: round3(spread.rmsPx),
+    maxDeviationPx: round3(spread.maxPx),
+    rejected: s.beamCentreCheck?.rejected ?? [],
+    smvCentrePx: smv ? [round3(smv.commonCentre[0]), round3(smv.commonCentre[1])] : null,
+    smvMaxShiftPx: smv ? smv.shifts.reduce((m, [dx, dy]) => Math.max(m, Math.abs(dx), Math.abs(dy)), 0) : null,
+  };
+}
+
+const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 export async function runPipeline(seriesPath: string, o: RunOptions): Promise<RunReport> {
   const out = resolve(o.out);
@@ -79,7 +123,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     }
   };
   try {
-    const summary = await sessions.openSeries(seriesPath);
+    const summary = await sessions.openSeries(seriesPath, o.series ?? {});
     const { seriesId } = summary;
     warnings.push(...summary.warnings);
     // Detector radii from the data unless given: the fitted direct-beam disk sets BF and the ADF's inner edge.
@@ -175,6 +219,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
           purityThreshold: PURITY_THRESHOLD,
           impureTilts: perTilt.filter((p) => p.v < PURITY_THRESHOLD).map((p) => p.t),
           flaggedTilts: obj.quality.flatMap((q, t) => (q?.flagged ? [{ tilt: t, reason: q.reason ?? 'flagged' }] : [])),
+          beamCentre: beamCentreReport(s, exports.objects[0]?.smv ?? null),
         },
       ],
       neighbours: project.neighbours?.list.length ?? 0,
@@ -184,7 +229,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
         virtualAll: 'virtual.h5',
         masks: 'masks/masks.h5',
         frames: exports.objects.map((e) => e.frames.files.length ? `${e.dir === out ? '' : `${e.name}/`}frames/` : '').filter(Boolean),
-        pts2: exports.objects.map((e) => e.pts2.slice(out.length + 1)),
+        pts2: exports.objects.flatMap((e) => (e.pts2 ? [e.pts2.slice(out.length + 1)] : [])),
         smv: exports.objects.filter((e) => e.smv).map((e) => `${e.dir === out ? '' : `${e.name}/`}smv/`),
         extracted: 'extracted.h5',
       },

@@ -100,6 +100,12 @@ function sourceInfo(src: FourDSource, path: string, sizeBytes: number): InfoJson
   };
 }
 
+/** A 4D-STEM file as a series: one tilt, at startDeg (the CLI's --angle), default 0°. */
+function oneTilt(abs: string, opts: SeriesOptions, dataset?: string): NonNullable<InfoJson['series']> {
+  const angleDeg = opts.startDeg ?? 0;
+  return { nTilts: 1, tiltRangeDeg: [angleDeg, angleDeg], tilts: [{ index: 0, angleDeg, source: abs, ...(dataset ? { dataset } : {}) }] };
+}
+
 /**
  * Describes a data file or a series. Missing files, directories without `startDeg`/`stepDeg`, and
  * files that are neither HDF5 nor MIB give an InputError with a one-line reason.
@@ -135,7 +141,7 @@ export async function inspect(path: string, opts: OpenSourceOptions & SeriesOpti
   if (fmt === 'mib') {
     const src = await openSource(abs, opts);
     try {
-      return { ...sourceInfo(src, src.path, sizeBytes), metadata: { ...(src.metadata ?? {}) } };
+      return { ...sourceInfo(src, src.path, sizeBytes), metadata: { ...(src.metadata ?? {}) }, series: oneTilt(abs, opts) };
     } finally {
       src.close();
     }
@@ -150,7 +156,7 @@ export async function inspect(path: string, opts: OpenSourceOptions & SeriesOpti
       if (src.nTilts !== undefined) {
         info.nTilts = src.nTilts;
         info.tiltIndex = src.tiltIndex ?? 0;
-      }
+      } else info.series = oneTilt(abs, opts, info.dataset);
       return info;
     } finally {
       src.close();

@@ -1,5 +1,6 @@
 // Tilt-series assembly (ARCHITECTURE §5): a series.json manifest, a tilts.csv (file,angle_deg), a folder of
-// files with a start angle and a step, or one HDF5 file holding a 5D [tilt, ry, rx, qy, qx] array.
+// files with a start angle and a step, one HDF5 file holding a 5D [tilt, ry, rx, qy, qx] array, or one 4D-STEM
+// file (a series of one tilt).
 // Every tilt is opened once (headers only) to check that all tilts share scan shape, detector shape
 // and pixel type; errors name the file that differs and how.
 //
@@ -46,7 +47,7 @@ export interface SeriesOptions {
   calibration?: Calibration;
   /** Scan shape for every tilt (files without one, e.g. MIB without .hdr). */
   scanShape?: [number, number];
-  /** Folder / 5D file: angle of the first tilt and the step between tilts, degrees. */
+  /** Folder / 5D file: angle of the first tilt and the step between tilts, degrees (a 4D file: its angle). */
   startDeg?: number;
   stepDeg?: number;
 }
@@ -279,14 +280,24 @@ export async function seriesFromFolder(dir: string, opts: SeriesOptions): Promis
   return assemble(abs, raw, {}, opts, warnings);
 }
 
-/** One HDF5 file with a 5D [tilt, ry, rx, qy, qx] dataset: one tilt per index, angles start + i·step. */
-export async function seriesFrom5D(path: string, opts: SeriesOptions & { dataset?: string }): Promise<TiltSeries> {
+/**
+ * One data file: a 5D [tilt, ry, rx, qy, qx] dataset is one tilt per index, angles start + i·step; a 4D-STEM scan
+ * (any 4D file: MIB, HDF5) is a series of one tilt, at startDeg (default 0°).
+ */
+export async function seriesFromFile(path: string, opts: SeriesOptions & { dataset?: string }): Promise<TiltSeries> {
   const abs = resolve(path);
-  const probe = await openSource(abs, opts.dataset !== undefined ? { dataset: opts.dataset } : {});
+  const probe = await openSource(abs, {
+    ...(opts.dataset !== undefined ? { dataset: opts.dataset } : {}),
+    ...(opts.scanShape ? { scanShape: opts.scanShape } : {}),
+  });
   const n = probe.nTilts;
   const ds = probe.dataset;
   probe.close();
-  if (n === undefined) throw new InputError(abs, `dataset ${ds ?? ''} is not 5D [tilt, ry, rx, qy, qx]; a single file needs a 5D dataset to be a series`);
+  if (n === undefined) {
+    const angleDeg = opts.startDeg ?? 0;
+    if (!Number.isFinite(angleDeg)) throw new ParameterError('angleDeg', `must be a finite angle, got ${angleDeg}`);
+    return assemble(abs, [{ file: abs, angleDeg, ...(ds !== undefined ? { dataset: ds } : {}) }], {}, opts, []);
+  }
   if (opts.startDeg === undefined || opts.stepDeg === undefined) throw new ParameterError('stepDeg', 'a 5D file needs startDeg and stepDeg to give each tilt its angle');
   const raw: RawTilt[] = Array.from({ length: n }, (_, i) => ({
     file: abs,
@@ -297,7 +308,7 @@ export async function seriesFrom5D(path: string, opts: SeriesOptions & { dataset
   return assemble(abs, raw, {}, opts, []);
 }
 
-/** Opens a series from a manifest (.json), a tilts.csv, a folder, or a 5D HDF5 file. */
+/** Opens a series from a manifest (.json), a tilts.csv, a folder, a 5D HDF5 file, or one 4D file (one tilt). */
 export async function openSeries(path: string, opts: SeriesOptions = {}): Promise<TiltSeries> {
   const abs = resolve(path);
   let st;
@@ -310,7 +321,7 @@ export async function openSeries(path: string, opts: SeriesOptions = {}): Promis
   const ext = extname(abs).toLowerCase();
   if (ext === '.json') return loadSeriesManifest(abs, opts);
   if (ext === '.csv') return loadTiltsCsv(abs, opts);
-  return seriesFrom5D(abs, opts);
+  return seriesFromFile(abs, opts);
 }
 
 /**

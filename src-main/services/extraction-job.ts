@@ -10,7 +10,7 @@ import { sharedPool } from '../workers/pool';
 import { particlePurity } from '../kernels/purity';
 import type { Project } from './project';
 import type { SeriesSessions } from './series-session';
-import { virtualStack, virtualSummary } from './virtual-job';
+import { tiltBeamCentres, virtualStack, virtualSummary } from './virtual-job';
 
 /** The app's extraction job: extract, keep the result for viewing, optionally export; a summary for the UI. */
 export async function runExtractionJob(
@@ -95,7 +95,8 @@ export async function extractObjects(
   const summary = sessions.summary(seriesId);
   const sources = [];
   for (let t = 0; t < summary.nTilts; t++) sources.push(await sessions.source(seriesId, t));
-  const result = await extractSeries({ sources, anglesDeg: summary.anglesDeg }, objects, options, {
+  const reference = tiltBeamCentres(sessions, seriesId);
+  const result = await extractSeries({ sources, anglesDeg: summary.anglesDeg }, objects, { ...(reference ? { referenceBeamCentre: reference } : {}), ...options }, {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     onProgress: (d, t) => ctx.progress?.(d, t, 'extraction'),
     pool: sharedPool(),

@@ -51,6 +51,16 @@ export function virtualStack(sessions: SeriesSessions, id: string, output: strin
   return { stack, nTilts: v.images.length, ny, nx };
 }
 
+/**
+ * Per tilt, the direct-beam centre fitted on the tilt's mean pattern over all probe positions (where the
+ * unscattered beam dominates), from the last virtual pass; null before one ran.
+ */
+export function tiltBeamCentres(sessions: SeriesSessions, id: string): Array<[number, number] | null> | null {
+  const v = sessions.get(id).virtual;
+  if (!v) return null;
+  return v.beamCentreFit.map((f, t) => (f ? [f.cx, f.cy] : (v.beamCentre[t] ?? null)));
+}
+
 /** The mean diffraction pattern of one tilt from the last pass, with its fitted beam centre. */
 export function meanPattern(sessions: SeriesSessions, id: string, tilt: number): { pattern: Float32Array; nqy: number; nqx: number; beamCentre: [number, number] | null } {
   const s = sessions.get(id);

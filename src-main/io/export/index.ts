@@ -46,7 +46,8 @@ export interface ExportObjectResult {
   name: string;
   frames: WrittenFrames;
   frames16?: WrittenFrames;
-  pts2: string;
+  /** Absent when the calibration lacks the wavelength or the reciprocal pixel size (see warnings). */
+  pts2?: string;
   smv?: WrittenSmv;
   warnings: string[];
 }
@@ -55,12 +56,20 @@ export interface ExportObjectResult {
 export function exportObject(s: ExtractedSeries, dir: string, o: ExportObjectOptions = {}): ExportObjectResult {
   const name = o.name ?? (s.name.replace(/[^A-Za-z0-9_.-]+/g, '_') || `object_${s.objectId}`);
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new ParameterError('name', `'${name}' is not a plain file name`);
-  const cal = resolveCalibration(s.calibration, o.calibration);
   const tilts = extractedTilts(s);
   if (tilts.length === 0) throw new ParameterError('series', `object '${s.name}' has no extracted frames`);
   const warnings: string[] = [];
   const frames = writeTiffFrames(s, join(dir, 'frames'), { depth: 'float32', signal: o.signal });
   const frames16 = o.tiff16 ? writeTiffFrames(s, join(dir, 'frames16'), { depth: 'uint16', signal: o.signal }) : undefined;
+  let cal: ExportCalibration;
+  try {
+    cal = resolveCalibration(s.calibration, o.calibration);
+  } catch (e) {
+    if (!(e instanceof ParameterError)) throw e;
+    // PETS2 and DIALS/XDS need the geometry; the frames do not.
+    warnings.push(`${name}: no .pts2 and no smv/ (${e.message}: record it in series.json, or tracked run --voltage KV --q-pixel INV_A); frames/ written`);
+    return { name, frames, frames16, warnings };
+  }
   const pts2 = join(dir, `${name}.pts2`);
   writePts2(pts2, {
     calibration: cal,

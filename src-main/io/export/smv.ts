@@ -16,6 +16,17 @@
 //   XDS assumes (FORMATS §4: treat stepwise frames as contiguous). On a regular series α_t is taken on the grid
 //   α_0 + tΔ so the wedges abut exactly. A descending series (Δ < 0) is written as rotation by −α about the reversed
 //   axis (the same physical rotation), so OSC_RANGE is always positive; TRACKED_ANGLE_DEG keeps the true α_t.
+//
+// What the export guarantees (README "SMV export"), so that DIALS reads the frames as one sweep and models them
+// as counts:
+// - pixel values are counts: the summed counts, rounded to whole numbers (exact for summed detector counts), with
+//   GAIN=1; pixels above 65535 are written as 65535, which dxtbx (trusted range up to 65535 − pedestal) and XDS
+//   (OVERLOAD=65535) treat as overloaded — in practice the direct beam. Nothing is rescaled.
+// - one geometry: every frame is moved by whole pixels so that its direct beam lies on one common centre (the
+//   median of the frames' centres) and that centre is in every header. Whole-pixel moves keep the counts exact;
+//   what is left (under half a pixel) is in TRACKED_RESIDUAL_X/Y. Pixels moved in from outside the detector are 0.
+// - every tilt has a frame, numbered by tilt; a tilt with no data (excluded, or an empty mask) is an all-zero frame
+//   with TRACKED_EMPTY=1, listed in README.txt and left out of XDS's data range with EXCLUDE_DATA_RANGE.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +35,6 @@ import { writeFileAtomicSync } from '../atomic';
 
 import { extractedTilts, frameNumber } from './frames';
 import { centreOf, equivalentDistanceMm, fallbackCentre, oscillationOf, type ExportCalibration } from './geometry';
-import { toUint16, uint16Scale } from './tiff';
 import { NATIVE_LITTLE_ENDIAN } from '../../../src-shared/pixels';
 import type { ExtractedSeries } from '../../../src-shared/domain';
 
@@ -80,40 +90,75 @@ export interface SmvSeriesOptions {
   pixelSizeMm?: number;
   /** File name stem: files are `${stem}_0001.img`… (default 'frame'). */
   stem?: string;
-  /** The brightest pixel of the series maps to this (default 60000). */
-  maxValue?: number;
   signal?: AbortSignal;
 }
 
 export interface WrittenSmv {
   dir: string;
   files: string[];
-  /** stored = round(value · scale). */
-  scale: number;
+  /** The direct-beam centre every header holds, detector pixels (pixel centres at integers). */
+  commonCentre: [number, number];
+  /** Per tilt, the whole-pixel move [dx, dy] applied to its frame (0 for empty frames). */
+  shifts: Array<[number, number]>;
+  /** Tilts written as empty frames (no data). */
+  emptyTilts: number[];
+  /** Pixels written as overloaded (65535), over all frames. */
+  overloadedPixels: number;
   distanceMm: number;
   pixelSizeMm: number;
   oscillationStepDeg: number;
   /** True when the axis was reversed to write a descending series with positive OSC_RANGE. */
   axisReversed: boolean;
-  /** Things the user should know (irregular angles, frames without a centre fit). */
+  /** Things the user should know (irregular angles, frames without a centre fit, non-integer values). */
   warnings: string[];
 }
 
-/** Writes `dir/${stem}_0001.img`… for the extracted tilts, plus `XDS.INP` and `README.txt`. */
+/** Largest value an SMV pixel holds; dxtbx and XDS treat it as overloaded. */
+export const SMV_OVERLOAD = 65535;
+
+/**
+ * Frame data as whole counts on the common centre: moved by (dx, dy) whole pixels, rounded, clipped at 0 and at
+ * SMV_OVERLOAD. Returns the pixels and how many were overloaded and how many were not whole numbers.
+ */
+export function countsOnCentre(frame: ArrayLike<number>, nqy: number, nqx: number, dx: number, dy: number): { data: Uint16Array; overloaded: number; fractional: number } {
+  const data = new Uint16Array(nqy * nqx);
+  let overloaded = 0;
+  let fractional = 0;
+  for (let y = 0; y < nqy; y++) {
+    const sy = y - dy;
+    if (sy < 0 || sy >= nqy) continue;
+    for (let x = 0; x < nqx; x++) {
+      const sx = x - dx;
+      if (sx < 0 || sx >= nqx) continue;
+      const v = frame[sy * nqx + sx];
+      const r = Math.round(v);
+      if (Math.abs(v - r) > 1e-3) fractional++;
+      if (!(r > 0)) continue;
+      if (r >= SMV_OVERLOAD) {
+        data[y * nqx + x] = SMV_OVERLOAD;
+        overloaded++;
+      } else data[y * nqx + x] = r;
+    }
+  }
+  return { data, overloaded, fractional };
+}
+
+/** Writes `dir/${stem}_0001.img`… (one per tilt), plus `XDS.INP` and `README.txt`. */
 export function writeSmvSeries(s: ExtractedSeries, dir: string, o: SmvSeriesOptions): WrittenSmv {
   const cal = o.calibration;
   const pixelSizeMm = o.pixelSizeMm ?? 0.055;
   if (!(pixelSizeMm > 0)) throw new ParameterError('pixelSizeMm', 'must be positive');
   const stem = o.stem ?? 'frame';
   if (!/^[A-Za-z0-9_.-]+$/.test(stem)) throw new ParameterError('stem', `'${stem}' is not a plain file-name stem`);
-  mkdirSync(dir, { recursive: true });
   const [nqy, nqx] = s.detectorShape;
   const npix = nqy * nqx;
   const tilts = extractedTilts(s);
   const warnings: string[] = [];
   if (tilts.length === 0) throw new ParameterError('series', `object '${s.name}' has no extracted frames`);
+  mkdirSync(dir, { recursive: true });
 
-  const osc = oscillationOf(s.anglesDeg);
+  // One tilt (a single 4D scan) is a still: OSC_RANGE 0, which dxtbx reads as a still image.
+  const osc = s.nTilts > 1 ? oscillationOf(s.anglesDeg) : { stepDeg: 0, regular: true, maxDeviationDeg: 0 };
   if (s.nTilts > 1 && osc.stepDeg === 0) throw new ParameterError('anglesDeg', 'first and last tilt have the same angle; no oscillation step');
   if (!osc.regular) {
     warnings.push(
@@ -126,24 +171,39 @@ export function writeSmvSeries(s: ExtractedSeries, dir: string, o: SmvSeriesOpti
   const phiOf = (t: number): number => sign * (osc.regular ? s.anglesDeg[0] + t * osc.stepDeg : s.anglesDeg[t]);
   const distanceMm = equivalentDistanceMm(pixelSizeMm, cal.wavelengthA, cal.reciprocalPixelInvA);
 
-  let max = 0;
-  for (const t of tilts) for (let q = 0; q < npix; q++) max = Math.max(max, s.frames[t * npix + q]);
-  const scale = uint16Scale(Float32Array.of(max), o.maxValue ?? 60000);
-  const fb = fallbackCentre(s);
+  const common = fallbackCentre(s);
   const files: string[] = [];
+  const shifts: Array<[number, number]> = [];
+  const emptyTilts: number[] = [];
   let noCentre = 0;
-  for (const t of tilts) {
+  let overloadedPixels = 0;
+  let fractional = 0;
+  for (let t = 0; t < s.nTilts; t++) {
     throwIfAborted(o.signal);
-    if (!Number.isFinite(s.beamCentre[2 * t])) noCentre++;
-    const [cx, cy] = centreOf(s, t, fb);
-    const u = toUint16(s.frames.subarray(t * npix, (t + 1) * npix), scale);
+    const has = s.included[t] === 1 && s.probeCount[t] > 0;
+    let dx = 0;
+    let dy = 0;
+    let residual: [number, number] = [0, 0];
+    let data: Uint16Array = new Uint16Array(npix);
+    if (has) {
+      if (!Number.isFinite(s.beamCentre[2 * t])) noCentre++;
+      const [cx, cy] = centreOf(s, t, common);
+      dx = Math.round(common[0] - cx);
+      dy = Math.round(common[1] - cy);
+      residual = [cx + dx - common[0], cy + dy - common[1]];
+      const c = countsOnCentre(s.frames.subarray(t * npix, (t + 1) * npix), nqy, nqx, dx, dy);
+      data = c.data;
+      overloadedPixels += c.overloaded;
+      fractional += c.fractional;
+    } else emptyTilts.push(t);
+    shifts.push([dx, dy]);
     const start = phiOf(t) - range / 2;
     const fields: Array<[string, string | number]> = [
       ['PIXEL_SIZE', pixelSizeMm.toFixed(6)],
       ['DISTANCE', distanceMm.toFixed(4)],
       ['WAVELENGTH', cal.wavelengthA.toFixed(8)],
-      ['BEAM_CENTER_X', ((cy + 0.5) * pixelSizeMm).toFixed(6)],
-      ['BEAM_CENTER_Y', ((cx + 0.5) * pixelSizeMm).toFixed(6)],
+      ['BEAM_CENTER_X', ((common[1] + 0.5) * pixelSizeMm).toFixed(6)],
+      ['BEAM_CENTER_Y', ((common[0] + 0.5) * pixelSizeMm).toFixed(6)],
       ['PHI', start.toFixed(6)],
       ['OSC_START', start.toFixed(6)],
       ['OSC_RANGE', range.toFixed(6)],
@@ -153,25 +213,48 @@ export function writeSmvSeries(s: ExtractedSeries, dir: string, o: SmvSeriesOpti
       ['DETECTOR_SN', 'unknown'],
       ['BIN', 'none'],
       ['IMAGE_PEDESTAL', 0],
+      ['GAIN', '1.0'],
       ['TRACKED_OBJECT', s.name.replace(/[^A-Za-z0-9_.-]/g, '_') || String(s.objectId)],
       ['TRACKED_TILT_INDEX', t],
       ['TRACKED_ANGLE_DEG', s.anglesDeg[t].toFixed(6)],
-      ['TRACKED_SCALE', scale.toPrecision(9)],
       ['TRACKED_PROBE_COUNT', s.probeCount[t]],
+      ['TRACKED_EMPTY', has ? 0 : 1],
+      ['TRACKED_SHIFT_X', dx],
+      ['TRACKED_SHIFT_Y', dy],
+      ['TRACKED_RESIDUAL_X', residual[0].toFixed(3)],
+      ['TRACKED_RESIDUAL_Y', residual[1].toFixed(3)],
     ];
     const file = `${stem}_${frameNumber(t)}.img`;
-    writeFileAtomicSync(join(dir, file), encodeSmv(u.data, nqx, nqy, fields));
+    writeFileAtomicSync(join(dir, file), encodeSmv(data, nqx, nqy, fields));
     files.push(file);
   }
-  if (noCentre > 0) warnings.push(`${noCentre} frame(s) had no beam-centre fit; they use the median centre (${fb[0].toFixed(2)}, ${fb[1].toFixed(2)})`);
-
-  const firstCentre = centreOf(s, tilts[0], fb);
+  if (noCentre > 0) warnings.push(`${noCentre} frame(s) had no beam-centre fit; they are not moved (the common centre is assumed)`);
+  if (fractional > 0) {
+    warnings.push(
+      `${fractional} pixel value(s) were not whole counts (background subtraction or dose normalisation); they were rounded, so DIALS's counting statistics are approximate — export without them for integration`,
+    );
+  }
   writeFileAtomicSync(
     join(dir, 'XDS.INP'),
-    formatXdsInp({ s, stem, tilts, cal, pixelSizeMm, distanceMm, range, phi0: phiOf(0) - range / 2, sign, centre: firstCentre }),
+    formatXdsInp({ s, stem, tilts, emptyTilts, cal, pixelSizeMm, distanceMm, range, phi0: phiOf(0) - range / 2, sign, centre: common }),
   );
-  writeFileAtomicSync(join(dir, 'README.txt'), formatReadme({ s, stem, cal, sign, scale, distanceMm, pixelSizeMm, warnings }));
-  return { dir, files, scale, distanceMm, pixelSizeMm, oscillationStepDeg: osc.stepDeg, axisReversed: reversed, warnings };
+  writeFileAtomicSync(
+    join(dir, 'README.txt'),
+    formatReadme({ s, stem, cal, sign, distanceMm, pixelSizeMm, warnings, common, shifts, emptyTilts, overloadedPixels }),
+  );
+  return {
+    dir,
+    files,
+    commonCentre: common,
+    shifts,
+    emptyTilts,
+    overloadedPixels,
+    distanceMm,
+    pixelSizeMm,
+    oscillationStepDeg: osc.stepDeg,
+    axisReversed: reversed,
+    warnings,
+  };
 }
 
 /** The rotation axis in our lab frame (ARCHITECTURE §4), times `sign`; null when unknown. */
@@ -187,6 +270,7 @@ interface XdsArgs {
   s: ExtractedSeries;
   stem: string;
   tilts: number[];
+  emptyTilts: number[];
   cal: ExportCalibration;
   pixelSizeMm: number;
   distanceMm: number;
@@ -200,17 +284,16 @@ interface XdsArgs {
  * XDS.INP skeleton (FORMATS §4). XDS's detector frame is ours (X along the fast axis +qx, Y along the slow axis
  * +qy, beam along +Z towards the detector), so the axis vector is written as it is. ORGX/ORGY are the beam position
  * in pixels measured from the detector corner, BEAM_CENTER_Y/QX and BEAM_CENTER_X/QY as generate_XDS.INP reads
- * ADSC headers. Excluded tilts are left out with EXCLUDE_DATA_RANGE, so frame numbers keep their angles.
+ * ADSC headers. Every tilt has a frame; the empty ones are left out with EXCLUDE_DATA_RANGE.
  */
 function formatXdsInp(a: XdsArgs): string {
   const n = a.s.nTilts;
   const [nqy, nqx] = a.s.detectorShape;
   const axis = axisVector(a.cal, a.sign);
-  const first = a.tilts[0] + 1;
-  const last = a.tilts[a.tilts.length - 1] + 1;
+  const first = 1;
+  const last = n;
   const missing: Array<[number, number]> = [];
-  for (let t = a.tilts[0]; t <= a.tilts[a.tilts.length - 1]; t++) {
-    if (a.s.included[t]) continue;
+  for (const t of a.emptyTilts) {
     const prev = missing[missing.length - 1];
     if (prev && prev[1] === t) prev[1] = t + 1;
     else missing.push([t + 1, t + 1]);
@@ -222,7 +305,7 @@ function formatXdsInp(a: XdsArgs): string {
     `NAME_TEMPLATE_OF_DATA_FRAMES= ${a.stem}_????.img SMV`,
     `DATA_RANGE= ${first} ${last}`,
     `SPOT_RANGE= ${first} ${last}`,
-    `BACKGROUND_RANGE= ${first} ${Math.min(last, first + 9)}`,
+    `BACKGROUND_RANGE= ${a.tilts[0] + 1} ${Math.min(last, a.tilts[0] + 10)}`,
     ...missing.map(([p, q]) => `EXCLUDE_DATA_RANGE= ${p} ${q}`),
     `STARTING_FRAME= 1`,
     `STARTING_ANGLE= ${n6(a.phi0)}`,
@@ -256,35 +339,59 @@ interface ReadmeArgs {
   stem: string;
   cal: ExportCalibration;
   sign: number;
-  scale: number;
   distanceMm: number;
   pixelSizeMm: number;
   warnings: string[];
+  common: [number, number];
+  shifts: Array<[number, number]>;
+  emptyTilts: number[];
+  overloadedPixels: number;
+}
+
+/** Tilt indices as 1-based frame ranges: "3, 7-9". */
+function frameRanges(tilts: readonly number[]): string {
+  const out: string[] = [];
+  for (let k = 0; k < tilts.length; ) {
+    let j = k;
+    while (j + 1 < tilts.length && tilts[j + 1] === tilts[j] + 1) j++;
+    out.push(j > k ? `${tilts[k] + 1}-${tilts[j] + 1}` : `${tilts[k] + 1}`);
+    k = j + 1;
+  }
+  return out.join(', ');
 }
 
 /**
- * README with the DIALS import line. dxtbx's lab frame for ADSC has fast = +x, slow = −y and the beam along −z, so
+ * README with the DIALS commands. dxtbx's lab frame for ADSC has fast = +x, slow = −y and the beam along −z, so
  * our (X, Y, Z) maps to (x, −y, −z) — a 180° rotation about x, which keeps rotations right-handed: our axis
  * (cos ω, sin ω, 0) becomes (cos ω, −sin ω, 0).
  */
 function formatReadme(a: ReadmeArgs): string {
   const axis = axisVector(a.cal, a.sign);
   const dialsAxis = axis ? `${n6(axis[0])},${n6(-axis[1])},0` : null;
+  const moved = a.shifts.filter(([dx, dy]) => dx !== 0 || dy !== 0).length;
+  const maxMove = a.shifts.reduce((m, [dx, dy]) => Math.max(m, Math.abs(dx), Math.abs(dy)), 0);
   return [
     `SMV frames of object '${a.s.name}' extracted by trackED (one summed 4D-STEM pattern per tilt).`,
     '',
-    `Files: ${a.stem}_0001.img …, numbered by tilt index (tilt t -> frame t+1); excluded tilts have no file.`,
-    `Intensities: stored = round(value * ${a.scale.toPrecision(9)}) as unsigned 16-bit, negatives written as 0.`,
+    `Files: ${a.stem}_0001.img … ${a.stem}_${frameNumber(a.s.nTilts - 1)}.img, one per tilt (tilt t -> frame t+1).`,
+    a.emptyTilts.length
+      ? `Frames with no data (excluded or empty mask; all zero, header TRACKED_EMPTY=1): ${frameRanges(a.emptyTilts)}.`
+      : 'Every frame holds data.',
+    'Intensities: counts (the summed detector counts, GAIN=1), unsigned 16-bit, not rescaled. Values above 65535 are',
+    `written as 65535 and read as overloaded by DIALS and XDS (${a.overloadedPixels} pixel(s) in all, in practice the direct beam).`,
+    `Beam centre: one for every frame, (${a.common[0].toFixed(2)}, ${a.common[1].toFixed(2)}) px (column, row; pixel centres at integers).`,
+    `Each frame was moved by whole pixels so that its own direct beam lies there (${moved} frame(s) moved, at most ${maxMove} px);`,
+    'the sub-pixel remainder is in TRACKED_RESIDUAL_X/Y, the move in TRACKED_SHIFT_X/Y.',
     `Geometry: wavelength ${a.cal.wavelengthA.toFixed(6)} A, ${a.cal.reciprocalPixelInvA} A^-1 per pixel, written as pixel ${a.pixelSizeMm} mm`,
     `at an equivalent distance of ${a.distanceMm.toFixed(3)} mm (= pixel / (wavelength * A^-1 per pixel)).`,
     'Each frame is a still at one tilt, written as the wedge of one tilt step centred on it (OSC_START = angle - step/2).',
     a.sign < 0 ? 'The tilt angles decrease; they are written negated about the reversed axis (same rotation), so OSC_RANGE > 0.' : '',
     '',
-    'DIALS:',
+    'DIALS (run in this folder):',
     dialsAxis
-      ? `  dials.import ${a.stem}_*.img goniometer.axes=${dialsAxis}`
+      ? `  dials.import ${a.stem}_*.img goniometer.axis=${dialsAxis}`
       : `  dials.import ${a.stem}_*.img        (rotation axis unknown: run dials.find_rotation_axis after indexing)`,
-    '  dials.find_spots imported.expt',
+    '  dials.find_spots imported.expt spotfinder.threshold.dispersion.kernel_size=2,2',
     '  dials.index imported.expt strong.refl detector.fix=distance',
     '  (for ED the distance and the cell correlate: keep the distance fixed when refining)',
     '',

@@ -16,6 +16,7 @@ import { InputError, ParameterError, throwIfAborted } from '../../../src-shared/
 import { BYTES_PER_PIXEL } from '../../../src-shared/pixels';
 import type { FourDSource } from '../../io/types';
 import { BeamCentreScratch, fitBeamCentre } from '../../kernels/beam-centre';
+import { seriesBeamCentres } from '../../kernels/beam-centre-series';
 import {
   backgroundRing,
   badPixelUnion,
@@ -76,6 +77,7 @@ export async function extractSeries(
   const totals = await runPass(plans, dims.npix, opts, ctx, (plan, acc) =>
     finishTilt(plan, acc, objects, series, opts, doseScale[plan.t], warnings),
   );
+  if (opts.beamCentre) for (const s of series) anchorCentres(s, options, warnings);
   // Tilts no object needed keep probeCount 0; say which objects lost frames to exclusion.
   for (const s of series) {
     const skipped = s.nTilts - s.included.reduce((a, v) => a + v, 0);
@@ -405,6 +407,28 @@ function finishTilt(
       }
     }
   }
+}
+
+/**
+ * One geometry for the series (kernels/beam-centre-series): each frame's centre anchored on the tilt's reference
+ * (its mean pattern over all probe positions, when given; else the median of the frames' fits), refined on the frame
+ * only within a few pixels of it and only where Friedel symmetry agrees.
+ */
+function anchorCentres(s: ExtractedSeries, options: ExtractOptions, warnings: string[]): void {
+  const ref = options.referenceBeamCentre;
+  if (ref && ref.length !== s.nTilts) throw new ParameterError('referenceBeamCentre', `gives ${ref.length} centres for ${s.nTilts} tilts`);
+  const r = seriesBeamCentres(s.frames, s.detectorShape, s.included, s.beamCentre, {
+    ...(ref ? { reference: ref } : {}),
+    ...(options.maxCentreShiftPx !== undefined ? { maxShiftPx: options.maxCentreShiftPx } : {}),
+  });
+  s.beamCentre.set(r.centres);
+  s.beamCentreCheck = {
+    reference: r.reference,
+    fromFrame: Uint8Array.from(r.source, (v) => (v === 'frame' ? 1 : 0)),
+    rejected: r.rejected.map((x) => ({ tilt: x.frame, reason: x.reason })),
+    referenceKind: ref ? 'tilt mean pattern' : 'median of the frames',
+  };
+  if (r.rejected.length) warnings.push(`${s.name}: the beam centre of ${r.rejected.length} frame(s) is the ${ref ? "tilt's mean-pattern" : 'series median'} centre (their own fit was rejected)`);
 }
 
 /** Subtracts object k's ring background (its mean pattern per probe, times the object's probe count) from `raw`. */

@@ -42,6 +42,14 @@ export interface ExtractOptions {
   /** Beam-centre estimate per frame (default true). */
   beamCentre?: boolean;
   /**
+   * Per tilt, the direct-beam centre of the tilt's mean pattern over all probe positions (the virtual pass fits it):
+   * each frame's centre is anchored on it (ExtractedSeries.beamCentreCheck). Without it, on the median of the
+   * frames' own fits.
+   */
+  referenceBeamCentre?: ReadonlyArray<readonly [number, number] | null>;
+  /** How far (px) a frame's own beam-centre fit may move from its reference (default 3). */
+  maxCentreShiftPx?: number;
+  /**
    * Refines a frame's beam centre after the direct-beam fit — the hook for Friedel-pair refinement. Receives the
    * finished pattern (background-subtracted), its shape, and the disk-fit centre; returns a better centre or null.
    */
