@@ -17,6 +17,11 @@ export const REQUIREMENTS = {
     apt: ['chromium'],
     hint: 'or set CHROMIUM_PATH to a Chromium binary',
   },
+  dials: {
+    what: "DIALS and cctbx (the integration tests run dials.import/find_spots/index on trackED's SMV exports and read the result with dxtbx)",
+    present: () => existsSync('/usr/bin/dials.import') && spawnSync('/usr/bin/python3', ['-c', 'import dxtbx, cctbx'], { stdio: 'ignore' }).status === 0,
+    apt: ['dials', 'python3-cctbx'],
+  },
 };
 
 function canInstall() {

@@ -14,7 +14,7 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 // Before any test: what the suite needs from the machine (scripts/preflight.mjs).
-preflightOrExit(['chromium'], 'npm test');
+preflightOrExit(['chromium', 'dials'], 'npm test');
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 mkdirSync('test-results', { recursive: true });

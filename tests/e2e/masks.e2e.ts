@@ -41,6 +41,22 @@ async function mainObjects(page: Page) {
     return window.api.invoke('objects.list', { seriesId: s!.seriesId });
   });
 }
+/**
+ * Auto-detect, click the first candidate, and wait until its tracking run is over (its frames are tracked; the run's
+ * neighbours are written before them). Returns the new object.
+ */
+async function trackFirstCandidate(page: Page): Promise<Awaited<ReturnType<typeof mainObjects>>[number]> {
+  const before = (await mainObjects(page)).length;
+  await page.getByTestId('auto-detect').click();
+  await page.getByTestId('candidates').waitFor();
+  await page.getByTestId('candidates').locator('li').first().click();
+  await expect.poll(async () => (await mainObjects(page)).length).toBe(before + 1);
+  const created = (await mainObjects(page)).at(-1)!;
+  await expect
+    .poll(async () => (await mainObjects(page)).find((o) => o.id === created.id)!.frameState.filter((st) => st === 'tracked').length, { timeout: 30_000 })
+    .toBeGreaterThan(3);
+  return created;
+}
 const at = (f: number[], x: number, y: number): number => f[x + y * N]!;
 const area = (f: number[]): number => f.reduce((a, b) => a + b, 0);
 
@@ -214,18 +230,49 @@ describe('mask curation: persistence, export, auto-detect', () => {
   it('auto-detects particle candidates and tracks the one clicked through every tilt', async () => {
     const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
-    const before = (await mainObjects(page)).length;
-    await page.getByTestId('auto-detect').click();
-    await page.getByTestId('candidates').waitFor();
-    await page.getByTestId('candidates').locator('li').first().click();
-    await expect.poll(async () => (await mainObjects(page)).length).toBe(before + 1);
-    const created = (await mainObjects(page)).at(-1)!;
-    await expect
-      .poll(async () => (await mainObjects(page)).find((o) => o.id === created.id)!.frameState.filter((s) => s === 'tracked').length, { timeout: 30_000 })
-      .toBeGreaterThan(3);
+    const created = await trackFirstCandidate(page);
     const o = (await mainObjects(page)).find((x) => x.id === created.id)!;
     expect(o.prompts.map((p) => p.tilt)).toEqual([3]);
     await screenshot(page, '22-auto-detect-tracked');
+    await page.close();
+  });
+
+  it('lists the auto-detected neighbours dimmed; enables, merges and deletes them; shows purity as numbers', async () => {
+    const page = await fx.harness().newPage();
+    await openSeriesInMasksTab(page);
+    const created = await trackFirstCandidate(page);
+    const list = page.getByTestId('neighbours').locator('li');
+    await expect.poll(() => list.count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    const mainNeighbours = (): Promise<number[]> =>
+      page.evaluate(async () => {
+        const [s] = await window.api.invoke('series.list', {});
+        return (await window.api.invoke('neighbours.list', { seriesId: s!.seriesId })).map((n) => n.label);
+      });
+    const labels = await mainNeighbours();
+    expect(await list.count()).toBe(labels.length);
+    await screenshot(page, '23-neighbours');
+
+    // Enable: a new object; merge: into the tracked object (its frames become edits); delete: gone.
+    const objectsBefore = await mainObjects(page);
+    const target = objectsBefore.find((o) => o.id === created.id)!;
+    const areaBefore = target.areaPx.reduce((a, b) => a + b, 0);
+    await page.getByTestId(`neighbour-enable-${labels[0]}`).click();
+    await expect.poll(async () => (await mainObjects(page)).length).toBe(objectsBefore.length + 1);
+    await page.getByTestId(`neighbour-merge-${labels[1]}`).selectOption(String(target.id));
+    await expect.poll(async () => (await mainObjects(page)).find((o) => o.id === target.id)!.areaPx.reduce((a, b) => a + b, 0)).toBeGreaterThan(areaBefore);
+    expect((await mainObjects(page)).find((o) => o.id === target.id)!.frameState).toContain('edited');
+    await page.getByTestId(`neighbour-delete-${labels[2]}`).click();
+    await expect.poll(() => mainNeighbours()).toEqual(labels.slice(3));
+    await expect.poll(() => list.count()).toBe(labels.length - 3);
+
+    // The merged object now holds another particle: the Export tab says so in numbers.
+    await page.keyboard.press('5');
+    await page.getByTestId('extract-only').click();
+    const numbers = page.getByTestId(`purity-numbers-${target.id}`);
+    await numbers.waitFor({ timeout: 60_000 });
+    await expect(numbers.textContent()).resolves.toMatch(/worst \d+\.\d %/);
+    await screenshot(page, '32-purity');
+    expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
 });

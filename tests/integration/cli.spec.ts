@@ -1,11 +1,14 @@
 // The real `tracked` command, spawned as a user would run it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json';
+import { SHARED_DATA } from '../helpers/paths';
+import { parseSmvHeader } from '../../src-main/io/export';
+import { synthesize } from '../../src-main/synth/index';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracked-cli-'));
 const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tracked.mjs', ...args], { encoding: 'utf8' });
@@ -62,4 +65,78 @@ describe('tracked CLI', () => {
     const r = run('info');
     expect(r.status).toBe(2);
   });
+});
+
+// A single 4D-STEM scan is the most common file a user has: it is a series of one tilt (angle 0, or --angle). The
+// references are the files' own sums, computed independently (../shared/data/PROVENANCE.md, refvals_computed.json).
+describe('tracked on a single 4D file (a series of one tilt)', () => {
+  const real = (rel: string): string => join(SHARED_DATA, 'rosettasciio', rel);
+  const sumImage = async (file: string): Promise<{ shape: number[]; values: Float32Array; angles: Float64Array }> => {
+    const f = new h5wasm.File(file, 'r');
+    try {
+      const ds = f.get('virtual/sum') as import('h5wasm').Dataset;
+      return { shape: ds.shape as number[], values: Float32Array.from(ds.value as Float32Array), angles: Float64Array.from((f.get('angleDeg') as import('h5wasm').Dataset).value as Float64Array) };
+    } finally {
+      f.close();
+    }
+  };
+
+  it('`virtual FILE.mib -d sum` gives one tilt whose image is each frame\'s total count', async () => {
+    const out = join(dir, 'mib-virtual.h5');
+    const r = run('virtual', real('quantumdetector/unzipped/001_4x2_6bit.mib'), '-d', 'bf:5', '-d', 'sum', '-o', out);
+    expect(r.status, r.stderr).toBe(0);
+    const v = await sumImage(out);
+    expect(v.shape).toEqual([1, 2, 4]);
+    expect(Array.from(v.angles)).toEqual([0]);
+    // Per-frame sums from PROVENANCE.md (numpy over the raw frames).
+    expect(Array.from(v.values)).toEqual([448386, 449671, 452147, 455427, 450760, 453755, 455591, 457927]);
+  });
+
+  it('`virtual FILE.h5` (4D HDF5: py4DSTEM and EMD) works, and --angle sets the tilt angle', async () => {
+    const py = join(dir, 'py4dstem-virtual.h5');
+    let r = run('virtual', real('emd/py4DSTEM_size2x3x4x5.h5'), '-d', 'sum', '-o', py, '--angle', '12.5');
+    expect(r.status, r.stderr).toBe(0);
+    let v = await sumImage(py);
+    expect(v.shape).toEqual([1, 2, 3]);
+    expect(Array.from(v.angles)).toEqual([12.5]);
+    expect(v.values.reduce((a, b) => a + b, 0)).toBeCloseTo(28255.876245498657, 1);
+    const emd = join(dir, 'emd-virtual.h5');
+    r = run('virtual', real('emd/Si100_4D.emd'), '-d', 'sum', '-o', emd);
+    expect(r.status, r.stderr).toBe(0);
+    v = await sumImage(emd);
+    expect(v.shape).toEqual([1, 11, 11]);
+    expect(v.values.reduce((a, b) => a + b, 0)).toBeCloseTo(110.66839191815737, 3);
+  });
+
+  it('`info` describes a 4D file as a series of one tilt', () => {
+    const r = run('info', real('quantumdetector/unzipped/001_4x2_6bit.mib'), '--angle', '-7');
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout) as { series: { nTilts: number; tiltRangeDeg: number[] } };
+    expect(info.series.nTilts).toBe(1);
+    expect(info.series.tiltRangeDeg).toEqual([-7, -7]);
+  });
+
+  it('`run` on one 4D file: frames without calibration (and a warning naming it); with --voltage/--q-pixel a one-frame smv/', async () => {
+    // One tilt of a synthetic series is a plain 4D HDF5 file; its calibration lives in the series manifest, not in it.
+    const synth = join(dir, 'one-tilt');
+    await synthesize({ preset: 'single-isolated', size: { scanShape: [24, 24], detectorShape: [64, 64], nTilts: 1, tiltStepDeg: 1 }, outDir: synth, seed: 3 });
+    const file = join(synth, 'tilt_000.h5');
+    let r = run('run', file, '-o', join(dir, 'run-bare'));
+    expect(r.status, r.stderr).toBe(0);
+    let report = JSON.parse(readFileSync(join(dir, 'run-bare', 'report.json'), 'utf8')) as { series: { nTilts: number }; warnings: string[]; files: { smv: string[] } };
+    expect(report.series.nTilts).toBe(1);
+    expect(report.files.smv).toEqual([]);
+    expect(report.warnings.join('\n')).toMatch(/no \.pts2 and no smv\/ \(wavelengthA: unknown/);
+    expect(readdirSync(join(dir, 'run-bare', 'frames'))).toEqual(['0001.tif']);
+
+    r = run('run', file, '-o', join(dir, 'run-cal'), '--voltage', '300', '--q-pixel', '0.02', '--angle', '4');
+    expect(r.status, r.stderr).toBe(0);
+    report = JSON.parse(readFileSync(join(dir, 'run-cal', 'report.json'), 'utf8'));
+    expect(report.files.smv).toEqual(['smv/']);
+    const img = readdirSync(join(dir, 'run-cal', 'smv')).filter((f) => f.endsWith('.img'));
+    expect(img).toHaveLength(1);
+    const { fields } = parseSmvHeader(new Uint8Array(readFileSync(join(dir, 'run-cal', 'smv', img[0]!))));
+    expect(Number(fields.OSC_RANGE)).toBe(0); // a still
+    expect(Number(fields.TRACKED_ANGLE_DEG)).toBe(4);
+  }, 120_000);
 });

@@ -16,7 +16,7 @@ import type { ExtractedSeries } from '../../../src-shared/domain';
 export { encodeTiff, encodeTiffPages, toUint16, uint16Scale, type TiffOptions, type TiffPage } from './tiff';
 export { extractedTilts, frameNumber, writeTiffFrames, type FrameFile, type TiffFramesOptions, type WrittenFrames } from './frames';
 export { formatPts2, writePts2, type Pts2Frame, type Pts2Options } from './pts2';
-export { encodeSmv, parseSmvHeader, writeSmvSeries, type SmvSeriesOptions, type WrittenSmv } from './smv';
+export { countsOnCentre, encodeSmv, parseSmvHeader, SMV_OVERLOAD, writeSmvSeries, type SmvSeriesOptions, type WrittenSmv } from './smv';
 export { writeExtractedHdf5, type Hdf5ExportOptions } from './hdf5';
 export {
   centreOf,

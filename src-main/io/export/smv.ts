@@ -188,8 +188,8 @@ export function writeSmvSeries(s: ExtractedSeries, dir: string, o: SmvSeriesOpti
     if (has) {
       if (!Number.isFinite(s.beamCentre[2 * t])) noCentre++;
       const [cx, cy] = centreOf(s, t, common);
-      dx = Math.round(common[0] - cx);
-      dy = Math.round(common[1] - cy);
+      dx = Math.round(common[0] - cx) || 0; // never −0
+      dy = Math.round(common[1] - cy) || 0;
       residual = [cx + dx - common[0], cy + dy - common[1]];
       const c = countsOnCentre(s.frames.subarray(t * npix, (t + 1) * npix), nqy, nqx, dx, dy);
       data = c.data;

@@ -137,7 +137,11 @@ export function clippedBackground(img: ArrayLike<number>, iterations = 4): { mea
     // Counts so low that most values equal the median: the mean absolute deviation still measures the noise.
     let s = 0;
     let n = 0;
-    for (const d of dev) if (Number.isFinite(d)) (s += d), n++;
+    for (const d of dev) {
+      if (!Number.isFinite(d)) continue;
+      s += d;
+      n++;
+    }
     std = n ? 1.2533 * (s / n) : 0;
   }
   for (let k = 0; k < iterations && std > 0; k++) {
@@ -152,8 +156,12 @@ export function clippedBackground(img: ArrayLike<number>, iterations = 4): { mea
       n++;
     }
     if (n < 2) break;
-    mean = s / n;
-    std = Math.sqrt(Math.max(0, s2 / n - mean * mean));
+    const m = s / n;
+    const sd = Math.sqrt(Math.max(0, s2 / n - m * m));
+    // Sparse counts (mostly 0, a few 1s): clipping at 3σ would drop every 1 and call the noise zero.
+    if (!(sd > 0)) break;
+    mean = m;
+    std = sd;
   }
   return { mean, std };
 }

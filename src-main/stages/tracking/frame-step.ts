@@ -13,7 +13,7 @@
 //     prediction's surroundings; a user's object that is not found (faded, or swallowed) but is still in the field
 //     keeps the motion model's prediction, flagged, instead of an empty frame;
 //  5. what no track took and is large enough becomes a new neighbour (the caller decides).
-import { binaryDilate, binaryErode, distanceTransform, maskIoU, regionProps, translateMask, watershed } from '../../kernels/image';
+import { binaryDilate, binaryErode, distanceTransform, maskIoU, neighbours8, regionProps, translateMask, watershed } from '../../kernels/image';
 import type { FrameQuality } from '../../../src-shared/domain';
 import { assignObjects, FORBIDDEN } from './assignment';
 import { bboxOf, contrastOf, pixelsOf, roiMorph, statsOf, touchesEdge, type Box } from './mask-geometry';
@@ -415,20 +415,15 @@ function refineWithPrior(
       stack.push(i);
     }
   }
+  const nb = new Int32Array(8);
   while (stack.length) {
     const i = stack.pop() as number;
-    const x = i % nx;
-    const y = (i - x) / nx;
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const xx = x + dx;
-        const yy = y + dy;
-        if (xx < 0 || yy < 0 || xx >= nx || yy >= ny) continue;
-        const j = yy * nx + xx;
-        if (candidate[j] && !out[j]) {
-          out[j] = 1;
-          stack.push(j);
-        }
+    const k = neighbours8(i, nx, ny, nb);
+    for (let m = 0; m < k; m++) {
+      const j = nb[m];
+      if (candidate[j] && !out[j]) {
+        out[j] = 1;
+        stack.push(j);
       }
     }
   }
@@ -440,20 +435,15 @@ function refineWithPrior(
 /** True when a region touches (8-connected) a pixel another track took or an anchor claims. */
 function leansOnOthers(st: FrameStep, region: Uint8Array, regions: Int32Array, owner: Int32Array, self: number, claimed: Uint8Array | null): boolean {
   const { nx, ny } = st;
+  const nb = new Int32Array(8);
   for (let i = 0; i < region.length; i++) {
     if (!region[i]) continue;
-    const x = i % nx;
-    const y = (i - x) / nx;
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const xx = x + dx;
-        const yy = y + dy;
-        if (xx < 0 || yy < 0 || xx >= nx || yy >= ny) continue;
-        const k = yy * nx + xx;
-        if (claimed?.[k]) return true;
-        const l = regions[k];
-        if (l && owner[l] >= 0 && owner[l] !== self) return true;
-      }
+    const count = neighbours8(i, nx, ny, nb);
+    for (let m = 0; m < count; m++) {
+      const k = nb[m];
+      if (claimed?.[k]) return true;
+      const l = regions[k];
+      if (l && owner[l] >= 0 && owner[l] !== self) return true;
     }
   }
   return false;
@@ -629,6 +619,7 @@ function unclaimedRegions(
   outcomes: Map<Track, TrackOutcome>,
 ): StepResult['unclaimed'] {
   const { nx, ny, n, opts } = st;
+  const nb = new Int32Array(8);
   const held = new Uint8Array(n);
   for (const o of outcomes.values()) if (o.kind === 'matched' || o.kind === 'predicted') for (let i = 0; i < n; i++) if (o.mask[i]) held[i] = 1;
   const out: StepResult['unclaimed'] = [];
@@ -639,16 +630,9 @@ function unclaimedRegions(
     for (let i = 0; i < n && clear; i++) {
       if (regions[i] !== r.label) continue;
       mask[i] = 1;
-      if (zone[i]) clear = false;
-      const x = i % nx;
-      const y = (i - x) / nx;
-      for (let dy = -1; dy <= 1 && clear; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          if (xx >= 0 && yy >= 0 && xx < nx && yy < ny && held[yy * nx + xx]) clear = false;
-        }
-      }
+      if (zone[i] || held[i]) clear = false;
+      const count = neighbours8(i, nx, ny, nb);
+      for (let m = 0; m < count && clear; m++) if (held[nb[m]]) clear = false;
     }
     if (clear) out.push({ mask, area: r.area });
   }

@@ -477,6 +477,14 @@ function mergeSweeps(p: ObjectPlan, nTilts: number, n: number): void {
       frame.fill(0);
       r.frameState[t] = 'empty';
       r.quality[t] = visited.quality[t];
+    } else {
+      // Beyond where a sweep stopped because the particle left the field: empty, and flagged as such.
+      const left = r.stops.find((st) => /left the field/.test(st.reason) && (st.direction === 'forward' ? t >= st.tilt : t <= st.tilt));
+      if (left) {
+        frame.fill(0);
+        r.frameState[t] = 'empty';
+        r.quality[t] = { iouWithPrediction: 0, areaChange: NaN, contrast: NaN, flagged: true, reason: `outside the field of view (left at tilt ${left.tilt + 1})` };
+      }
     }
   }
 }

@@ -8,6 +8,7 @@ import { useLogStore } from './log';
 import { useLivePatternStore } from './live-pattern';
 import { useMaskToolsStore } from './mask-tools';
 import { useMasksStore } from './masks';
+import { useNeighboursStore } from './neighbours';
 import { usePromptsStore } from './prompts';
 import { useSeriesStore } from './series';
 
@@ -16,6 +17,8 @@ export const useTrackingStore = defineStore('tracking', () => {
   const tracker = ref<'classical' | 'sam2'>('classical');
   const modelDir = ref('');
   const candidates = ref<CandidateSummary[]>([]);
+  /** The virtual image to track in; '' = bright field and dark field together (the default). */
+  const image = ref('');
   const log = useLogStore();
 
   async function retrack(direction: 'forward' | 'backward' | 'both', objectIds?: number[]): Promise<void> {
@@ -34,7 +37,7 @@ export const useTrackingStore = defineStore('tracking', () => {
           fromTilt: s.tilt,
           direction,
           ...(maxFrames.value ? { maxFrames: maxFrames.value } : {}),
-          image: s.output,
+          ...(image.value ? { image: image.value } : {}),
           tracker: tracker.value,
           ...(tracker.value === 'sam2' && modelDir.value ? { modelDir: modelDir.value } : {}),
         },
@@ -46,6 +49,7 @@ export const useTrackingStore = defineStore('tracking', () => {
         useMaskToolsStore().recordRetrack(o.id, b.masks, b.states);
         log.info(`${masks.objects[o.id]?.name ?? o.id}: ${o.framesTracked} frames tracked, ${o.framesFlagged} flagged${o.stopped ? ` — stopped: ${o.stopped}` : ''}`, 'tracking');
       }
+      await useNeighboursStore().load();
       void useLivePatternStore().refresh();
     } catch {
       // Logged by the job store.
@@ -56,7 +60,7 @@ export const useTrackingStore = defineStore('tracking', () => {
     const s = useSeriesStore().active;
     if (!s) return;
     try {
-      candidates.value = await api().invoke('track.candidates', { seriesId: s.summary.seriesId, tilt: s.tilt, image: s.output });
+      candidates.value = await api().invoke('track.candidates', { seriesId: s.summary.seriesId, tilt: s.tilt, ...(image.value ? { image: image.value } : {}) });
       log.info(`${candidates.value.length} particle candidates on tilt ${s.tilt + 1}`, 'tracking');
     } catch (e) {
       log.error(e, 'tracking');
@@ -75,5 +79,5 @@ export const useTrackingStore = defineStore('tracking', () => {
     await retrack('both', [o.id]);
   }
 
-  return { maxFrames, tracker, modelDir, candidates, retrack, detect, objectFromPoint };
+  return { maxFrames, tracker, modelDir, image, candidates, retrack, detect, objectFromPoint };
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { h5lib } from '../../h5';
-import { encodeTiff, exportObject, formatPts2, parseSmvHeader, resolveCalibration, writeExtractedHdf5, writeSmvSeries, writeTiffFrames } from '../index';
+import { countsOnCentre, encodeTiff, exportObject, formatPts2, parseSmvHeader, resolveCalibration, SMV_OVERLOAD, writeExtractedHdf5, writeSmvSeries, writeTiffFrames } from '../index';
 import type { ExtractedSeries } from '../../../../src-shared/domain';
 
 // utif2 is CommonJS; load it the way Node loads it.
@@ -141,12 +141,19 @@ describe('PETS2 .pts2', () => {
 });
 
 describe('SMV for DIALS/XDS', () => {
-  it('headers carry size, pixel, λ, equivalent distance, beam centre (ADSC convention), oscillation per frame', () => {
+  it('one frame per tilt, every header on one common beam centre, pixels as whole counts moved by whole pixels', () => {
     const s = series();
+    s.beamCentre[6] = 5.9; // tilt 3's beam is 2.4 px right of the others: moved back by 2 px, 0.4 px left over
     const cal = resolveCalibration(s.calibration);
     const out = join(dir, 'smv');
     const w = writeSmvSeries(s, out, { calibration: cal, stem: 'rodA', pixelSizeMm: 0.055 });
-    expect(w.files).toEqual(['rodA_0001.img', 'rodA_0002.img', 'rodA_0004.img']);
+    expect(w.files).toEqual(['rodA_0001.img', 'rodA_0002.img', 'rodA_0003.img', 'rodA_0004.img']);
+    expect(w.emptyTilts).toEqual([2]);
+    // The median of the extracted frames' centres (tilts 0, 1, 3).
+    expect(w.commonCentre[0]).toBeCloseTo(3.5, 12);
+    expect(w.commonCentre[1]).toBeCloseTo(2.55, 12);
+    expect(w.shifts).toEqual([[0, 0], [0, 0], [0, 0], [-2, 0]]);
+    expect(w.warnings.some((m) => /not whole counts/.test(m))).toBe(true);
     const lambda = 0.0250793; // 200 kV
     const L = 0.055 / (cal.wavelengthA * 0.0105);
     for (const file of w.files) {
@@ -163,25 +170,37 @@ describe('SMV for DIALS/XDS', () => {
       expect(Number(fields.PIXEL_SIZE)).toBe(0.055);
       expect(Number(fields.WAVELENGTH)).toBeCloseTo(lambda, 6);
       expect(Number(fields.DISTANCE)).toBeCloseTo(L, 3);
+      expect(Number(fields.GAIN)).toBe(1);
       // The geometry is right: a point d pixels from the beam sits at 2θ = atan(d·p/L) → |q| = 2 sin θ / λ ≈ d·s.
       const d = 40;
       const twoTheta = Math.atan((d * Number(fields.PIXEL_SIZE)) / Number(fields.DISTANCE));
       expect((2 * Math.sin(twoTheta / 2)) / Number(fields.WAVELENGTH)).toBeCloseTo(d * 0.0105, 4);
-      // dxtbx FormatSMVADSC: (fast, slow) mm = (BEAM_CENTER_Y, BEAM_CENTER_X) from the first pixel's corner.
-      expect(Number(fields.BEAM_CENTER_Y)).toBeCloseTo((s.beamCentre[2 * t] + 0.5) * 0.055, 6);
-      expect(Number(fields.BEAM_CENTER_X)).toBeCloseTo((s.beamCentre[2 * t + 1] + 0.5) * 0.055, 6);
+      // dxtbx FormatSMVADSC: (fast, slow) mm = (BEAM_CENTER_Y, BEAM_CENTER_X) from the first pixel's corner; the
+      // same in every header.
+      expect(Number(fields.BEAM_CENTER_Y)).toBeCloseTo((3.5 + 0.5) * 0.055, 6);
+      expect(Number(fields.BEAM_CENTER_X)).toBeCloseTo((2.55 + 0.5) * 0.055, 6);
       expect(Number(fields.OSC_RANGE)).toBeCloseTo(1.5, 6);
       expect(Number(fields.OSC_START)).toBeCloseTo(-3 + 1.5 * t - 0.75, 6);
       expect(Number(fields.PHI)).toBe(Number(fields.OSC_START));
       expect(Number(fields.TWOTHETA)).toBe(0);
       expect(Number(fields.TRACKED_ANGLE_DEG)).toBe(s.anglesDeg[t]);
+      expect(Number(fields.TRACKED_EMPTY)).toBe(t === 2 ? 1 : 0);
       for (const k of ['BEAM_CENTER_X', 'BEAM_CENTER_Y', 'DISTANCE', 'WAVELENGTH', 'PIXEL_SIZE', 'OSC_START', 'OSC_RANGE', 'SIZE1', 'SIZE2', 'BYTE_ORDER', 'TIME']) {
         expect(fields[k], k).toBeDefined();
       }
       const px = new Uint16Array(bytes.slice(headerBytes).buffer);
-      const scale = Number(fields.TRACKED_SCALE);
-      expect(Array.from(px)).toEqual(Array.from(s.frames.subarray(t * NPIX, (t + 1) * NPIX), (v) => Math.max(0, Math.round(v * scale))));
+      const dx = w.shifts[t][0];
+      expect(Number(fields.TRACKED_SHIFT_X)).toBe(dx);
+      // Counts, not rescaled: frame value at (x − dx, y) rounded and clipped at 0; what moved in from outside is 0.
+      const expected = Array.from({ length: NPIX }, (_, i) => {
+        const x = i % NQX;
+        const y = Math.floor(i / NQX);
+        if (t === 2 || x - dx < 0 || x - dx >= NQX) return 0;
+        return Math.max(0, Math.round(s.frames[t * NPIX + y * NQX + x - dx]));
+      });
+      expect(Array.from(px)).toEqual(expected);
     }
+    expect(Number(parseSmvHeader(new Uint8Array(readFileSync(join(out, 'rodA_0004.img')))).fields.TRACKED_RESIDUAL_X)).toBeCloseTo(0.4, 3);
     const xds = readFileSync(join(out, 'XDS.INP'), 'utf8');
     expect(xds).toContain('NAME_TEMPLATE_OF_DATA_FRAMES= rodA_????.img SMV');
     expect(xds).toContain('DATA_RANGE= 1 4');
@@ -190,10 +209,22 @@ describe('SMV for DIALS/XDS', () => {
     expect(xds).toMatch(/OSCILLATION_RANGE= 1\.500000\n/);
     const ax = (12.3 * Math.PI) / 180;
     expect(xds).toContain(`ROTATION_AXIS= ${Math.cos(ax).toFixed(6)} ${Math.sin(ax).toFixed(6)} 0.000000`);
-    expect(xds).toContain(`ORGX= ${(3.4 + 0.5).toFixed(3)}  ORGY= ${(2.6 + 0.5).toFixed(3)}`);
+    expect(xds).toContain(`ORGX= ${(3.5 + 0.5).toFixed(3)}  ORGY= ${(2.55 + 0.5).toFixed(3)}`);
     expect(xds).toMatch(new RegExp(`DETECTOR_DISTANCE= ${L.toFixed(4)}`));
     const readme = readFileSync(join(out, 'README.txt'), 'utf8');
-    expect(readme).toContain(`goniometer.axes=${Math.cos(ax).toFixed(6)},${(-Math.sin(ax)).toFixed(6)},0`);
+    expect(readme).toContain(`dials.import rodA_*.img goniometer.axis=${Math.cos(ax).toFixed(6)},${(-Math.sin(ax)).toFixed(6)},0`);
+    expect(readme).toMatch(/Frames with no data .*: 3\./);
+    expect(readme).toMatch(/Intensities: counts/);
+  });
+
+  it('whole counts are exact; above 65535 a pixel is written as overloaded', () => {
+    const frame = Float32Array.from([0, 1, 2, 65534, 65535, 70000, -3, 7.4, 1e6]);
+    const c = countsOnCentre(frame, 3, 3, 0, 0);
+    expect(Array.from(c.data)).toEqual([0, 1, 2, 65534, SMV_OVERLOAD, SMV_OVERLOAD, 0, 7, SMV_OVERLOAD]);
+    expect(c.overloaded).toBe(3);
+    expect(c.fractional).toBe(1);
+    // A move by (1, −1): pixel (x, y) takes (x − 1, y + 1); the first column and last row come from outside.
+    expect(Array.from(countsOnCentre(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), 3, 3, 1, -1).data)).toEqual([0, 4, 5, 0, 7, 8, 0, 0, 0]);
   });
 
   it('a descending series is written about the reversed axis with positive OSC_RANGE', () => {
@@ -244,10 +275,15 @@ describe('HDF5 and the whole export', () => {
     expect(readdirSync(out).sort()).toEqual(['frames', 'frames16', 'rod_A.pts2', 'smv']);
     const pts2 = readFileSync(join(out, 'rod_A.pts2'), 'utf8');
     for (const f of r.frames.files) expect(pts2).toContain(`"frames/${f.file}"  ${f.angleDeg.toFixed(4)}`);
-    expect(readdirSync(join(out, 'smv')).sort()).toEqual(['README.txt', 'XDS.INP', 'rod_A_0001.img', 'rod_A_0002.img', 'rod_A_0004.img']);
+    expect(readdirSync(join(out, 'smv')).sort()).toEqual(['README.txt', 'XDS.INP', 'rod_A_0001.img', 'rod_A_0002.img', 'rod_A_0003.img', 'rod_A_0004.img']);
     const all = [out, join(out, 'frames'), join(out, 'frames16'), join(out, 'smv')].flatMap((d) => readdirSync(d));
     expect(all.filter((n) => n.includes('.tmp-'))).toEqual([]);
-    expect(() => exportObject({ ...s, calibration: {} }, join(dir, 'nocal'))).toThrow(/wavelengthA/);
+    // Without the geometry only the frames can be written: no .pts2, no smv/, and a warning that says what is missing.
+    const bare = exportObject({ ...s, calibration: {} }, join(dir, 'nocal'));
+    expect(readdirSync(join(dir, 'nocal')).sort()).toEqual(['frames']);
+    expect(bare.pts2).toBeUndefined();
+    expect(bare.smv).toBeUndefined();
+    expect(bare.warnings.join()).toMatch(/wavelengthA: unknown.*--voltage/);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   binaryDilate,
   binaryErode,
   binaryOpen,
+  clippedBackground,
   distanceTransform,
   distanceTransformSquared,
   fillHoles,
@@ -84,6 +85,23 @@ describe('background', () => {
     const img = new Float32Array(40 * 30).fill(7);
     const { corrected } = subtractBackground(img, 40, 30, { method: 'gaussian', radius: 16 });
     for (const v of corrected) expect(Math.abs(v)).toBeLessThan(1e-4);
+  });
+});
+
+describe('clipped background', () => {
+  it('measures the background of an image with bright particles covering a third of it', () => {
+    const rand = rng(4);
+    const img = new Float32Array(64 * 64).map(() => 100 + 5 * gauss(rand));
+    const particles = disk(64, 64, 30, 30, 20);
+    for (let i = 0; i < img.length; i++) if (particles[i]) img[i] += 400;
+    const b = clippedBackground(img);
+    expect(b.mean).toBeCloseTo(100, 0);
+    expect(b.std).toBeGreaterThan(4.6);
+    expect(b.std).toBeLessThan(5.4);
+    expect(clippedBackground(new Float32Array(10).fill(3))).toEqual({ mean: 3, std: 0 });
+    // Counts so low that most pixels are 0: the noise is still seen.
+    const sparse = Float32Array.from({ length: 1000 }, (_, i) => (i % 7 === 0 ? 1 : 0));
+    expect(clippedBackground(sparse).std).toBeGreaterThan(0);
   });
 });
 
@@ -384,6 +402,29 @@ describe('phase correlation', () => {
     expect(Math.abs(r.dx - dx)).toBeLessThan(0.1);
     expect(Math.abs(r.dy - dy)).toBeLessThan(0.1);
     expect(r.peak).toBeGreaterThan(0.2);
+  });
+
+  it('with a prior picks the plausible one of two peaks; the sub-pixel shift and peak height are unweighted', () => {
+    // A tall bar next to a short one, then only the short one's twin: the bar's width apart there is a second match.
+    const nx = 48;
+    const ny = 48;
+    const bar = (x0: number, h: number): Float32Array => {
+      const img = new Float32Array(nx * ny);
+      for (let y = 10; y < 10 + h; y++) for (let x = x0; x < x0 + 5; x++) img[y * nx + x] = 1;
+      return img;
+    };
+    const a = bar(14, 20);
+    const b = Float32Array.from(bar(14, 20), (v, i) => Math.max(v, bar(23, 20)[i]!));
+    const near = phaseCorrelate(a, b, nx, ny, { prior: { dx: 0, dy: 0, sigmaPx: 3 } });
+    expect(Math.hypot(near.dx, near.dy)).toBeLessThan(0.5);
+    const far = phaseCorrelate(a, b, nx, ny, { prior: { dx: 9, dy: 0, sigmaPx: 3 } });
+    expect(far.dx).toBeCloseTo(9, 0);
+    // An exact shift is found wherever the prior sits, within reason: the prior only breaks ties between peaks.
+    const s1 = scene(64, 64, 0, 0, 5);
+    const s2 = scene(64, 64, 6.3, -2.2, 5);
+    const r = phaseCorrelate(s1, s2, 64, 64, { prior: { dx: 0, dy: 0, sigmaPx: 8 } });
+    expect(Math.abs(r.dx - 6.3)).toBeLessThan(0.1);
+    expect(Math.abs(r.dy + 2.2)).toBeLessThan(0.1);
   });
 
   it('gives a weak peak for unrelated images and zero for a flat image', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accumulateFramesInto, backgroundRing, buildTargetMap, createAccumulators, fillBadPixelsInPlace, neededRuns } from '../../../kernels/extract';
-import { computePurity, drawMaskOverlay } from '../../../kernels/purity';
+import { computePurity, drawMaskOverlay, particlePurity } from '../../../kernels/purity';
 import { splitRuns } from '../service';
 
 const grid = (rows: string[]): Uint8Array => Uint8Array.from(rows.join('').split(''), (c) => (c === '#' ? 1 : 0));
@@ -70,6 +70,39 @@ describe('purity and overlay', () => {
     expect(r.sharedProbes[1][0]).toBe(1);
     const none = computePurity({ masks: [new Uint8Array(6)], image, nTilts: 1, ny: 2, nx: 3 });
     expect(Number.isNaN(none.sharedFraction[0][0])).toBe(true);
+  });
+
+  it('particle purity: the share of probe positions and of scattered signal (above the background) in no other particle', () => {
+    // 4×4, two tilts. Tilt 0: the mask covers the left two columns; another particle covers column 1. Tilt 1: no overlap.
+    const mask = Uint8Array.from([
+      ...grid(['##..', '##..', '##..', '##..']),
+      ...grid(['##..', '##..', '....', '....']),
+    ]);
+    const others = Uint16Array.from([
+      ...Array.from(grid(['.#..', '.#..', '.#..', '.#..']), (v) => v * 3),
+      ...new Uint16Array(16),
+    ]);
+    // Background 10 everywhere; the mask's own column carries 30 above it, the shared column 10 above it.
+    const signal = new Float32Array(32).fill(10);
+    for (let y = 0; y < 4; y++) {
+      signal[y * 4] = 40;
+      signal[y * 4 + 1] = 20;
+      signal[16 + y * 4] = 40;
+    }
+    const r = particlePurity({ mask, others, signal, nTilts: 2, ny: 4, nx: 4 });
+    expect(r.probes[0]).toBeCloseTo(0.5);
+    expect(r.signal[0]).toBeCloseTo(120 / 160); // 4×30 own of 4×30 + 4×10
+    expect(r.purity[0]).toBeCloseTo(0.5); // the worse of the two
+    expect(r.sharedProbes[0]).toBe(4);
+    expect(r.probes[1]).toBe(1);
+    expect(r.signal[1]).toBe(1);
+    // Probe positions only without a signal; NaN where the mask is empty.
+    const p = particlePurity({ mask, others, signal: null, nTilts: 2, ny: 4, nx: 4 });
+    expect(p.purity[0]).toBeCloseTo(0.5);
+    expect(Number.isNaN(p.signal[0])).toBe(true);
+    const empty = particlePurity({ mask: new Uint8Array(32), others, signal, nTilts: 2, ny: 4, nx: 4 });
+    expect(Number.isNaN(empty.purity[0])).toBe(true);
+    expect(() => particlePurity({ mask: new Uint8Array(3), others, signal, nTilts: 2, ny: 4, nx: 4 })).toThrow(/mask/);
   });
 
   it('draws the grey image with coloured outlines; fills blend, overlaps at double opacity', () => {

@@ -1,7 +1,7 @@
 // The tracking bars, on the project's own synthetic generator output (src-main/synth): the brookite
 // agglomerate — five nanorods touching end to end, with strong, tilt-dependent diffraction contrast — at the
-// presets' small and medium sizes. What the app does: the virtual ADF from the raw counts (the virtual-imaging
-// service, annulus from the data, see realsynth.ts), one click on the middle tilt (the auto-picked particle), the
+// presets' small and medium sizes. What the app does: the virtual ADF and BF from the raw counts (the
+// virtual-imaging service, detectors from the data, see realsynth.ts), one click on the middle tilt (the auto-picked particle), the
 // classical tracker over all tilts. The bar: mean IoU ≥ 0.85 with the ground-truth masks over all tilts, worst tilt
 // ≥ 0.6, and no frame where the mask jumps to a neighbour; all five rods tracked together keep their identities.
 // Each size is generated once for this file (small ≈ 6 s, medium ≈ 11 s here) and deleted afterwards.
@@ -47,7 +47,17 @@ describe.each(['small', 'medium'] as const)('tracking the synthetic brookite agg
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const input = () => ({ stack: s.virtual, nTilts: s.nTilts, ny: s.ny, nx: s.nx });
+  // As the app tracks: bright field and dark field together.
+  const input = () => ({
+    stack: s.virtual,
+    channels: [
+      { stack: s.virtual, invert: false },
+      { stack: s.bf, invert: true },
+    ],
+    nTilts: s.nTilts,
+    ny: s.ny,
+    nx: s.nx,
+  });
   /** The id of the truth particle whose mask holds pixel (x, y) on frame t (0 when none). */
   const particleAt = (x: number, y: number, t: number): number => {
     for (const [id, m] of s.masks) if (m[t * n + y * s.nx + x]) return id;

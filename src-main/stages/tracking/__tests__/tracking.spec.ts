@@ -58,6 +58,39 @@ describe('detectCandidates', () => {
   });
 });
 
+describe("threshold 'noise'", () => {
+  it('keeps a faint crystal beside one a hundred times brighter, which a histogram threshold (Li) loses', () => {
+    const nx = 64;
+    const rand = (() => {
+      let x = 7;
+      return () => ((x = (x * 48271) % 2147483647) / 2147483647);
+    })();
+    const img = new Float32Array(nx * nx);
+    const faint = new Uint8Array(nx * nx);
+    for (let y = 0; y < nx; y++) {
+      for (let x = 0; x < nx; x++) {
+        const i = y * nx + x;
+        img[i] = 10 + 2 * (rand() + rand() + rand() - 1.5);
+        if ((x - 24) ** 2 + (y - 32) ** 2 <= 64) img[i] += 2000; // a crystal in a strong reflection
+        if ((x - 40) ** 2 + (y - 32) ** 2 <= 49) {
+          img[i] += 20; // its faint neighbour, touching it
+          faint[i] = 1;
+        }
+      }
+    }
+    const found = (method: 'noise' | 'li'): number => {
+      const d = detectCandidates(img, nx, nx, { threshold: method });
+      let hit = 0;
+      for (let i = 0; i < faint.length; i++) if (faint[i] && d.foreground[i]) hit++;
+      return hit / faint.reduce((a, b) => a + b, 0);
+    };
+    expect(found('noise')).toBeGreaterThan(0.8);
+    expect(found('li')).toBeLessThan(0.2);
+    const d = detectCandidates(img, nx, nx);
+    expect(d.candidates.length).toBe(2);
+  });
+});
+
 describe('assignment and drift', () => {
   it('assigns jointly, leaves an object unmatched rather than taking a poor match, respects the gate', () => {
     // Greedy would give object 0 candidate 0 (cost 1) and object 1 candidate 1 (cost 10); jointly 2 + 2 is better.
@@ -179,7 +212,11 @@ describe('trackObjects on a synthetic tilt series', () => {
     // It was followed until (nearly) fully out, and nothing was written after.
     const inside = ALL.filter((t) => t < exit);
     expect(iouStats(gone.masks, s.truth[1], N, inside.filter((t) => t < exit - 3)).mean).toBeGreaterThanOrEqual(0.85);
-    for (let t = exit; t < s.nTilts; t++) expect(gone.frameState[t]).toBe('empty');
+    for (let t = exit; t < s.nTilts; t++) {
+      expect(gone.frameState[t]).toBe('empty');
+      // Not silently empty: every tilt after it left is flagged with why.
+      expect(gone.quality[t]).toMatchObject({ flagged: true, reason: expect.stringMatching(/field of view/) });
+    }
     expect(iouStats(gone.masks, s.truth[1], N, ALL.filter((t) => t <= MID)).min).toBeGreaterThanOrEqual(0.6);
 
     const fwd = await trackObjects(input(s), [click(s, 0)], { direction: 'forward', maxFrames: 5 });
@@ -227,6 +264,58 @@ describe('trackObjects on a synthetic tilt series', () => {
     const ac = new AbortController();
     const p = trackObjects(input(scene), [click(scene, 0)], {}, { signal: ac.signal, onProgress: (d) => d === 35 && ac.abort() });
     await expect(p).rejects.toThrow(CancelledError);
+  });
+});
+
+describe('whole-field tracking, channels and the never-empty rule', () => {
+  it('tracks the touching neighbour as a neighbour of its own: labelled on every tilt, never inside the mask', async () => {
+    const res = await trackObjects(input(scene), [click(scene, 1)]);
+    const o = res.objects[0];
+    expect(iouStats(o.masks, scene.truth[1], N, ALL).mean).toBeGreaterThanOrEqual(0.85);
+    const nb = res.neighbours!;
+    // The touching particle 2 is one neighbour label on (nearly) every tilt; the other particles are neighbours too.
+    const labelOf2 = (t: number): number => nb.labels[t * N + Math.round(scene.centres[2][t].y) * scene.nx + Math.round(scene.centres[2][t].x)];
+    const l2 = labelOf2(MID);
+    expect(l2).toBeGreaterThan(0);
+    expect(ALL.filter((t) => labelOf2(t) === l2).length).toBeGreaterThanOrEqual(scene.nTilts - 2);
+    const only2 = Uint8Array.from(nb.labels, (l) => (l === l2 ? 1 : 0));
+    expect(iouStats(only2, scene.truth[2], N, ALL).mean).toBeGreaterThanOrEqual(0.8);
+    for (let i = 0; i < nb.labels.length; i++) if (o.masks[i]) expect(nb.labels[i]).toBe(0);
+    expect(nb.neighbours.length).toBeGreaterThanOrEqual(3);
+    expect(nb.neighbours.every((x) => x.tilts > 0 && x.meanAreaPx > 0)).toBe(true);
+  });
+
+  it('keeps a particle that fades out of the image for a few tilts: the prediction, flagged — never an empty tilt', async () => {
+    const stack = scene.stack.slice();
+    // Particle 0 fades into the background on tilts 18–20 (its crystal is off every reflection the image sees).
+    for (const t of [18, 19, 20]) {
+      for (let i = 0; i < N; i++) if (scene.truth[0][t * N + i]) stack[t * N + i] = 10 + (stack[t * N + i] - 10 - 50) * 0.05;
+    }
+    const res = await trackObjects({ ...input(scene), stack }, [click(scene, 0)]);
+    const o = res.objects[0];
+    expect(o.stops).toEqual([]);
+    for (const t of [18, 19, 20]) {
+      expect(o.frameState[t]).toBe('tracked');
+      expect(o.quality[t]).toMatchObject({ flagged: true, reason: expect.stringMatching(/prediction/) });
+      expect(iouStats(o.masks, scene.truth[0], N, [t]).mean).toBeGreaterThan(0.6);
+    }
+    expect(iouStats(o.masks, scene.truth[0], N, ALL.filter((t) => t < 18 || t > 20)).mean).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('segments in several virtual images together: a particle dark in one is found in the other', async () => {
+    // Channel A (dark field) loses particle 0 on tilts 5–25; channel B (bright field, inverted) always shows it.
+    const bf = synthStack({ ...base, particles: defaultParticles(), brightField: true });
+    const adf = scene.stack.slice();
+    for (let t = 5; t <= 25; t++) for (let i = 0; i < N; i++) if (scene.truth[0][t * N + i]) adf[t * N + i] = 10 + 6 * Math.sin(i);
+    const channels = [
+      { stack: adf, invert: false },
+      { stack: bf.stack, invert: true },
+    ];
+    const both = await trackObjects({ ...input(scene), stack: adf, channels }, [click(scene, 0)]);
+    expect(iouStats(both.objects[0].masks, scene.truth[0], N, ALL).mean).toBeGreaterThanOrEqual(0.85);
+    const alone = await trackObjects({ ...input(scene), stack: adf }, [click(scene, 0)]);
+    expect(iouStats(alone.objects[0].masks, scene.truth[0], N, ALL).mean).toBeLessThan(0.7);
+    await expect(trackObjects({ ...input(scene), channels: [{ stack: new Float32Array(5), invert: false }] }, [click(scene, 0)])).rejects.toThrow(/channels/);
   });
 });
 

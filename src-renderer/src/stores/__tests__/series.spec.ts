@@ -1,5 +1,6 @@
 // The series store against main's real services: open a synthetic series, its virtual images and mean pattern,
 // scrubbing tilts, a probe position's pattern, detector changes.
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useSelectionStore } from '../selection';
 import { useSeriesStore } from '../series';
@@ -46,6 +47,16 @@ describe('series store', () => {
     const after = series.active!.stacks['bf']!;
     expect(after.length).toBe(before.length);
     expect(after.reduce((a, v) => a + v, 0)).toBeLessThan(before.reduce((a, v) => a + v, 0));
+  });
+
+  it('opens a single 4D file as a series of one tilt (angle 0), with its virtual images', async () => {
+    const series = useSeriesStore();
+    const file = join(dirname(fx.manifest()), 'tilt_002.h5');
+    const summary = await series.open(file);
+    expect(summary?.nTilts).toBe(1);
+    expect(summary?.anglesDeg).toEqual([0]);
+    expect(series.active!.tilt).toBe(0);
+    expect(series.active!.stacks['adf']!.length).toBe(SCAN * SCAN);
   });
 
   it('a path that is no series logs the reason and opens nothing', async () => {
