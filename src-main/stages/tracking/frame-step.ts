@@ -356,14 +356,16 @@ function splitOversized(st: FrameStep, preds: Prediction[], regions: Int32Array,
 /** Weight of the shape prior, in noise levels per pixel of signed distance to the predicted outline, and its reach. */
 const PRIOR_WEIGHT = 1.5;
 const PRIOR_REACH_PX = 2;
+/** Below this mean brightness (noise levels above the background) a region counts as faint for the prior. */
+const FAINT_SIGMAS = 8;
 
 /**
  * The matched region re-decided pixel by pixel with the predicted shape as a prior: a pixel is in when its
  * brightness above the track's own level (in noise units), plus PRIOR_WEIGHT × its depth inside the predicted mask
- * centred on the region (at most PRIOR_REACH_PX), is positive, and it is connected to the region. A bright crystal's
- * outline is its own (the image term dominates); a faint one, a few noise levels above the background, keeps the
- * shape it had a tilt ago instead of a ragged, holed outline of noise. The prior only adds: where the image shows
- * the particle beyond its old shape, it grows. Pixels other tracks took or anchors claim stay theirs.
+ * centred on the region (at most PRIOR_REACH_PX), is positive, and it is connected to the region. On a clear crystal
+ * the prior starts inside the outline, which is the image's; a faint one, a few noise levels above the background,
+ * keeps the shape it had a tilt ago, outline included, instead of a ragged, holed one of noise. The prior only adds: where the image shows the
+ * particle beyond its old shape, it grows. Pixels other tracks took or anchors claim stay theirs.
  */
 function refineWithPrior(
   st: FrameStep,
@@ -381,6 +383,11 @@ function refineWithPrior(
   // prediction that lags a fast particle does not drag the outline back.
   const rs = statsOf(region, nx);
   const shape = translateMask(pr.mask, nx, ny, Math.round(rs.cx - pr.cx), Math.round(rs.cy - pr.cy)).mask;
+  // How far the prior reaches out: for a faint crystal it holds the outline too, for a clear one only the interior.
+  let sum = 0;
+  for (let i = 0; i < n; i++) if (region[i]) sum += a.image[i];
+  const faint = (sum / Math.max(1, rs.area) - a.backgroundMean) / sigma < FAINT_SIGMAS;
+  const fromDepth = faint ? 0.5 : 1;
   const pad = PRIOR_REACH_PX + 2;
   const rb = bboxOf(pixelsOf(region), nx);
   const sb = bboxOf(pixelsOf(shape), nx);
@@ -402,7 +409,9 @@ function refineWithPrior(
       if (l && !region[i] && owner[l] !== self) continue; // another particle's region
       if (l && !region[i] && owner[l] < 0) continue;
       const k = y * w + x;
-      const prior = inside[k] ? PRIOR_WEIGHT * Math.min(PRIOR_REACH_PX, depth[k] - 0.5) : 0;
+      // Depth 1 is the predicted outline itself: on a clear crystal the image alone decides there (a prior there
+      // fattens every mask); on a faint one, a noise level or two per pixel, the outline needs the prior.
+      const prior = inside[k] ? PRIOR_WEIGHT * Math.max(0, Math.min(PRIOR_REACH_PX, depth[k] - fromDepth)) : 0;
       if ((a.image[i] - level) / sigma + prior > 0) candidate[i] = 1;
     }
   }
