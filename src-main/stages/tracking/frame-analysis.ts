@@ -66,7 +66,9 @@ export class AnalysisCache {
     const a = this.analysis(t);
     if (!a.hasContent) return a.image;
     const unit = Math.max(SILHOUETTE_SIGMAS * a.backgroundStd, 1e-12);
-    return Float32Array.from(a.image, (v) => Math.min(1, Math.max(0, v - a.backgroundMean) / unit));
+    const out = new Float32Array(a.image.length);
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, a.image[i] - a.backgroundMean) / unit);
+    return out;
   }
 
   /** Candidate regions (touching particles split), for prompts. */

@@ -172,7 +172,12 @@ export function stepFrame(t: number, a: FrameAnalysis, tracks: Track[], claimed:
   for (let i = 0; i < st.n; i++) if (regions[i] && owner[regions[i]] >= 0) taken[i] = 1;
   preds.forEach((pr, j) => {
     const k = match[j];
-    const region = k >= 0 ? Uint8Array.from(regions, (l) => (l === cols[k].label ? 1 : 0)) : null;
+    let region: Uint8Array | null = null;
+    if (k >= 0) {
+      region = new Uint8Array(st.n);
+      const label = cols[k].label;
+      for (let i = 0; i < st.n; i++) if (regions[i] === label) region[i] = 1;
+    }
     const refined = region ? refineWithPrior(st, pr, region, levels[j], regions, owner, j, claimed) : null;
     outcomes.set(pr.track, settle(st, pr, refined, regions, owner, j, taken, claimed, zone));
   });

@@ -181,7 +181,8 @@ function noiseThreshold(image: Float32Array, nx: number, ny: number): { mask: Ui
   const { mean, std } = clippedBackground(image);
   const edge = mean + NOISE_EDGE_SIGMAS * std;
   const seed = mean + NOISE_SEED_SIGMAS * std;
-  const low = Uint8Array.from(image, (v) => (v > edge ? 1 : 0));
+  const low = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (image[i] > edge) low[i] = 1;
   const comps = labelComponents(low, nx, ny);
   const seeded = new Uint8Array(comps.count + 1);
   for (let i = 0; i < n; i++) if (image[i] > seed) seeded[comps.labels[i]] = 1;
@@ -309,7 +310,9 @@ export function splitMap(
 
 /** −ridge: the elevation the watersheds flood. */
 export function splitElevation(ridge: Float32Array): Float32Array {
-  return Float32Array.from(ridge, (v) => -v);
+  const out = new Float32Array(ridge.length);
+  for (let i = 0; i < ridge.length; i++) out[i] = -ridge[i];
+  return out;
 }
 
 /** Watershed of the foreground into one region per split marker (touching particles split where they meet). */
