@@ -43,6 +43,29 @@ describe('tracking service', () => {
     expect(Array.from(after.masks.subarray(3 * N * N, 4 * N * N))).toEqual(Array.from(mask));
     expect(after.frameState.slice(0, 3)).toEqual(['empty', 'empty', 'empty']);
     expect(after.frameState.slice(4)).toEqual(['tracked', 'tracked', 'tracked']);
+    // The rest of the field was tracked too: neighbours in the project, never under the object's masks.
+    const nb = project.neighbours!;
+    expect(nb.list.length).toBeGreaterThanOrEqual(2);
+    for (let i = 4 * N * N; i < 7 * N * N; i++) if (after.masks[i]) expect(nb.labels[i]).toBe(0);
+  });
+
+  it("treats the user's other objects as fixed particles: a tracked object never takes their pixels", async () => {
+    const { seriesId } = await sessions.openSeries(manifest);
+    const candidates = await findCandidates(sessions, seriesId, 3);
+    expect(candidates.length).toBeGreaterThan(1);
+    const project = await sessions.project(seriesId);
+    const a = project.create('first');
+    const b = project.create('second');
+    project.setPrompt(a.id, { tilt: 3, points: [{ x: candidates[0]!.x, y: candidates[0]!.y, positive: true }] });
+    project.setPrompt(b.id, { tilt: 3, points: [{ x: candidates[1]!.x, y: candidates[1]!.y, positive: true }] });
+    await runTracking(sessions, { seriesId, objectIds: [a.id], fromTilt: 3, direction: 'both', tracker: 'classical' });
+    const firstMasks = project.get(a.id).masks.slice();
+    await runTracking(sessions, { seriesId, objectIds: [b.id], fromTilt: 3, direction: 'both', tracker: 'classical' });
+    // Tracking the second left the first alone and stayed out of it.
+    expect(Array.from(project.get(a.id).masks)).toEqual(Array.from(firstMasks));
+    const second = project.get(b.id).masks;
+    expect(second.some((v) => v)).toBe(true);
+    for (let i = 0; i < second.length; i++) if (second[i]) expect(firstMasks[i]).toBe(0);
   });
 });
 
@@ -61,6 +84,10 @@ describe('tracking service with SAM2 (stand-in ONNX models, real onnxruntime ses
     expect(after.frameState.filter((s) => s === 'tracked').length).toBe(r.objects[0]!.framesTracked);
     const n = N * N;
     expect(after.masks.subarray(3 * n, 4 * n).some((v) => v === 1)).toBe(true);
+    // SAM2 follows only its object: the neighbours come from the classical tracker around SAM2's masks.
+    const nb = project.neighbours!;
+    expect(nb.list.length).toBeGreaterThan(0);
+    for (let i = 0; i < after.masks.length; i++) if (after.masks[i]) expect(nb.labels[i]).toBe(0);
   });
 
   it('says what is wrong with a model folder that does not hold an export', async () => {
