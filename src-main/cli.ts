@@ -8,6 +8,7 @@ import { runDemo, runSynthCommand } from './cli/synth';
 import { runPipeline } from './cli/run';
 import { PRESET_NAMES } from './synth/presets';
 import { ParameterError } from '../src-shared/errors';
+import { validateCell, type Cell } from './crystallography/lattice';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -18,6 +19,15 @@ export class UsageError extends Error {
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** --cell a,b,c,alpha,beta,gamma (Å, °), checked as a cell. */
+function parseCell(v: string): Cell {
+  const x = v.split(',').map((t) => Number(t.trim()));
+  if (x.length !== 6 || x.some((t) => !Number.isFinite(t))) throw new ParameterError('--cell', `${v}: give six numbers a,b,c,alpha,beta,gamma (Å, degrees)`);
+  const cell = { a: x[0]!, b: x[1]!, c: x[2]!, alpha: x[3]!, beta: x[4]!, gamma: x[5]! };
+  validateCell(cell, '--cell');
+  return cell;
 }
 
 export function buildProgram(): Command {
@@ -95,10 +105,28 @@ export function buildProgram(): Command {
     .option('--angle <deg>', 'a single 4D file (a series of one tilt): its tilt angle (default 0)', parseNumber('--angle'))
     .option('--voltage <kV>', 'accelerating voltage, where the data do not record it', parseNumber('--voltage'))
     .option('--q-pixel <invA>', 'reciprocal-space size of a detector pixel (Å⁻¹), where the data do not record it', parseNumber('--q-pixel'))
+    .option('--no-process', 'stop after extraction and exports (no peaks, no lattice)')
+    .option('--cell <a,b,c,al,be,ga>', 'known cell (Å, °): only the orientation is found and refined', parseCell)
+    .option('--axis <deg>', 'rotation axis angle (degrees from +x towards +y, direction included): not searched', parseNumber('--axis'))
+    .option('--fix-axis', 'with --axis: do not refine it either')
+    .option('--spot-radius <px>', 'peak integration radius, detector pixels (default: from the direct beam)', parseNumber('--spot-radius'))
+    .option('--min-i-sigma <n>', 'peaks: minimum I/σ (default 5)', parseNumber('--min-i-sigma'))
+    .option('--d-min <A>', 'peaks: high-resolution limit, Å', parseNumber('--d-min'))
+    .option('--max-misfit <deg>', 'Bravais search: largest metric misfit, degrees (default 2)', parseNumber('--max-misfit'))
+    .option('--per-frame <mode>', 'per-frame corrections: auto | none | beam-centre | tilt | both (default auto)')
     .action(
       async (
         series: string,
         o: {
+          process: boolean;
+          cell?: Cell;
+          axis?: number;
+          fixAxis?: boolean;
+          spotRadius?: number;
+          minISigma?: number;
+          dMin?: number;
+          maxMisfit?: number;
+          perFrame?: string;
           out: string;
           target: string;
           tracker: string;
@@ -112,10 +140,16 @@ export function buildProgram(): Command {
         } & AngleFlags,
       ) => {
         if (o.tracker !== 'classical' && o.tracker !== 'sam2') throw new ParameterError('--tracker', `${o.tracker}: use classical or sam2`);
-        const { start: _s, step: _p, angle: _a, scan, voltage, qPixel, ...rest } = o;
+        const { start: _s, step: _p, angle: _a, scan, voltage, qPixel, cell, axis, fixAxis, spotRadius, minISigma, dMin, maxMisfit, perFrame, ...rest } = o;
+        const modes = ['auto', 'none', 'beam-centre', 'tilt', 'both'] as const;
+        if (perFrame !== undefined && !modes.includes(perFrame as (typeof modes)[number])) throw new ParameterError('--per-frame', `${perFrame}: use ${modes.join(', ')}`);
+        if (fixAxis && axis === undefined) throw new ParameterError('--fix-axis', 'needs --axis');
+        const peaks = { ...(spotRadius !== undefined ? { radiusPx: spotRadius } : {}), ...(minISigma !== undefined ? { minIOverSigma: minISigma } : {}), ...(dMin !== undefined ? { dMinA: dMin } : {}) };
+        const lattice = { ...(maxMisfit !== undefined ? { maxMisfitDeg: maxMisfit } : {}), ...(perFrame ? { perFrame: perFrame as (typeof modes)[number] } : {}), ...(fixAxis ? { fixAxis: true } : {}) };
+        const processing = { ...(cell ? { cell } : {}), ...(axis !== undefined ? { axisDeg: axis } : {}), peaks, lattice };
         const calibration = { ...(voltage !== undefined ? { voltageKV: voltage } : {}), ...(qPixel !== undefined ? { reciprocalPixelInvA: qPixel } : {}) };
         const seriesOptions = { ...seriesAngles(o), ...(scan ? { scanShape: scan } : {}), ...(Object.keys(calibration).length ? { calibration } : {}) };
-        printJson(await runPipeline(series, { ...rest, tracker: o.tracker, series: seriesOptions }));
+        printJson(await runPipeline(series, { ...rest, ...processing, tracker: o.tracker, series: seriesOptions }));
       },
     );
 

@@ -17,6 +17,9 @@ import { centreSpread } from '../kernels/beam-centre-series';
 import type { ExtractedSeries } from '../../src-shared/domain';
 import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
+import { findLattice, searchPeaks, type LatticeParameters, type PeakParameters, type ProcessingFrames, type Statement } from '../processing/pipeline';
+import { latticeReport, peaksJson, type LatticeReport } from '../processing/report';
+import type { Cell } from '../crystallography/lattice';
 
 /** Below this purity a tilt is listed in report.json (impureTilts). */
 export const PURITY_THRESHOLD = 0.9;
@@ -32,7 +35,17 @@ export interface RunOptions {
   background?: boolean;
   /** How to read the series (a folder's angles, a single 4D file's angle, a scan shape). */
   series?: SeriesOptions;
+  /** Processing (peaks → lattice); on unless false. */
+  process?: boolean;
+  /** A known cell (only the orientation is found) and a known rotation axis (degrees; not searched). */
+  cell?: Cell;
+  axisDeg?: number;
+  peaks?: PeakParameters;
+  lattice?: Omit<LatticeParameters, 'knownCell' | 'axisDeg'>;
 }
+
+/** Bravais-search tolerance used when none is given (degrees). */
+export const DEFAULT_MAX_MISFIT_DEG = 2;
 
 export interface RunReport {
   version: 1;
@@ -58,7 +71,12 @@ export interface RunReport {
   }>;
   /** The auto-detected neighbours the tracker followed besides the target. */
   neighbours: number;
-  geometry: { rotationAxisDeg: number | null; wavelengthA: number | null; reciprocalPixelInvA: number | null };
+  /**
+   * rotationAxisDeg: the axis found from the data and refined with the lattice (or the one given with --axis);
+   * manifestRotationAxisDeg: what the series' metadata said, for comparison.
+   */
+  geometry: { rotationAxisDeg: number | null; rotationAxisEsdDeg: number | null; manifestRotationAxisDeg: number | null; wavelengthA: number | null; reciprocalPixelInvA: number | null };
+  lattice: LatticeReport | null;
   files: Record<string, string | string[]>;
   warnings: string[];
   timingsS: Record<string, number>;
@@ -100,6 +118,79 @@ function beamCentreReport(s: ExtractedSeries, smv: WrittenSmv | null): BeamCentr
 }
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** Peaks and lattice of one extracted object; writes peaks.json. */
+async function processObject(
+  s: ExtractedSeries,
+  c: { wavelengthA?: number; reciprocalPixelInvA?: number; rotationAxisDeg?: number | null },
+  o: RunOptions,
+  out: string,
+): Promise<{ report: LatticeReport; statements: Statement[]; axisDeg: number | null; axisEsdDeg: number | null }> {
+  if (!(c.wavelengthA && c.reciprocalPixelInvA)) {
+    const st: Statement = { severity: 'error', code: 'no-calibration', message: 'processing needs the wavelength (voltage) and the reciprocal pixel size: give --voltage and --q-pixel' };
+    return { report: { ...emptyLattice(0), statements: [st] }, statements: [st], axisDeg: null, axisEsdDeg: null };
+  }
+  const input: ProcessingFrames = {
+    frames: s.frames,
+    detectorShape: s.detectorShape,
+    anglesDeg: s.anglesDeg,
+    beamCentres: s.beamCentre,
+    included: s.included,
+    wavelengthA: c.wavelengthA,
+    reciprocalPixelInvA: c.reciprocalPixelInvA,
+  };
+  const table = searchPeaks(input, o.peaks ?? {});
+  const maxMisfitDeg = o.lattice?.maxMisfitDeg ?? DEFAULT_MAX_MISFIT_DEG;
+  const lattice = findLattice(table, input, { ...o.lattice, maxMisfitDeg, ...(o.cell ? { knownCell: o.cell } : {}), ...(o.axisDeg !== undefined ? { axisDeg: o.axisDeg } : {}) });
+  const statements = [...lattice.statements];
+  const found = lattice.axis?.refinedDeg;
+  if (found !== undefined && c.rotationAxisDeg !== undefined && c.rotationAxisDeg !== null && o.axisDeg === undefined) {
+    const d = Math.abs(((found - c.rotationAxisDeg + 540) % 360) - 180);
+    if (d > 1) statements.push({ severity: 'warning', code: 'axis-differs', message: `the rotation axis found in the data (${found.toFixed(2)}°) differs by ${d.toFixed(1)}° from the series metadata (${c.rotationAxisDeg}°); the data's axis is used` });
+  }
+  lattice.statements = statements;
+  await writeFileAtomic(join(out, 'peaks.json'), `${JSON.stringify(peaksJson(input, table, lattice))}\n`);
+  return {
+    report: latticeReport(lattice, s.anglesDeg, maxMisfitDeg),
+    statements,
+    axisDeg: lattice.axis ? Math.round(lattice.axis.refinedDeg * 1e4) / 1e4 : null,
+    axisEsdDeg: lattice.axis ? Math.round(lattice.axis.esdDeg * 1e5) / 1e5 : null,
+  };
+}
+
+function geometryReport(
+  c: { wavelengthA?: number; reciprocalPixelInvA?: number; rotationAxisDeg?: number | null },
+  processed: { axisDeg: number | null; axisEsdDeg: number | null } | null,
+  givenAxisDeg: number | undefined,
+): RunReport['geometry'] {
+  return {
+    rotationAxisDeg: processed?.axisDeg ?? givenAxisDeg ?? null,
+    rotationAxisEsdDeg: processed?.axisEsdDeg ?? null,
+    manifestRotationAxisDeg: c.rotationAxisDeg ?? null,
+    wavelengthA: c.wavelengthA ?? null,
+    reciprocalPixelInvA: c.reciprocalPixelInvA ?? null,
+  };
+}
+
+function emptyLattice(nPeaks: number): Omit<LatticeReport, 'statements'> {
+  return {
+    status: 'failed',
+    cell: null,
+    cellEsd: null,
+    bravais: null,
+    reducedCell: null,
+    indexedFraction: null,
+    nPeaks,
+    rmsdPx: null,
+    rmsdPhiDeg: null,
+    candidates: [],
+    friedel: null,
+    tolerances: { maxMisfitDeg: DEFAULT_MAX_MISFIT_DEG },
+    perFrameRefined: null,
+    perFrame: [],
+    otherLattices: [],
+  };
+}
 
 export async function runPipeline(seriesPath: string, o: RunOptions): Promise<RunReport> {
   const out = resolve(o.out);
@@ -180,6 +271,10 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     warnings.push(...extracted.warnings);
     const exports = await step('export', () => writeExports(extracted, out));
     for (const e of exports.objects) warnings.push(...e.warnings);
+
+    // 4. Processing: peaks, axis, lattice (ARCHITECTURE §8).
+    const processed = o.process === false ? null : await step('processing', async () => processObject(extracted.series[0]!, summary.calibration, o, out));
+    if (processed) warnings.push(...processed.statements.filter((st) => st.severity !== 'info').map((st) => `${extracted.series[0]!.name}: ${st.message}`));
     progress.stop();
 
     const n = nx * ny;
@@ -223,7 +318,8 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
         },
       ],
       neighbours: project.neighbours?.list.length ?? 0,
-      geometry: { rotationAxisDeg: c.rotationAxisDeg ?? null, wavelengthA: c.wavelengthA ?? null, reciprocalPixelInvA: c.reciprocalPixelInvA ?? null },
+      geometry: geometryReport(c, processed, o.axisDeg),
+      lattice: processed?.report ?? null,
       files: {
         virtual: 'virtual.tiff',
         virtualAll: 'virtual.h5',
@@ -232,6 +328,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
         pts2: exports.objects.flatMap((e) => (e.pts2 ? [e.pts2.slice(out.length + 1)] : [])),
         smv: exports.objects.filter((e) => e.smv).map((e) => `${e.dir === out ? '' : `${e.name}/`}smv/`),
         extracted: 'extracted.h5',
+        ...(processed ? { peaks: 'peaks.json' } : {}),
       },
       warnings,
       timingsS: timings,

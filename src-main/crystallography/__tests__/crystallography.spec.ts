@@ -30,6 +30,7 @@ import {
 } from '..';
 import { InputError } from '../../../src-shared/errors';
 import { SHARED_REF } from '../../../tests/helpers/paths';
+import { niggliReduce } from '../reduction';
 
 const REF = SHARED_REF;
 
@@ -262,5 +263,25 @@ describe('diffraction geometry (ARCHITECTURE §4)', () => {
     const rrT = matMul(r2, transpose(r2));
     expect(rrT[0][0]).toBeCloseTo(1, 12);
     expect(rrT[0][1]).toBeCloseTo(0, 12);
+  });
+});
+
+describe('Niggli reduction (Křivý–Gruber with epsilon comparisons)', () => {
+  const ref = JSON.parse(readFileSync(join(SHARED_REF, 'niggli.json'), 'utf8')) as { cases: Array<{ input: number[]; niggli: number[]; volume: number }> };
+  it('reduces the 60 random settings to the cells cctbx gives, keeping the volume and an integer unimodular transform', () => {
+    expect(ref.cases).toHaveLength(60);
+    for (const c of ref.cases) {
+      const [a, b, cc, alpha, beta, gamma] = c.input;
+      const basis = directMatrix({ a: a!, b: b!, c: cc!, alpha: alpha!, beta: beta!, gamma: gamma! });
+      const r = niggliReduce(basis);
+      const got = [r.cell.a, r.cell.b, r.cell.c, r.cell.alpha, r.cell.beta, r.cell.gamma];
+      got.forEach((v, k) => expect(v, `${c.input} → ${c.niggli}`).toBeCloseTo(c.niggli[k]!, 3));
+      expect(Math.abs(det3(r.basis))).toBeCloseTo(c.volume, 2);
+      expect(Math.abs(det3(r.transform))).toBeCloseTo(1, 9);
+      for (const row of r.transform) for (const x of row) expect(Number.isInteger(Math.round(x * 1e9) / 1e9)).toBe(true);
+    }
+  });
+  it('refuses a flat basis', () => {
+    expect(() => niggliReduce([[1, 0, 1], [0, 1, 1], [0, 0, 0]])).toThrow(/3D lattice/);
   });
 });
