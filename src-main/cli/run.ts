@@ -272,7 +272,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     const exports = await step('export', () => writeExports(extracted, out));
     for (const e of exports.objects) warnings.push(...e.warnings);
 
-    // 4. Processing: peaks, axis, lattice (ARCHITECTURE §8).
+    // 4. Processing: peaks, axis, lattice (ARCHITECTURE §9).
     const processed = o.process === false ? null : await step('processing', async () => processObject(extracted.series[0]!, summary.calibration, o, out));
     if (processed) warnings.push(...processed.statements.filter((st) => st.severity !== 'info').map((st) => `${extracted.series[0]!.name}: ${st.message}`));
     progress.stop();

@@ -1,4 +1,4 @@
-// One object's extracted frames to an indexed lattice (ARCHITECTURE §8): peaks on every frame, the rotation axis,
+// One object's extracted frames to an indexed lattice (ARCHITECTURE §9): peaks on every frame, the rotation axis,
 // the 3D cloud, the cell, its Bravais lattice, the refined orientation and the per-peak Miller indices, with plain
 // statements of what went wrong when something did. Pure functions of the frames and the geometry; the processing
 // service runs them in a worker and `tracked run` calls them directly.
