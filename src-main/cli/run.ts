@@ -128,7 +128,7 @@ async function processObject(
 ): Promise<{ report: LatticeReport; statements: Statement[]; axisDeg: number | null; axisEsdDeg: number | null }> {
   if (!(c.wavelengthA && c.reciprocalPixelInvA)) {
     const st: Statement = { severity: 'error', code: 'no-calibration', message: 'processing needs the wavelength (voltage) and the reciprocal pixel size: give --voltage and --q-pixel' };
-    return { report: { ...emptyLattice(0), statements: [st] }, statements: [st], axisDeg: null, axisEsdDeg: null };
+    return { report: latticeReport({ status: 'failed', statements: [st], nPeaks: 0 }, s.anglesDeg, DEFAULT_MAX_MISFIT_DEG), statements: [st], axisDeg: null, axisEsdDeg: null };
   }
   const input: ProcessingFrames = {
     frames: s.frames,
@@ -169,26 +169,6 @@ function geometryReport(
     manifestRotationAxisDeg: c.rotationAxisDeg ?? null,
     wavelengthA: c.wavelengthA ?? null,
     reciprocalPixelInvA: c.reciprocalPixelInvA ?? null,
-  };
-}
-
-function emptyLattice(nPeaks: number): Omit<LatticeReport, 'statements'> {
-  return {
-    status: 'failed',
-    cell: null,
-    cellEsd: null,
-    bravais: null,
-    reducedCell: null,
-    indexedFraction: null,
-    nPeaks,
-    rmsdPx: null,
-    rmsdPhiDeg: null,
-    candidates: [],
-    friedel: null,
-    tolerances: { maxMisfitDeg: DEFAULT_MAX_MISFIT_DEG },
-    perFrameRefined: null,
-    perFrame: [],
-    otherLattices: [],
   };
 }
 

@@ -221,7 +221,8 @@ export function laueGroup(system: BravaisCandidate['system']): Mat3[] {
   return [...seen.values()].map((w) => transpose(w));
 }
 
-function constrain(c: Cell, sym: BravaisSymbol): Cell {
+/** `c` with the constraints of lattice type `sym` applied: equal lengths averaged, angles set. */
+export function constrainedCell(c: Cell, sym: BravaisSymbol): Cell {
   const s = SYSTEM[sym];
   if (s === 'monoclinic') return { ...c, alpha: 90, gamma: 90 };
   if (s === 'orthorhombic') return { ...c, alpha: 90, beta: 90, gamma: 90 };
@@ -255,7 +256,7 @@ function setting(a: LatticeVector, b: LatticeVector, c: LatticeVector): { m: Mat
 
 function candidate(sym: BravaisSymbol, m: Mat3, vecs: [Vec3, Vec3, Vec3], misfitDeg: number): BravaisCandidate {
   const cell = cellOfBasis(fromColumns(...vecs));
-  return { bravais: sym, system: SYSTEM[sym], transform: m, cell, constrainedCell: constrain(cell, sym), misfitDeg, laueOps: laueGroup(SYSTEM[sym]) };
+  return { bravais: sym, system: SYSTEM[sym], transform: m, cell, constrainedCell: constrainedCell(cell, sym), misfitDeg, laueOps: laueGroup(SYSTEM[sym]) };
 }
 
 /** Orthorhombic-type symbol from volume ratio and centring (null when the combination is not a lattice type). */
@@ -464,4 +465,3 @@ export function friedelAgreement(intensities: ReadonlyMap<string, number>): { nP
   return { nPairs: xs.length, cc: correlation(xs, ys) };
 }
 
-export const bravaisSystem = (b: BravaisSymbol): BravaisCandidate['system'] => SYSTEM[b];

@@ -5,7 +5,7 @@ import { ParameterError, throwIfAborted } from '../../src-shared/errors';
 import { det3, goniometerRotation, matMul, type Mat3 } from '../crystallography';
 import { assignIndices, indexPoints, type IndexingOptions } from './indexing';
 import { crystalVectors, labVectors, type DetectorPeaks, type ReciprocalGeometry } from './reciprocal';
-import { chooseAxisDirection, refineOrientation, type PerFrameCorrections, type RefinedModel, type RefinementInput } from './refine';
+import { chooseAxisDirection, refineOrientation, refinementInput, type PerFrameCorrections, type RefinedModel, type RefinementInput } from './refine';
 import { findRotationAxis, type AxisSearchResult } from './rotation-axis';
 
 export interface LatticeSearchOptions extends IndexingOptions {
@@ -29,6 +29,8 @@ export interface LatticeSearchResult {
   indexedFraction: number;
   /** The first (unrefined) indexing's fraction, for the log. */
   initialIndexedFraction: number;
+  /** The peaks' lab-frame Ewald-sphere vectors (3 per peak, Å⁻¹), for further indexing with the same geometry. */
+  lab: Float64Array;
 }
 
 /** Indexes peaks with a model: h = round(UB⁻¹·R(α)ᵀ·q), kept where the predicted position is within maxResidual. */
@@ -70,20 +72,7 @@ export function searchLattice(peaks: DetectorPeaks, geom: ReciprocalGeometry, o:
   let axis = o.axisDeg ?? axisSearch!.axisDeg;
   throwIfAborted(o.signal);
   const first = indexPoints(crystalVectors(lab, peaks.frame, geom.anglesDeg, axis), o);
-  const input = (hkl: Int32Array, use: Uint8Array): RefinementInput => ({
-    frame: peaks.frame,
-    x: peaks.x,
-    y: peaks.y,
-    intensity: peaks.intensity,
-    ...(peaks.intensitySigma ? { intensitySigma: peaks.intensitySigma } : {}),
-    ...(peaks.positionSigmaPx ? { positionSigmaPx: peaks.positionSigmaPx } : {}),
-    hkl,
-    use,
-    anglesDeg: geom.anglesDeg,
-    beamCentres: geom.beamCentres,
-    reciprocalPixelInvA: geom.reciprocalPixelInvA,
-    wavelengthA: geom.wavelengthA,
-  });
+  const input = (hkl: Int32Array, use: Uint8Array): RefinementInput => refinementInput(peaks, geom, hkl, use);
   let ub = first.ub;
   let hkl = first.hkl;
   let indexed = first.indexed;
@@ -117,5 +106,6 @@ export function searchLattice(peaks: DetectorPeaks, geom: ReciprocalGeometry, o:
     indexed: final.indexed,
     indexedFraction: final.fraction,
     initialIndexedFraction: first.indexedFraction,
+    lab,
   };
 }

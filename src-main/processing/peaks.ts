@@ -14,6 +14,7 @@
 // Excluded: within `excludeRadiusPx` of the beam, outside the d* range, disks that leave the detector or touch a
 // masked pixel.
 import { ParameterError, throwIfAborted } from '../../src-shared/errors';
+import { upsampleBlocks } from '../kernels/image/upsample';
 
 export interface PeakSearchOptions {
   /** Direct-beam centre [cx, cy], detector pixels (pixel centres at integers). */
@@ -115,21 +116,12 @@ function blockBackground(img: Float64Array, nqy: number, nqx: number, g: number,
   }
   const level = new Float64Array(nqy * nqx);
   const noise = new Float64Array(nqy * nqx);
-  for (let y = 0; y < nqy; y++) {
-    const fy = Math.min(by - 1, Math.max(0, (y + 0.5) / g - 0.5));
-    const j0 = Math.floor(fy);
-    const j1 = Math.min(by - 1, j0 + 1);
-    const ty = fy - j0;
-    for (let x = 0; x < nqx; x++) {
-      const fx = Math.min(bx - 1, Math.max(0, (x + 0.5) / g - 0.5));
-      const i0 = Math.floor(fx);
-      const i1 = Math.min(bx - 1, i0 + 1);
-      const tx = fx - i0;
-      const bil = (a: Float64Array): number =>
-        (1 - ty) * ((1 - tx) * a[j0 * bx + i0] + tx * a[j0 * bx + i1]) + ty * ((1 - tx) * a[j1 * bx + i0] + tx * a[j1 * bx + i1]);
-      level[y * nqx + x] = bil(lev) || 0;
-      noise[y * nqx + x] = bil(noi) || 0;
-    }
+  upsampleBlocks(lev, bx, by, g, nqx, nqy, level);
+  upsampleBlocks(noi, bx, by, g, nqx, nqy, noise);
+  // A block without unmasked pixels has no median (NaN): no background and no noise there.
+  for (let k = 0; k < level.length; k++) {
+    level[k] ||= 0;
+    noise[k] ||= 0;
   }
   return { level, noise };
 }

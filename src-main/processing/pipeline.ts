@@ -5,6 +5,7 @@
 import { ParameterError, throwIfAborted } from '../../src-shared/errors';
 import {
   bravaisCandidates,
+  constrainedCell,
   friedelAgreement,
   symmetryEvidence,
   toConventional,
@@ -17,8 +18,8 @@ import { det3, inverse3, matMul, transpose, type Mat3, type Vec3 } from '../crys
 import { niggliReduce } from '../crystallography/reduction';
 import { indexPoints } from './indexing';
 import { findPeaks, type PeakSearchOptions } from './peaks';
-import { crystalVectors, labVectors, type DetectorPeaks, type ReciprocalGeometry } from './reciprocal';
-import { cellEsdOf, cellOfUb, excitationErrors, refineOrientation, type FrameResidual, type PerFrameCorrections, type RefinedModel } from './refine';
+import { crystalVectors, type DetectorPeaks, type ReciprocalGeometry } from './reciprocal';
+import { cellEsdOf, cellOfUb, excitationErrors, refineOrientation, refinementInput, type FrameResidual, type PerFrameCorrections, type RefinedModel, type RefinementInput } from './refine';
 import { indexWithModel, searchLattice, type LatticeSearchResult } from './lattice-search';
 
 /** What processing needs of an object: its frames and the geometry they were recorded in. */
@@ -503,16 +504,8 @@ export function findLattice(table: PeakTable, input: ProcessingFrames, params: L
   let hkl = found.hkl;
   let indexed = found.indexed;
   let fraction = found.indexedFraction;
-  const lab = labVectors(peaks, geom);
-  const input2 = (h: Int32Array, use: Uint8Array) => ({
-    ...peaks,
-    hkl: h,
-    use,
-    anglesDeg: geom.anglesDeg,
-    beamCentres: geom.beamCentres,
-    reciprocalPixelInvA: geom.reciprocalPixelInvA,
-    wavelengthA: geom.wavelengthA,
-  });
+  const { lab } = found;
+  const input2 = (h: Int32Array, use: Uint8Array): RefinementInput => refinementInput(peaks, geom, h, use);
   const maxRes = (): number => Math.max(1.5, 3 * model.rmsdPx);
 
   // Reduced setting of the refined lattice.
@@ -589,7 +582,7 @@ export function findLattice(table: PeakTable, input: ProcessingFrames, params: L
     reducedCell: params.knownCell ? cellOfUb(ubConv) : reduced.cell,
     reducedCellEsd,
     bravais: chosen.bravais,
-    cell: params.knownCell ? params.knownCell : constrainLike(chosen, cellUnconstrained),
+    cell: params.knownCell ? params.knownCell : constrainedCell(cellUnconstrained, chosen.bravais),
     cellUnconstrained,
     cellEsd,
     ub: ubConv,
@@ -616,20 +609,6 @@ function givenSetting(cell: Cell, misfit: number): BravaisCandidate {
     [0, 0, 1],
   ];
   return { bravais: 'aP', system: 'triclinic', transform: identity, cell, constrainedCell: cell, misfitDeg: misfit, laueOps: [] };
-}
-
-/** The constrained cell of `c`'s type with the refined values. */
-function constrainLike(c: BravaisCandidate, cell: Cell): Cell {
-  const s = c.system;
-  if (s === 'monoclinic') return { ...cell, alpha: 90, gamma: 90 };
-  if (s === 'orthorhombic') return { ...cell, alpha: 90, beta: 90, gamma: 90 };
-  if (s === 'tetragonal') return { a: (cell.a + cell.b) / 2, b: (cell.a + cell.b) / 2, c: cell.c, alpha: 90, beta: 90, gamma: 90 };
-  if (s === 'hexagonal' || s === 'rhombohedral') return { a: (cell.a + cell.b) / 2, b: (cell.a + cell.b) / 2, c: cell.c, alpha: 90, beta: 90, gamma: 120 };
-  if (s === 'cubic') {
-    const a = (cell.a + cell.b + cell.c) / 3;
-    return { a, b: a, c: a, alpha: 90, beta: 90, gamma: 90 };
-  }
-  return cell;
 }
 
 /** Axis angle in (−180°, 180°]. */

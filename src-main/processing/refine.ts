@@ -28,25 +28,30 @@ import { ParameterError } from '../../src-shared/errors';
 import { goniometerRotation } from '../crystallography/geometry';
 import { inverse3, matMul, rotationAboutAxis, transpose, type Mat3, type Vec3 } from '../crystallography/math3';
 import type { Cell } from '../crystallography/lattice';
+import { cellOfBasis } from '../crystallography/reduction';
+import type { DetectorPeaks, ReciprocalGeometry } from './reciprocal';
 
-export interface RefinementInput {
-  /** Per peak: frame, detector position (px). */
-  frame: Int32Array;
-  x: Float64Array;
-  y: Float64Array;
-  /** Per peak: integrated intensity and its σ (for the rocking-curve centres; without them only positions count). */
-  intensity?: Float64Array;
-  intensitySigma?: Float64Array;
-  /** Per peak: the centroid's standard uncertainty, px (relative weights; uniform without it). */
-  positionSigmaPx?: Float64Array;
+/**
+ * The peaks (intensities and their σ give the rocking-curve centres; without them only positions count; the
+ * centroid σ weighs the positions, uniformly without it), the geometry, and the indexing to refine.
+ */
+export interface RefinementInput extends DetectorPeaks, ReciprocalGeometry {
   /** Miller indices (3 per peak) and which peaks are indexed. */
   hkl: Int32Array;
   use: Uint8Array;
-  anglesDeg: ArrayLike<number>;
-  /** [cx, cy] per frame. */
-  beamCentres: ArrayLike<number>;
-  reciprocalPixelInvA: number;
-  wavelengthA: number;
+}
+
+/** The refinement's input from the peaks, the geometry and an indexing. */
+export function refinementInput(peaks: DetectorPeaks, geom: ReciprocalGeometry, hkl: Int32Array, use: Uint8Array): RefinementInput {
+  return {
+    ...peaks,
+    hkl,
+    use,
+    anglesDeg: geom.anglesDeg,
+    beamCentres: geom.beamCentres,
+    reciprocalPixelInvA: geom.reciprocalPixelInvA,
+    wavelengthA: geom.wavelengthA,
+  };
 }
 
 export type PerFrameCorrections = 'auto' | 'none' | 'beam-centre' | 'tilt' | 'both';
@@ -122,12 +127,7 @@ const EXCITATION_FLOOR_INVA = 2e-4;
 
 /** Cell (Å, °) of an orientation matrix UB (q = UB·h): the direct basis is the columns of (UBᵀ)⁻¹. */
 export function cellOfUb(ub: Mat3): Cell {
-  const a = inverse3(transpose(ub));
-  const v = [0, 1, 2].map((j) => [a[0][j], a[1][j], a[2][j]]);
-  const len = v.map((x) => Math.hypot(x[0], x[1], x[2]));
-  const ang = (i: number, j: number): number =>
-    Math.acos(Math.max(-1, Math.min(1, (v[i][0] * v[j][0] + v[i][1] * v[j][1] + v[i][2] * v[j][2]) / (len[i] * len[j])))) / DEG;
-  return { a: len[0], b: len[1], c: len[2], alpha: ang(1, 2), beta: ang(0, 2), gamma: ang(0, 1) };
+  return cellOfBasis(inverse3(transpose(ub)));
 }
 
 const cellArray = (c: Cell): number[] => [c.a, c.b, c.c, c.alpha, c.beta, c.gamma];

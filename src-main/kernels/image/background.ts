@@ -12,6 +12,7 @@
 import { ParameterError } from '../../../src-shared/errors';
 import { lowerEnvelope2D } from './distance';
 import { gaussianBlur } from './gaussian';
+import { upsampleBlocks } from './upsample';
 import { checkImage, checkNonNegative, type ImageLike } from './util';
 
 export type BackgroundMethod = 'none' | 'gaussian' | 'rolling-ball';
@@ -88,22 +89,7 @@ function largeGaussian(img: ImageLike, nx: number, ny: number, sigma: number): F
   for (let j = 0; j < small.length; j++) small[j] /= count[j];
   const blurred = gaussianBlur(small, mx, my, sigma / f);
   const out = new Float32Array(nx * ny);
-  for (let y = 0; y < ny; y++) {
-    // Block centre of small pixel j sits at (j + 0.5)·f − 0.5 in full-resolution coordinates.
-    const sy = Math.min(my - 1, Math.max(0, (y + 0.5) / f - 0.5));
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(my - 1, y0 + 1);
-    const wy = sy - y0;
-    for (let x = 0; x < nx; x++) {
-      const sx = Math.min(mx - 1, Math.max(0, (x + 0.5) / f - 0.5));
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(mx - 1, x0 + 1);
-      const wx = sx - x0;
-      const top = blurred[y0 * mx + x0] * (1 - wx) + blurred[y0 * mx + x1] * wx;
-      const bot = blurred[y1 * mx + x0] * (1 - wx) + blurred[y1 * mx + x1] * wx;
-      out[y * nx + x] = top * (1 - wy) + bot * wy;
-    }
-  }
+  upsampleBlocks(blurred, mx, my, f, nx, ny, out);
   return out;
 }
 
