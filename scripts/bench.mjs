@@ -2,6 +2,7 @@
 // object (also written to bench-results/NAME.json). No name runs every bench. Benchmarks report ratios
 // measured in the same run, because absolute times on a shared 2-core machine are noisy.
 import { build } from 'esbuild';
+import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,13 +34,7 @@ for (const name of names.length ? names : available) {
     absWorkingDir: root,
     entryPoints: [join('bench', `${name}.ts`)],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    ...NODE_ESM_BUNDLE,
   });
   process.env.TRACKED_WORKER ??= join(root, 'out', 'cli', 'worker.mjs');
   const mod = await import(pathToFileURL(outfile).href);

@@ -1,6 +1,7 @@
 // Builds the headless side (the `tracked` CLI and the worker_threads entry) into out/cli with esbuild.
 // electron-vite builds the app; this small bundle lets `npx tracked` and the tests run without Electron.
 import { build } from 'esbuild';
+import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { runIfMain } from './entry.mjs';
@@ -18,15 +19,9 @@ export async function buildCli({ quiet = false } = {}) {
     },
     outdir: 'out/cli',
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
+    ...NODE_ESM_BUNDLE,
     sourcemap: 'linked',
     logLevel: quiet ? 'error' : 'info',
-    // Some dependencies are CommonJS and call require(): give the ESM bundle one.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
 }
 

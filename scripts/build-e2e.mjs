@@ -1,5 +1,6 @@
 // Bundles the e2e test host (Node) and the page bridge (browser) into out/e2e.
 import { build } from 'esbuild';
+import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 
@@ -11,13 +12,7 @@ export async function buildE2e() {
     entryPoints: { host: 'tests/e2e/host.ts' },
     outdir: 'out/e2e',
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    ...NODE_ESM_BUNDLE,
   });
   await build({
     absWorkingDir: root,

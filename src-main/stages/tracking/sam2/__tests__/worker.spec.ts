@@ -2,6 +2,7 @@
 // worker_thread, driven through Sam2WorkerClient: load, setImages, encode, segment, propagate with progress,
 // cancel, and typed errors across the thread boundary.
 import { build } from 'esbuild';
+import { NODE_ESM_BUNDLE } from '../../../../../scripts/esbuild-node.mjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,13 +22,7 @@ beforeAll(async () => {
   await build({
     entryPoints: [resolve('src-main/stages/tracking/sam2/sam2.worker.ts')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    ...NODE_ESM_BUNDLE,
   });
   client = Sam2WorkerClient.start(outfile, (l) => logs.push(l));
 });
