@@ -2,10 +2,12 @@
 // schema main validates its arguments against at runtime and the type of its result. Both the Electron
 // preload and the e2e WebSocket host build on this map, so the renderer cannot tell them apart.
 import { z } from 'zod';
+import { latticeParametersSchema, peakParametersSchema, type FramePeaks, type ProcessingSummary } from './processing';
 import { FRAME_STATES, type Calibration, type FrameQuality, type FrameState, type NeighbourSummary, type TrackPrompt } from './domain';
 
 export { FRAME_STATES };
 export type { Calibration, FrameQuality, FrameState, NeighbourSummary, TrackPrompt };
+export type { FramePeaks, ProcessingSummary };
 
 /** Carries a result type without a runtime value (the schema side is only for arguments). */
 export interface Returns<R> {
@@ -116,6 +118,7 @@ export const APP_COMMANDS = [
   'view.tab.series',
   'view.tab.masks',
   'view.tab.patterns',
+  'view.tab.processing',
   'view.tab.reciprocal',
   'view.tab.export',
   'view.toggleLog',
@@ -396,6 +399,15 @@ export const requests = {
     z.object({ seriesId: z.string().min(1), objectId: z.number().int().positive(), tilt: z.number().int().min(0) }).strict(),
     returns<{ pattern: Float32Array; nqy: number; nqx: number; probeCount: number; beamCentre: [number, number] | null }>(),
   ),
+  /** One extracted object's processing state: peaks, lattice, whether the lattice still matches the peaks. */
+  'process.summary': request(z.object(ids).strict(), returns<ProcessingSummary | null>()),
+  /** One frame's peaks (with Miller indices where indexed) and the beam centre used there. */
+  'process.framePeaks': request(z.object({ ...ids, frame: z.number().int().min(0) }).strict(), returns<FramePeaks>()),
+  /** Adds a peak at (x, y) or removes the one nearest it, on one frame (detector px); the frame is searched again. */
+  'process.editPeak': request(
+    z.object({ ...ids, frame: z.number().int().min(0), x: z.number().finite(), y: z.number().finite(), action: z.enum(['add', 'remove']) }).strict(),
+    returns<{ summary: ProcessingSummary; peaks: FramePeaks }>(),
+  ),
   /** Where the series' project (masks.h5, project.json, journal) is kept. */
   'project.info': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ dir: string; lastSavedAt: number | null; dirty: boolean }>()),
 } as const;
@@ -439,6 +451,10 @@ export const jobs = {
       .strict(),
     returns<ExtractSummary>(),
   ),
+  /** Peak search on every frame of one extracted object, with a person's edits applied. */
+  'process.peaks': request(z.object({ ...ids, params: peakParametersSchema.default({}) }).strict(), returns<ProcessingSummary>()),
+  /** Rotation axis, cell, Bravais lattice and orientation refinement of one object's peaks. */
+  'process.lattice': request(z.object({ ...ids, params: latticeParametersSchema.default({}) }).strict(), returns<ProcessingSummary>()),
   /** Every detector for every tilt in one pass over the bytes. */
   'virtual.compute': request(
     z.object({ seriesId: z.string().min(1), detectors: z.array(detectorSchema).min(1).max(16) }).strict(),

@@ -17,7 +17,8 @@ import { centreSpread } from '../kernels/beam-centre-series';
 import type { ExtractedSeries } from '../../src-shared/domain';
 import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
-import { findLattice, searchPeaks, type LatticeParameters, type PeakParameters, type ProcessingFrames, type Statement } from '../processing/pipeline';
+import { findLattice, searchPeaks, type LatticeParameters, type PeakParameters, type Statement } from '../processing/pipeline';
+import { axisStatements, DEFAULT_MAX_MISFIT_DEG, processingFramesOf } from '../processing/object';
 import { latticeReport, peaksJson, type LatticeReport } from '../processing/report';
 import type { Cell } from '../crystallography/lattice';
 
@@ -43,9 +44,6 @@ export interface RunOptions {
   peaks?: PeakParameters;
   lattice?: Omit<LatticeParameters, 'knownCell' | 'axisDeg'>;
 }
-
-/** Bravais-search tolerance used when none is given (degrees). */
-export const DEFAULT_MAX_MISFIT_DEG = 2;
 
 export interface RunReport {
   version: 1;
@@ -126,33 +124,18 @@ async function processObject(
   o: RunOptions,
   out: string,
 ): Promise<{ report: LatticeReport; statements: Statement[]; axisDeg: number | null; axisEsdDeg: number | null }> {
-  if (!(c.wavelengthA && c.reciprocalPixelInvA)) {
-    const st: Statement = { severity: 'error', code: 'no-calibration', message: 'processing needs the wavelength (voltage) and the reciprocal pixel size: give --voltage and --q-pixel' };
-    return { report: latticeReport({ status: 'failed', statements: [st], nPeaks: 0 }, s.anglesDeg, DEFAULT_MAX_MISFIT_DEG), statements: [st], axisDeg: null, axisEsdDeg: null };
-  }
-  const input: ProcessingFrames = {
-    frames: s.frames,
-    detectorShape: s.detectorShape,
-    anglesDeg: s.anglesDeg,
-    beamCentres: s.beamCentre,
-    included: s.included,
-    wavelengthA: c.wavelengthA,
-    reciprocalPixelInvA: c.reciprocalPixelInvA,
-  };
-  const table = searchPeaks(input, o.peaks ?? {});
   const maxMisfitDeg = o.lattice?.maxMisfitDeg ?? DEFAULT_MAX_MISFIT_DEG;
-  const lattice = findLattice(table, input, { ...o.lattice, maxMisfitDeg, ...(o.cell ? { knownCell: o.cell } : {}), ...(o.axisDeg !== undefined ? { axisDeg: o.axisDeg } : {}) });
-  const statements = [...lattice.statements];
-  const found = lattice.axis?.refinedDeg;
-  if (found !== undefined && c.rotationAxisDeg !== undefined && c.rotationAxisDeg !== null && o.axisDeg === undefined) {
-    const d = Math.abs(((found - c.rotationAxisDeg + 540) % 360) - 180);
-    if (d > 1) statements.push({ severity: 'warning', code: 'axis-differs', message: `the rotation axis found in the data (${found.toFixed(2)}°) differs by ${d.toFixed(1)}° from the series metadata (${c.rotationAxisDeg}°); the data's axis is used` });
+  const input = processingFramesOf(s, c);
+  if (!('frames' in input)) {
+    return { report: latticeReport({ status: 'failed', statements: [input], nPeaks: 0 }, s.anglesDeg, maxMisfitDeg), statements: [input], axisDeg: null, axisEsdDeg: null };
   }
-  lattice.statements = statements;
+  const table = searchPeaks(input, o.peaks ?? {});
+  const lattice = findLattice(table, input, { ...o.lattice, maxMisfitDeg, ...(o.cell ? { knownCell: o.cell } : {}), ...(o.axisDeg !== undefined ? { axisDeg: o.axisDeg } : {}) });
+  lattice.statements = [...lattice.statements, ...axisStatements(lattice, c.rotationAxisDeg, o.axisDeg)];
   await writeFileAtomic(join(out, 'peaks.json'), `${JSON.stringify(peaksJson(input, table, lattice))}\n`);
   return {
     report: latticeReport(lattice, s.anglesDeg, maxMisfitDeg),
-    statements,
+    statements: lattice.statements,
     axisDeg: lattice.axis ? Math.round(lattice.axis.refinedDeg * 1e4) / 1e4 : null,
     axisEsdDeg: lattice.axis ? Math.round(lattice.axis.esdDeg * 1e5) / 1e5 : null,
   };

@@ -15,8 +15,9 @@
 import { cellOfBasis } from './reduction';
 import { det3, inverse3, matMul, transpose, type Mat3, type Vec3 } from './math3';
 import type { Cell } from './lattice';
+import type { BravaisSymbol } from '../../src-shared/processing';
 
-export type BravaisSymbol = 'aP' | 'mP' | 'mC' | 'oP' | 'oC' | 'oI' | 'oF' | 'tP' | 'tI' | 'hP' | 'hR' | 'cP' | 'cI' | 'cF';
+export type { BravaisSymbol };
 
 export interface BravaisCandidate {
   bravais: BravaisSymbol;

@@ -9,6 +9,7 @@ import type { JobHandlers, RequestHandlers } from './registry';
 import { hashFile } from '../services/file-hash';
 import { SeriesSessions, type SessionOptions } from '../services/series-session';
 import { findCandidates, runTracking } from '../services/tracking-job';
+import { editPeak, framePeaks, processingSummary, runLatticeSearch, runPeakSearch } from '../services/processing-job';
 import { extractedFrame, runExtractionJob, summariseExtraction } from '../services/extraction-job';
 import { computeVirtual, meanPattern, suggestDetectors, virtualStack, virtualSummary } from '../services/virtual-job';
 
@@ -123,6 +124,9 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
       await (await sessions.project(seriesId)).deleteNeighbour(label);
       return { deleted: true };
     },
+    'process.summary': ({ seriesId, objectId }) => processingSummary(sessions, seriesId, objectId),
+    'process.framePeaks': ({ seriesId, objectId, frame }) => framePeaks(sessions, seriesId, objectId, frame),
+    'process.editPeak': (args) => editPeak(sessions, args),
     'project.info': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
       return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty() };
@@ -141,6 +145,8 @@ export function createJobHandlers(state: AppState): JobHandlers {
     'virtual.compute': ({ seriesId, detectors }, ctx) => computeVirtual(sessions, seriesId, detectors, ctx),
     'track.run': (args, ctx) => runTracking(sessions, args, ctx),
     'extract.run': (args, ctx) => runExtractionJob(sessions, args, ctx),
+    'process.peaks': (args, ctx) => runPeakSearch(sessions, args, ctx),
+    'process.lattice': (args, ctx) => runLatticeSearch(sessions, args, ctx),
     'file.hash': (args, ctx) =>
       hashFile(args.path, { signal: ctx.signal, progress: ctx.progress, chunkBytes: args.chunkBytes }),
   };

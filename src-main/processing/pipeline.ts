@@ -3,6 +3,7 @@
 // statements of what went wrong when something did. Pure functions of the frames and the geometry; the processing
 // service runs them in a worker and `tracked run` calls them directly.
 import { ParameterError, throwIfAborted } from '../../src-shared/errors';
+import type { Severity, Statement } from '../../src-shared/processing';
 import {
   bravaisCandidates,
   constrainedCell,
@@ -84,13 +85,7 @@ export interface PeakTable {
   radiusPx: number;
 }
 
-export type Severity = 'info' | 'warning' | 'error';
-export interface Statement {
-  severity: Severity;
-  /** Stable code for tests and tools: too-few-peaks, no-lattice, second-lattice, cell-mismatch, pseudo-symmetry, … */
-  code: string;
-  message: string;
-}
+export type { Severity, Statement };
 
 export interface BravaisRow {
   bravais: BravaisSymbol;

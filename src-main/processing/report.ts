@@ -2,9 +2,9 @@
 // §6), built from the pipeline's results. Plain JSON, numbers rounded to what they mean.
 import type { Cell } from '../crystallography/lattice';
 import { goniometerRotation } from '../crystallography/geometry';
-import type { LatticeOutcome, PeakTable, ProcessingFrames, Statement } from './pipeline';
+import type { LatticeOutcome, PeakTable, ProcessingFrames } from './pipeline';
 import { labVectors } from './reciprocal';
-import type { BravaisSymbol } from '../crystallography/bravais';
+import type { LatticeReport } from '../../src-shared/processing';
 
 const r = (v: number, d: number): number => (Number.isFinite(v) ? Number(v.toFixed(d)) : NaN);
 const cellOut = (c: Cell, d = 4): Cell => ({ a: r(c.a, d), b: r(c.b, d), c: r(c.c, d), alpha: r(c.alpha, 3), beta: r(c.beta, 3), gamma: r(c.gamma, 3) });
@@ -66,28 +66,7 @@ export function peaksJson(input: ProcessingFrames, table: PeakTable, lattice: La
   return { version: 1, wavelengthA: input.wavelengthA, reciprocalPixelInvA: input.reciprocalPixelInvA, rotationAxisDeg: axis === null ? null : r(axis, 4), radiusPx: r(table.radiusPx, 3), peaks };
 }
 
-/** report.json `lattice` (ARCHITECTURE §6). */
-export interface LatticeReport {
-  status: 'indexed' | 'failed';
-  cell: Cell | null;
-  cellEsd: Cell | null;
-  bravais: BravaisSymbol | null;
-  reducedCell: Cell | null;
-  indexedFraction: number | null;
-  nPeaks: number;
-  rmsdPx: number | null;
-  rmsdPhiDeg: number | null;
-  /** The Bravais candidates with their metric misfit and the intensity evidence, highest symmetry first. */
-  candidates: Array<{ bravais: BravaisSymbol; cell: Cell; misfitDeg: number; cc: number | null; nPairs: number; verdict: string; chosen: boolean }>;
-  friedel: { cc: number | null; nPairs: number } | null;
-  /** Tolerances the search used. */
-  tolerances: { maxMisfitDeg: number };
-  perFrameRefined: { beamCentre: boolean; tilt: boolean } | null;
-  /** Per frame: [frame, tiltDeg, nIndexed, rmsdPx, phiResidualDeg, outlier]. */
-  perFrame: Array<[number, number, number, number | null, number | null, boolean]>;
-  otherLattices: Array<{ cell: Cell; nPeaks: number }>;
-  statements: Statement[];
-}
+export type { LatticeReport };
 
 const orNull = (v: number | undefined, d: number): number | null => (v !== undefined && Number.isFinite(v) ? r(v, d) : null);
 

@@ -9,6 +9,7 @@ import type { FourDSource } from '../io/types';
 import { type VirtualResult } from '../stages/virtual/service';
 import { Project, projectDirFor } from './project';
 import type { ExtractResult } from '../stages/extraction';
+import type { ObjectProcessing } from './processing-job';
 import { BYTES_PER_PIXEL } from '../../src-shared/pixels';
 
 export interface OpenSeries {
@@ -18,6 +19,8 @@ export interface OpenSeries {
   virtual?: VirtualResult;
   /** The last extraction (frames stay here; the renderer fetches them per tilt). */
   extracted?: ExtractResult;
+  /** Processing per extracted object (peaks, lattice, a person's peak edits). */
+  processing?: Map<number, ObjectProcessing>;
   /** Created on first use, so reading a series (e.g. `tracked virtual`) never writes a project. */
   project?: Promise<Project>;
 }

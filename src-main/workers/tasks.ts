@@ -3,6 +3,7 @@
 // so the pool's `run(name, args)` is typed without declaring anything twice.
 
 import { extractionTasks } from '../stages/extraction/tasks';
+import { processingTasks } from '../processing/tasks';
 import { trackingTasks } from '../stages/tracking/tasks';
 import { virtualTasks } from '../stages/virtual/tasks';
 import { diagnostics } from './diagnostics';
@@ -14,6 +15,7 @@ export const tasks = {
   ...virtualTasks,
   ...trackingTasks,
   ...extractionTasks,
+  ...processingTasks,
   diagnostics: (a: Parameters<typeof diagnostics>[0], c: TaskContext) => diagnostics(a, c.signal),
 };
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { synthesize } from '../../src-main/synth/index';
+import type { PresetName, SizeSpec } from '../../src-main/synth/presets';
 import { startHarness, type Harness } from './harness';
 
 export interface SeriesFixture {
@@ -15,15 +16,21 @@ export interface SeriesFixture {
   dir(): string;
 }
 
-export function syntheticSeriesFixture(name: string, seed: number, scan = 40): SeriesFixture {
+/** Any preset at any size; the default is the small brookite agglomerate most specs use. */
+export interface FixtureOptions {
+  preset?: PresetName;
+  size?: SizeSpec;
+}
+
+export function syntheticSeriesFixture(name: string, seed: number, scan = 40, options: FixtureOptions = {}): SeriesFixture {
   let h: Harness | undefined;
   let dir = '';
   let manifest = '';
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `tracked-e2e-${name}-`));
     const s = await synthesize({
-      preset: 'brookite-agglomerate',
-      size: { scanShape: [scan, scan], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
+      preset: options.preset ?? 'brookite-agglomerate',
+      size: options.size ?? { scanShape: [scan, scan], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
       outDir: dir,
       seed,
     });

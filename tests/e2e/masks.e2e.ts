@@ -6,16 +6,13 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { syntheticSeriesFixture } from './fixture';
 import { pageErrors, screenshot } from './harness';
+import { mainObjects, openSeriesInMasksTab as openSeries, trackFirstCandidate } from './flows';
 
 const N = 40;
 const fx = syntheticSeriesFixture('masks', 5, N);
 
 async function openSeriesInMasksTab(page: Page): Promise<void> {
-  await page.getByTestId('inspect-path').fill(fx.manifest());
-  await page.getByTestId('open-button').click();
-  await page.waitForFunction(() => (document.querySelector('[data-testid="virtual-image"] canvas') as HTMLCanvasElement | null)?.width === 40, undefined, { timeout: 60_000 });
-  await page.keyboard.press('2');
-  await page.getByTestId('masks-tab').waitFor();
+  await openSeries(page, fx.manifest(), N);
 }
 
 /** Screen position of image pixel (x, y) (continuous coordinates) in the mask editor. */
@@ -34,28 +31,6 @@ async function mainFrame(page: Page, objectId: number, tilt: number): Promise<nu
     },
     { objectId, tilt, n: N * N },
   );
-}
-async function mainObjects(page: Page) {
-  return page.evaluate(async () => {
-    const [s] = await window.api.invoke('series.list', {});
-    return window.api.invoke('objects.list', { seriesId: s!.seriesId });
-  });
-}
-/**
- * Auto-detect, click the first candidate, and wait until its tracking run is over (its frames are tracked; the run's
- * neighbours are written before them). Returns the new object.
- */
-async function trackFirstCandidate(page: Page): Promise<Awaited<ReturnType<typeof mainObjects>>[number]> {
-  const before = (await mainObjects(page)).length;
-  await page.getByTestId('auto-detect').click();
-  await page.getByTestId('candidates').waitFor();
-  await page.getByTestId('candidates').locator('li').first().click();
-  await expect.poll(async () => (await mainObjects(page)).length).toBe(before + 1);
-  const created = (await mainObjects(page)).at(-1)!;
-  await expect
-    .poll(async () => (await mainObjects(page)).find((o) => o.id === created.id)!.frameState.filter((st) => st === 'tracked').length, { timeout: 30_000 })
-    .toBeGreaterThan(3);
-  return created;
 }
 const at = (f: number[], x: number, y: number): number => f[x + y * N]!;
 const area = (f: number[]): number => f.reduce((a, b) => a + b, 0);
@@ -204,7 +179,7 @@ describe('mask curation: persistence, export, auto-detect', () => {
   it('extracts and exports from the Export tab, shows purity and the extracted patterns', async () => {
     const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page);
-    await page.keyboard.press('5');
+    await page.keyboard.press('6');
     await page.getByTestId('export-tab').waitFor();
     const out = join(fx.dir(), 'exported');
     await page.getByTestId('export-dir').fill(out);
@@ -266,7 +241,7 @@ describe('mask curation: persistence, export, auto-detect', () => {
     await expect.poll(() => list.count()).toBe(labels.length - 3);
 
     // The merged object now holds another particle: the Export tab says so in numbers.
-    await page.keyboard.press('5');
+    await page.keyboard.press('6');
     await page.getByTestId('extract-only').click();
     const numbers = page.getByTestId(`purity-numbers-${target.id}`);
     await numbers.waitFor({ timeout: 60_000 });

@@ -6,8 +6,7 @@
 // a wrong and a right known cell.
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { runPipeline } from '../../src-main/cli/run';
@@ -19,34 +18,14 @@ import { findLattice, peakTableOf, type PeakTable, type ProcessingFrames } from 
 import type { PeaksJson } from '../../src-main/processing/report';
 import type { PresetName } from '../../src-main/synth/presets';
 import { synthesize } from '../../src-main/synth/index';
-import { REPO_ROOT } from '../helpers/paths';
+import { cellErrors, type TruthJson } from '../helpers/cell-error';
 import { rng } from '../helpers/rng';
 
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const root = mkdtempSync(join(tmpdir(), 'tracked-processing-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeAll(async () => {
   await h5wasm.ready;
 });
-
-interface TruthJson {
-  wavelengthA: number;
-  reciprocalPixelInvA: number;
-  rotationAxisDeg: number;
-  beamCentre: [number, number];
-  particles: Array<{ id: number; cell: Cell; UB: Mat3; spaceGroup: string }>;
-}
-
-const cellArr = (c: Cell): number[] => [c.a, c.b, c.c, c.alpha, c.beta, c.gamma];
-
-function cellErrors(truth: Cell, spaceGroup: string, cells: Cell[]): Array<{ lengthPct: number; angleDeg: number } | null> {
-  const py = spawnSync(PYTHON, [join(REPO_ROOT, 'tests', 'integration', 'python', 'cell_error.py')], {
-    input: JSON.stringify({ truth: cellArr(truth), spaceGroup, cells: cells.map(cellArr) }),
-    encoding: 'utf8',
-  });
-  expect(py.status, py.stderr).toBe(0);
-  return JSON.parse(py.stdout);
-}
 
 /** Fraction of the peaks on particle p's lattice (predicted within 1.5 px by the true model) that we indexed. */
 function onLatticeIndexed(peaks: PeaksJson, truth: TruthJson, ub: Mat3): { onLattice: number; indexed: number } {

@@ -43,8 +43,9 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { command: 'view.tab.series', keys: '1', label: 'Series tab', group: 'View' },
   { command: 'view.tab.masks', keys: '2', label: 'Masks tab', group: 'View' },
   { command: 'view.tab.patterns', keys: '3', label: 'Patterns tab', group: 'View' },
-  { command: 'view.tab.reciprocal', keys: '4', label: 'Reciprocal space tab', group: 'View' },
-  { command: 'view.tab.export', keys: '5', label: 'Export tab', group: 'View' },
+  { command: 'view.tab.processing', keys: '4', label: 'Processing tab', group: 'View' },
+  { command: 'view.tab.reciprocal', keys: '5', label: 'Reciprocal space tab', group: 'View' },
+  { command: 'view.tab.export', keys: '6', label: 'Export tab', group: 'View' },
   { command: 'view.toggleLog', keys: 'Ctrl+L', label: 'Show or hide the log', group: 'View' },
   { command: 'help.shortcuts', keys: '?', label: 'Keyboard shortcuts', group: 'Help' },
 ];

@@ -43,6 +43,18 @@ export const useExtractionStore = defineStore('extraction', () => {
     }
   }
 
+  /** The extraction main holds for the active series (after a reload, or when another window ran it). */
+  async function refresh(): Promise<void> {
+    const s = useSeriesStore().active;
+    if (!s) return;
+    try {
+      summary.value = await api().invoke('extract.summary', { seriesId: s.summary.seriesId });
+      if (summary.value && !summary.value.objects.some((o) => o.id === objectId.value)) objectId.value = summary.value.objects[0]?.id ?? null;
+    } catch (e) {
+      log.error(e, 'extract');
+    }
+  }
+
   async function loadFrame(): Promise<void> {
     const s = useSeriesStore().active;
     if (!s || objectId.value === null || !summary.value) return;
@@ -54,5 +66,5 @@ export const useExtractionStore = defineStore('extraction', () => {
     }
   }
 
-  return { summary, objectId, background, ringWidth, outDir, frame, run, loadFrame };
+  return { summary, objectId, background, ringWidth, outDir, frame, run, refresh, loadFrame };
 });

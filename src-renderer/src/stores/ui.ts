@@ -13,6 +13,7 @@ export const TABS = [
   { id: 'series', label: 'Series' },
   { id: 'masks', label: 'Masks' },
   { id: 'patterns', label: 'Patterns' },
+  { id: 'processing', label: 'Processing' },
   { id: 'reciprocal', label: 'Reciprocal space' },
   { id: 'export', label: 'Export' },
 ] as const;
@@ -77,6 +78,7 @@ export const useUiStore = defineStore('ui', () => {
       case 'view.tab.series':
       case 'view.tab.masks':
       case 'view.tab.patterns':
+      case 'view.tab.processing':
       case 'view.tab.reciprocal':
       case 'view.tab.export':
         activeTab.value = command.slice('view.tab.'.length) as TabId;

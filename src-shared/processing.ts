@@ -1,0 +1,140 @@
+// What processing (peaks → rotation axis → lattice, ARCHITECTURE §9) shows outside main: report.json's `lattice`
+// section, the Processing tab's results, and the parameters a person may set, with the schemas main validates them
+// against. Shared by the pipeline (which fills them), the IPC contract and the renderer.
+import { z } from 'zod';
+
+/** Lengths in Å, angles in degrees. */
+export interface UnitCell {
+  a: number;
+  b: number;
+  c: number;
+  alpha: number;
+  beta: number;
+  gamma: number;
+}
+
+/** The 14 Bravais lattices by their Pearson-style symbols (crystal family letter + centring). */
+export type BravaisSymbol = 'aP' | 'mP' | 'mC' | 'oP' | 'oC' | 'oI' | 'oF' | 'tP' | 'tI' | 'hP' | 'hR' | 'cP' | 'cI' | 'cF';
+
+export type Severity = 'info' | 'warning' | 'error';
+/** A plain sentence about what processing found or could not do, with a stable code for tests and tools. */
+export interface Statement {
+  severity: Severity;
+  /** too-few-peaks, no-lattice, second-lattice, cell-mismatch, pseudo-symmetry, symmetry-from-metric, … */
+  code: string;
+  message: string;
+}
+
+/** report.json `lattice` (ARCHITECTURE §6). */
+export interface LatticeReport {
+  status: 'indexed' | 'failed';
+  cell: UnitCell | null;
+  cellEsd: UnitCell | null;
+  bravais: BravaisSymbol | null;
+  reducedCell: UnitCell | null;
+  indexedFraction: number | null;
+  nPeaks: number;
+  rmsdPx: number | null;
+  rmsdPhiDeg: number | null;
+  /** The Bravais candidates with their metric misfit and the intensity evidence, highest symmetry first. */
+  candidates: Array<{ bravais: BravaisSymbol; cell: UnitCell; misfitDeg: number; cc: number | null; nPairs: number; verdict: string; chosen: boolean }>;
+  friedel: { cc: number | null; nPairs: number } | null;
+  /** Tolerances the search used. */
+  tolerances: { maxMisfitDeg: number };
+  perFrameRefined: { beamCentre: boolean; tilt: boolean } | null;
+  /** Per frame: [frame, tiltDeg, nIndexed, rmsdPx, phiResidualDeg, outlier]. */
+  perFrame: Array<[number, number, number, number | null, number | null, boolean]>;
+  otherLattices: Array<{ cell: UnitCell; nPeaks: number }>;
+  statements: Statement[];
+}
+
+const finite = z.number().finite();
+
+/** Peak-search parameters a person may set (absent: the default the pipeline derives from the data). */
+export const peakParametersSchema = z
+  .object({
+    /** Integration disk radius, px (default 1.8 × the direct beam's half width). */
+    radiusPx: finite.min(0.5).max(50).optional(),
+    minIOverSigma: finite.min(0.5).max(1000).optional(),
+    minSeparationPx: finite.min(0).max(200).optional(),
+    /** Around the direct beam, px: nothing is searched inside. */
+    excludeRadiusPx: finite.min(0).max(500).optional(),
+    /** Resolution limits, Å (dMaxA: the low-resolution end). */
+    dMinA: finite.min(0.05).max(100).optional(),
+    dMaxA: finite.min(0.1).max(1000).optional(),
+    /** Counts per pixel unit. */
+    gain: finite.positive().max(1e6).optional(),
+    maxPeaksPerFrame: z.number().int().min(1).max(100_000).optional(),
+  })
+  .strict()
+  .refine((p) => !(p.dMinA && p.dMaxA) || p.dMinA < p.dMaxA, { message: 'dMinA must be below dMaxA' });
+export type PeakParametersInput = z.input<typeof peakParametersSchema>;
+
+export const unitCellSchema = z
+  .object({
+    a: finite.min(1).max(1000),
+    b: finite.min(1).max(1000),
+    c: finite.min(1).max(1000),
+    alpha: finite.min(10).max(170),
+    beta: finite.min(10).max(170),
+    gamma: finite.min(10).max(170),
+  })
+  .strict();
+
+export const PER_FRAME_CORRECTIONS = ['auto', 'none', 'beam-centre', 'tilt', 'both'] as const;
+
+/** Lattice parameters a person may set. */
+export const latticeParametersSchema = z
+  .object({
+    /** In-plane rotation axis, degrees from +qx towards +qy: set, the search is skipped (still refined unless fixAxis). */
+    axisDeg: finite.min(-360).max(360).optional(),
+    fixAxis: z.boolean().optional(),
+    /** A known cell: only the orientation is found and refined. */
+    knownCell: unitCellSchema.optional(),
+    minCellA: finite.min(1).max(500).optional(),
+    maxCellA: finite.min(2).max(1000).optional(),
+    /** Highest metric misfit (degrees) a Bravais candidate may have. */
+    maxMisfitDeg: finite.min(0).max(10).optional(),
+    perFrame: z.enum(PER_FRAME_CORRECTIONS).optional(),
+  })
+  .strict()
+  .refine((p) => !(p.minCellA && p.maxCellA) || p.minCellA < p.maxCellA, { message: 'minCellA must be below maxCellA' });
+export type LatticeParametersInput = z.input<typeof latticeParametersSchema>;
+
+/** One object's processing state as the Processing tab shows it. */
+export interface ProcessingSummary {
+  seriesId: string;
+  objectId: number;
+  nFrames: number;
+  peaks: {
+    params: PeakParametersInput;
+    /** The disk radius used (the given one or the default from the direct beam). */
+    radiusPx: number;
+    nPeaks: number;
+    /** Peaks per frame. */
+    perFrame: number[];
+    added: number;
+    removed: number;
+  } | null;
+  lattice: (LatticeReport & {
+    params: LatticeParametersInput;
+    axis: { foundDeg: number | null; refinedDeg: number; esdDeg: number } | null;
+  }) | null;
+  /** The peaks changed after the lattice was found: its indices no longer match them. */
+  latticeStale: boolean;
+}
+
+/** One frame's peaks, columns as typed arrays (detector px; hkl 3 per peak, valid where indexed = 1). */
+export interface FramePeaks {
+  frame: number;
+  x: Float32Array;
+  y: Float32Array;
+  intensity: Float32Array;
+  sigma: Float32Array;
+  manual: Uint8Array;
+  indexed: Uint8Array;
+  hkl: Int32Array;
+  radiusPx: number;
+  /** The beam centre used on this frame (refined where the lattice is), [cx, cy]; null where unknown. */
+  beamCentre: [number, number] | null;
+}

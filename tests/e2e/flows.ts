@@ -1,0 +1,37 @@
+// Steps several app specs take the same way: open a series and go to the Masks tab, read main's objects, and track
+// the first auto-detected candidate.
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+/** Opens the series and waits for its virtual image (scanWidth probe positions wide), then shows the Masks tab. */
+export async function openSeriesInMasksTab(page: Page, manifest: string, scanWidth: number): Promise<void> {
+  await page.getByTestId('inspect-path').fill(manifest);
+  await page.getByTestId('open-button').click();
+  await page.waitForFunction((w) => (document.querySelector('[data-testid="virtual-image"] canvas') as HTMLCanvasElement | null)?.width === w, scanWidth, { timeout: 60_000 });
+  await page.keyboard.press('2');
+  await page.getByTestId('masks-tab').waitFor();
+}
+
+export async function mainObjects(page: Page) {
+  return page.evaluate(async () => {
+    const [s] = await window.api.invoke('series.list', {});
+    return window.api.invoke('objects.list', { seriesId: s!.seriesId });
+  });
+}
+
+/**
+ * Auto-detect, click the first candidate, and wait until its tracking run is over (its frames are tracked; the run's
+ * neighbours are written before them). Returns the new object.
+ */
+export async function trackFirstCandidate(page: Page): Promise<Awaited<ReturnType<typeof mainObjects>>[number]> {
+  const before = (await mainObjects(page)).length;
+  await page.getByTestId('auto-detect').click();
+  await page.getByTestId('candidates').waitFor();
+  await page.getByTestId('candidates').locator('li').first().click();
+  await expect.poll(async () => (await mainObjects(page)).length).toBe(before + 1);
+  const created = (await mainObjects(page)).at(-1)!;
+  await expect
+    .poll(async () => (await mainObjects(page)).find((o) => o.id === created.id)!.frameState.filter((st) => st === 'tracked').length, { timeout: 30_000 })
+    .toBeGreaterThan(3);
+  return created;
+}
