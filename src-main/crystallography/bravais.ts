@@ -411,6 +411,27 @@ export function correlation(x: readonly number[], y: readonly number[]): number 
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
 }
 
+/** Ranks 1…n (ties share their mean rank). */
+function ranks(v: readonly number[]): number[] {
+  const order = v.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+  const r = new Array<number>(v.length);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+    for (let k = i; k <= j; k++) r[order[k]![1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+/**
+ * Spearman's rank correlation: what intensity agreement is judged by. Partial rocking curves and dynamical
+ * scattering leave a few equivalents wildly off; ranks keep one such pair from deciding a lattice.
+ */
+export function rankCorrelation(x: readonly number[], y: readonly number[]): number {
+  return x.length < 3 ? NaN : correlation(ranks(x), ranks(y));
+}
+
 /**
  * Symmetry evidence for a candidate from reflection intensities keyed by conventional-free reduced indices
  * "h,k,l" (each reflection once; Friedel mates separately when both were measured).
@@ -444,11 +465,11 @@ export function symmetryEvidence(c: BravaisCandidate, intensities: ReadonlyMap<s
     pairsAll[0].push(...xs);
     pairsAll[1].push(...ys);
     if (xs.length >= 4) {
-      const cc = correlation(xs, ys);
+      const cc = rankCorrelation(xs, ys);
       if (!(worst.cc <= cc)) worst = { cc, n: xs.length };
     }
   }
-  return { nPairs: pairsAll[0].length, cc: correlation(pairsAll[0], pairsAll[1]), worstOperatorCc: worst.cc, worstOperatorPairs: worst.n };
+  return { nPairs: pairsAll[0].length, cc: rankCorrelation(pairsAll[0], pairsAll[1]), worstOperatorCc: worst.cc, worstOperatorPairs: worst.n };
 }
 
 /** Friedel-mate agreement (h and −h both measured): the level true equivalents reach with these data. */
@@ -463,6 +484,6 @@ export function friedelAgreement(intensities: ReadonlyMap<string, number>): { nP
     xs.push(v);
     ys.push(other);
   }
-  return { nPairs: xs.length, cc: correlation(xs, ys) };
+  return { nPairs: xs.length, cc: rankCorrelation(xs, ys) };
 }
 

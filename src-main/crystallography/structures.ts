@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError } from '../../src-shared/errors';
 import { parseCif, type CrystalStructure } from './cif';
 
-export const BUNDLED_STRUCTURES = ['brookite_TiO2.cif', 'CsPbBr3_cubic.cif', 'beta_Ga2O3.cif'] as const;
+export const BUNDLED_STRUCTURES = ['brookite_TiO2.cif', 'CsPbBr3_cubic.cif', 'beta_Ga2O3.cif', 'pseudo_ortho_ZnMoO4.cif'] as const;
 export type BundledStructure = (typeof BUNDLED_STRUCTURES)[number];
 
 /** Absolute path of the resources folder that holds `sub` (e.g. 'structures'). */

@@ -290,19 +290,93 @@ function fullIntensities(hRed: Int32Array, indexed: Uint8Array, intensity: Float
   return new Map([...acc].map(([k, a]) => [k, a.swi / a.sw]));
 }
 
+/**
+ * Full-reflection intensities from whole rocking curves, keyed like fullIntensities: a reflection's observations on
+ * consecutive frames summed, each weighted by the angle it swept (the frame's step, radians) times the rate its
+ * excitation error changes with rotation, |ds/dφ| = |(e × q)_z| (the Lorentz factor of the rotation geometry, e
+ * the axis). With ∫P(s) ds = 1 the sum estimates the full intensity whatever the profile's width. Curves that touch
+ * the first or last frame of the range are cut and left out; a reflection recorded twice is averaged.
+ */
+function rockingSumIntensities(hRed: Int32Array, indexed: Uint8Array, table: PeakTable, lab: Float64Array, axisDeg: number, input: ProcessingFrames): Map<string, number> {
+  const nF = input.anglesDeg.length;
+  const ex = Math.cos(axisDeg * DEG);
+  const ey = Math.sin(axisDeg * DEG);
+  const step = (f: number): number => {
+    const lo = Number(input.anglesDeg[Math.max(0, f - 1)]);
+    const hi = Number(input.anglesDeg[Math.min(nF - 1, f + 1)]);
+    return (Math.abs(hi - lo) / (f > 0 && f < nF - 1 ? 2 : 1)) * DEG;
+  };
+  let first = nF;
+  let last = -1;
+  for (let f = 0; f < nF; f++) {
+    if (!input.included[f]) continue;
+    first = Math.min(first, f);
+    last = f;
+  }
+  const byKey = new Map<string, Array<{ f: number; w: number }>>();
+  for (let i = 0; i < indexed.length; i++) {
+    if (!indexed[i]) continue;
+    const k = `${hRed[3 * i]},${hRed[3 * i + 1]},${hRed[3 * i + 2]}`;
+    const rate = Math.abs(ex * lab[3 * i + 1] - ey * lab[3 * i]);
+    const list = byKey.get(k) ?? [];
+    list.push({ f: table.frame[i], w: Math.max(0, table.intensity[i]) * step(table.frame[i]) * rate });
+    byKey.set(k, list);
+  }
+  const out = new Map<string, number>();
+  for (const [k, obs] of byKey) {
+    obs.sort((a, b) => a.f - b.f);
+    const runs: Array<{ f0: number; f1: number; sum: number }> = [];
+    for (const o of obs) {
+      const r = runs.at(-1);
+      if (r && o.f <= r.f1 + 1) {
+        r.f1 = o.f;
+        r.sum += o.w;
+      } else runs.push({ f0: o.f, f1: o.f, sum: o.w });
+    }
+    const whole = runs.filter((r) => r.f0 > first && r.f1 < last);
+    if (whole.length) out.set(k, whole.reduce((a, r) => a + r.sum, 0) / whole.length);
+  }
+  return out;
+}
+
+/**
+ * Intensities divided by the mean of their resolution shell (as E² is): intensity falls with resolution, and that
+ * trend alone would make any two reflections at the same d "agree". Shells of about 30 reflections.
+ */
+function normaliseByShell(intensities: ReadonlyMap<string, number>, reducedBasis: Mat3): Map<string, number> {
+  const gStar = inverse3(matMul(transpose(reducedBasis), reducedBasis));
+  const rows = [...intensities].map(([k, v]) => {
+    const h = k.split(',').map(Number) as Vec3;
+    let d2 = 0;
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) d2 += h[i] * gStar[i][j] * h[j];
+    return { k, v, d2 };
+  });
+  rows.sort((a, b) => a.d2 - b.d2);
+  const nShells = Math.max(1, Math.floor(rows.length / 30));
+  const out = new Map<string, number>();
+  for (let s = 0; s < nShells; s++) {
+    const shell = rows.slice(Math.floor((s * rows.length) / nShells), Math.floor(((s + 1) * rows.length) / nShells));
+    const mean = shell.reduce((a, r) => a + r.v, 0) / shell.length;
+    for (const r of shell) out.set(r.k, mean > 0 ? r.v / mean : r.v);
+  }
+  return out;
+}
+
 /** Friedel mates must agree at least this well (over at least 10 pairs) for intensities to judge symmetry. */
-export const MIN_INTENSITY_QUALITY_CC = 0.6;
+export const MIN_INTENSITY_QUALITY_CC = 0.3;
 
 /**
  * Judges a candidate's symmetry from its equivalents' agreement, measured against what Friedel mates reach with the
- * same data (`quality`: partial rocking curves and noise make even true equivalents disagree somewhat; a
- * pseudo-symmetry's "equivalents" agree clearly less — for β-Ga2O3's orthorhombic pseudo-cell, CC ≈ 0.5 even with
- * exact |F|²).
+ * same data (`quality`: partial rocking curves and noise make even true equivalents disagree somewhat, and Friedel
+ * mates, recorded on the same frames, agree better than other equivalents can). With intensities normalised per
+ * resolution shell and compared by rank, unrelated reflections correlate near 0: a candidate is against when its
+ * equivalents (or those of its worst operator) reach less than half the Friedel level even at the upper end of their
+ * correlation's uncertainty (cc + 2.5/√(n − 3)). Too few pairs can then never reject a true symmetry.
  */
 function verdictOf(e: SymmetryEvidence, quality: number): BravaisRow['verdict'] {
   if (e.nPairs < 6 || !Number.isFinite(e.cc) || !Number.isFinite(quality)) return 'inconclusive';
-  const worstBad = e.worstOperatorPairs >= 6 && e.worstOperatorCc < quality - 0.4;
-  if (e.cc < quality - 0.25 || worstBad) return 'against';
+  const low = (cc: number, n: number): boolean => cc + 2.5 / Math.sqrt(Math.max(1, n - 3)) < 0.5 * quality;
+  if (low(e.cc, e.nPairs) || (e.worstOperatorPairs >= 10 && low(e.worstOperatorCc, e.worstOperatorPairs))) return 'against';
   return 'for';
 }
 
@@ -370,6 +444,7 @@ function chooseBravais(
   reducedBasis: Mat3,
   table: PeakTable,
   sExc: Float64Array,
+  curves: { lab: Float64Array; axisDeg: number; input: ProcessingFrames },
   params: LatticeParameters,
   statements: Statement[],
 ): { chosen: BravaisCandidate; rows: BravaisRow[]; friedel: { nPairs: number; cc: number } } {
@@ -382,8 +457,14 @@ function chooseBravais(
     // h_red = Pᵀ·h
     for (let r = 0; r < 3; r++) hRed[3 * i + r] = Math.round(pT[r][0] * h[0] + pT[r][1] * h[1] + pT[r][2] * h[2]);
   }
-  const sums = fullIntensities(hRed, indexed, table.intensity, sExc);
-  const friedel = friedelAgreement(sums);
+  // Two estimates of full intensities (from stills by partiality, from whole rocking curves): the one whose
+  // Friedel mates agree better judges.
+  const estimates = [fullIntensities(hRed, indexed, table.intensity, sExc), rockingSumIntensities(hRed, indexed, table, curves.lab, curves.axisDeg, curves.input)].map((m) => {
+    const sums = normaliseByShell(m, reducedBasis);
+    return { sums, friedel: friedelAgreement(sums) };
+  });
+  const quality = (e: (typeof estimates)[number]): number => (e.friedel.nPairs >= 10 && Number.isFinite(e.friedel.cc) ? e.friedel.cc : -Infinity);
+  const { sums, friedel } = quality(estimates[1]!) > quality(estimates[0]!) ? estimates[1]! : estimates[0]!;
   const cands = bravaisCandidates(reducedBasis, params.maxMisfitDeg ?? 2);
   // Intensities judge only where they can: Friedel mates (true equivalents in every lattice) must agree.
   const canJudge = friedel.nPairs >= 10 && friedel.cc >= MIN_INTENSITY_QUALITY_CC;
@@ -540,7 +621,17 @@ export function findLattice(table: PeakTable, input: ProcessingFrames, params: L
     ubRed = model.ub;
     reducedCellEsd = [0, 0, 0, 0, 0, 0];
   } else {
-    ({ chosen, rows, friedel } = chooseBravais(hkl, indexed, pRed, reduced.basis, table, excitationErrors(input2(hkl, indexed), model.ub, model.axisDeg), params, statements));
+    ({ chosen, rows, friedel } = chooseBravais(
+      hkl,
+      indexed,
+      pRed,
+      reduced.basis,
+      table,
+      excitationErrors(input2(hkl, indexed), model.ub, model.axisDeg),
+      { lab, axisDeg: model.axisDeg, input },
+      params,
+      statements,
+    ));
   }
 
   // The chosen setting: UB and indices.

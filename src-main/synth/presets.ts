@@ -5,7 +5,15 @@ import type { BundledStructure } from '../crystallography/structures';
 import type { Vec3 } from '../crystallography/math3';
 import type { ShapeKind } from './shapes';
 
-export const PRESET_NAMES = ['brookite-agglomerate', 'cspbbr3-sensitive', 'single-isolated', 'monoclinic-pair', 'monoclinic-hard', 'monoclinic-hard-thick-film'] as const;
+export const PRESET_NAMES = [
+  'brookite-agglomerate',
+  'cspbbr3-sensitive',
+  'single-isolated',
+  'monoclinic-pair',
+  'monoclinic-hard',
+  'monoclinic-hard-thick-film',
+  'pseudo-orthorhombic',
+] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const SIZE_NAMES = ['small', 'medium', 'large'] as const;
@@ -265,6 +273,41 @@ export const PRESETS: Record<PresetName, PresetSpec> = {
     description: 'monoclinic-hard on a thick support film whose rings carry most of the counts (little contrast in virtual images)',
     filmFraction: 0.7,
     ...HARD_BASE,
+  },
+  'pseudo-orthorhombic': {
+    name: 'pseudo-orthorhombic',
+    description: 'One monoclinic P21/c crystal whose cell is within 0.2° of orthorhombic (β = 90.18°, atoms in general positions), 1° steps, 200 kV',
+    voltageKV: 200,
+    convergenceMrad: 0.7,
+    fovNm: 120,
+    detectorEdgeInvA: 1.2,
+    rotationAxisDeg: -48,
+    electronsPerProbe: 6000,
+    dwellS: 0.001,
+    fadeRemainingAtEnd: 1,
+    filmFraction: 0.05,
+    diffusePerNm: 0.001,
+    absorptionLengthNm: 180,
+    arrangement: 'isolated',
+    particles: [
+      {
+        structure: 'pseudo_ortho_ZnMoO4.cif',
+        shape: 'cuboid',
+        semiAxesNm: [
+          [16, 20],
+          [14, 18],
+          [12, 15],
+        ],
+        pose: 'random',
+      },
+    ],
+    driftStepNm: 0.8,
+    // Judging symmetry from intensities needs whole rocking curves: fine steps over a 60° range.
+    sizes: {
+      small: { scanShape: [32, 32], detectorShape: [128, 128], nTilts: 61, tiltStepDeg: 1 },
+      medium: { scanShape: [48, 48], detectorShape: [128, 128], nTilts: 121, tiltStepDeg: 0.5 },
+      large: { scanShape: [64, 64], detectorShape: [256, 256], nTilts: 241, tiltStepDeg: 0.25 },
+    },
   },
 };
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { runPipeline } from '../../src-main/cli/run';
+import { runPipeline, type RunReport } from '../../src-main/cli/run';
 import { goniometerRotation } from '../../src-main/crystallography/geometry';
 import { bMatrix, type Cell } from '../../src-main/crystallography/lattice';
 import { inverse3, matMul, rotationAboutAxis, type Mat3 } from '../../src-main/crystallography/math3';
@@ -53,11 +53,33 @@ function onLatticeIndexed(peaks: PeaksJson, truth: TruthJson, ub: Mat3): { onLat
   return { onLattice: on, indexed: idx };
 }
 
-const BRAVAIS: Record<string, string> = { 'P b c a': 'oP', 'C 1 2/m 1': 'mC' };
+const BRAVAIS: Record<string, string> = { 'P b c a': 'oP', 'C 1 2/m 1': 'mC', 'P 1 21/c 1': 'mP' };
 
-const CASES: Array<{ preset: PresetName }> = [{ preset: 'single-isolated' }, { preset: 'brookite-agglomerate' }, { preset: 'monoclinic-pair' }, { preset: 'monoclinic-hard' }];
+/**
+ * The pseudo-symmetric cell (β = 90.18°): orthorhombic within 0.2° by its metric, monoclinic by its intensities.
+ * It must be reported monoclinic with the orthorhombic candidate listed, its misfit beside it, and the intensity
+ * evidence against it — said in a statement, never chosen silently.
+ */
+function pseudoSymmetryStated(L: NonNullable<RunReport['lattice']>): void {
+  const oP = L.candidates.find((c) => c.bravais === 'oP');
+  expect(oP, JSON.stringify(L.candidates)).toBeDefined();
+  expect(oP!.misfitDeg).toBeLessThan(0.3);
+  expect(oP!.verdict).toBe('against');
+  expect(oP!.chosen).toBe(false);
+  expect(oP!.cc!).toBeLessThan(L.friedel!.cc! / 2);
+  const st = L.statements.find((x) => x.code === 'pseudo-symmetry');
+  expect(st?.message).toMatch(/oP \(misfit 0\.\d\d°\).*intensities of their equivalents disagree.*mP chosen/);
+}
 
-describe.each(CASES)('tracked run finds the lattice of $preset', ({ preset }) => {
+const CASES: Array<{ preset: PresetName; check?: (L: NonNullable<RunReport['lattice']>) => void }> = [
+  { preset: 'single-isolated' },
+  { preset: 'brookite-agglomerate' },
+  { preset: 'monoclinic-pair' },
+  { preset: 'monoclinic-hard' },
+  { preset: 'pseudo-orthorhombic', check: pseudoSymmetryStated },
+];
+
+describe.each(CASES)('tracked run finds the lattice of $preset', ({ preset, check }) => {
   it('cell within 0.15 % / 0.1°, the true Bravais lattice, axis within 0.2°, ≥ 85 % of on-lattice peaks indexed', async () => {
     const dir = join(root, preset);
     const sum = await synthesize({ preset, size: 'small', outDir: join(dir, 'series'), seed: 1 });
@@ -84,6 +106,7 @@ describe.each(CASES)('tracked run finds the lattice of $preset', ({ preset }) =>
     expect(L.rmsdPx!).toBeLessThan(0.5);
     // peaks.json: every indexed peak carries conventional indices of the reported cell.
     expect(peaks.peaks.filter((q) => q.hkl).length / peaks.peaks.length).toBeCloseTo(L.indexedFraction!, 3);
+    check?.(L);
   }, 600_000);
 });
 
