@@ -73,7 +73,7 @@ function cellFinding100k(): Record<string, unknown> {
   const cell: Cell = { a: 12.214, b: 3.0371, c: 5.7981, alpha: 90, beta: 103.83, gamma: 90 };
   const ub = matMul(rotationAboutAxis([0.2, 0.7, -0.4], 1.1), bMatrix(cell));
   let seed = 12345;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  const rand = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
   const n = 100_000;
   const q = new Float64Array(3 * n);
   let k = 0;

@@ -7,8 +7,9 @@
 //    sparse, wedge-limited ED data: every direction sees every point, and a missing wedge only thins the histogram.
 // 2. Each candidate is refined by least squares on the points it indexes (round(q·t) integer), duplicates and
 //    collinear candidates are dropped.
-// 3. The basis: of the triplets of strong candidates, the one that indexes the most points (all three q·t within
-//    `tolerance` of integers); among equally good ones the smallest cell. It is Niggli-reduced.
+// 3. The basis: every triplet of strong candidates scored by the points it indexes (all three q·t within
+//    `tolerance` of integers; on at most 6000 points), the best two dozen refined as a whole by least squares, and
+//    of those within 2 % of the most points indexed the smallest cell (a supercell indexes as many). Niggli-reduced.
 // The result is an orientation matrix in the crystal frame of tilt 0: q = UB·h with UB = (Tᵀ)⁻¹, T the basis vectors.
 import FFT from 'fft.js';
 import { Matrix, solve } from 'ml-matrix';
@@ -163,33 +164,96 @@ const angleBetween = (a: Vec3, b: Vec3): number => {
   return (Math.acos(Math.min(1, Math.abs(c))) * 180) / Math.PI;
 };
 
-/** Candidate vectors: the strongest periodicities, refined, without repeats (parallel within 5°). */
+/**
+ * Candidate vectors: the strongest periodicities, refined, without repeats (parallel within 5°). A periodicity's
+ * multiples are periodicities too (2t scores as well as t): of two parallel candidates the shorter one is kept when
+ * it indexes as many points.
+ */
 export function candidateVectors(q: Float64Array, o: IndexingOptions = {}): LatticeVector[] {
   const tol = o.tolerance ?? 0.15;
   const all = periodicities(q, o).sort((a, b) => b.score - a.score);
-  const picked: LatticeVector[] = [];
+  const picked: Array<LatticeVector & { fraction: number }> = [];
   const max = o.maxCandidates ?? 30;
+  const len = (t: Vec3): number => Math.hypot(...t);
   // A short vector's periodicity stays strong over a wide cone of directions: compare both the raw direction and
   // the refined vector with what is already picked.
-  const seen = (t: Vec3): boolean => picked.some((p) => angleBetween(p.t, t) < 5);
+  const parallel = (t: Vec3): number => picked.findIndex((p) => angleBetween(p.t, t) < 5);
   for (const c of all) {
     if (picked.length >= max) break;
-    if (seen(c.t)) continue;
     const r = refineVector(q, c.t, tol);
-    if (seen(r.t) || !(r.fraction > 0)) continue;
-    picked.push({ t: r.t, score: c.score });
+    if (!(r.fraction > 0)) continue;
+    const k = parallel(c.t) >= 0 ? parallel(c.t) : parallel(r.t);
+    if (k < 0) picked.push({ t: r.t, score: c.score, fraction: r.fraction });
+    else if (len(r.t) < 0.75 * len(picked[k]!.t) && r.fraction >= picked[k]!.fraction - 0.02) picked[k] = { t: r.t, score: c.score, fraction: r.fraction };
   }
-  return picked;
+  return picked.map(({ t, score }) => ({ t, score }));
 }
+
+/**
+ * At most `max` of the points, spread over the list by a prime stride (k·p mod n, distinct for n < p) so that no
+ * pattern in the order of the points (frame by frame, one lattice after another) is picked up by the sampling.
+ */
+function subsample(q: Float64Array, max: number): Float64Array {
+  const n = q.length / 3;
+  if (n <= max) return q;
+  const p = 2_147_483_647;
+  const out = new Float64Array(3 * max);
+  for (let k = 0; k < max; k++) {
+    const i = (k * p) % n;
+    out.set(q.subarray(3 * i, 3 * i + 3), 3 * k);
+  }
+  return out;
+}
+
+/** The basis refined by least squares on the points it indexes: each t_j from (Σ q qᵀ) t_j = Σ q h_j. */
+function refineBasis(q: Float64Array, T: Mat3, tol: number): Mat3 {
+  let cur = T;
+  for (let it = 0; it < 2; it++) {
+    const A = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const rhs = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
+    let m = 0;
+    for (let i = 0; i < q.length / 3; i++) {
+      const v = [q[3 * i], q[3 * i + 1], q[3 * i + 2]];
+      const h = [0, 1, 2].map((j) => v[0] * cur[0][j] + v[1] * cur[1][j] + v[2] * cur[2][j]);
+      if (h.some((p) => Math.abs(p - Math.round(p)) > tol)) continue;
+      m++;
+      for (let r = 0; r < 3; r++) {
+        for (let c = 0; c < 3; c++) A[3 * r + c] += v[r] * v[c];
+        for (let j = 0; j < 3; j++) rhs[j][r] += v[r] * Math.round(h[j]);
+      }
+    }
+    if (m < 12) break;
+    try {
+      const ata = new Matrix([A.slice(0, 3), A.slice(3, 6), A.slice(6, 9)]);
+      const cols = rhs.map((b) => solve(ata, Matrix.columnVector(b)).to1DArray());
+      cur = [0, 1, 2].map((r) => [cols[0][r], cols[1][r], cols[2][r]]) as Mat3;
+    } catch {
+      break;
+    }
+  }
+  return cur;
+}
+
+/** Points the periodicity search sees (its histograms need no more); the final indices use them all. */
+const PERIODICITY_POINTS = 20_000;
+/** Points scored per triplet. */
+const SCORING_POINTS = 6000;
+/** How many of the best-scoring triplets are refined before the final choice. */
+const REFINED_TRIPLETS = 24;
 
 /** Indexes the points `q` (3 per point, crystal frame of tilt 0, Å⁻¹); see the module header. */
 export function indexPoints(q: Float64Array, o: IndexingOptions = {}): IndexingResult {
   const n = q.length / 3;
   if (n < 10) throw new ParameterError('peaks', `${n} peaks are too few to find a lattice (at least 10, better a few hundred)`);
   const tol = o.tolerance ?? 0.15;
-  const cands = candidateVectors(q, o);
+  const sample = subsample(q, SCORING_POINTS);
+  const cands = candidateVectors(subsample(q, PERIODICITY_POINTS), o);
   if (cands.length < 3) throw new ParameterError('peaks', 'no three independent periodicities in the peaks: no lattice');
-  let best: { T: Mat3; fraction: number; volume: number } | null = null;
+  const triplets: Array<{ T: Mat3; fraction: number }> = [];
   for (let i = 0; i < cands.length; i++) {
     throwIfAborted(o.signal);
     for (let j = i + 1; j < cands.length; j++) {
@@ -200,17 +264,28 @@ export function indexPoints(q: Float64Array, o: IndexingOptions = {}): IndexingR
           [cands[i].t[1], cands[j].t[1], cands[k].t[1]],
           [cands[i].t[2], cands[j].t[2], cands[k].t[2]],
         ];
-        const volume = Math.abs(det3(T));
         const lens = Math.hypot(...cands[i].t) * Math.hypot(...cands[j].t) * Math.hypot(...cands[k].t);
-        if (volume < 0.2 * lens) continue; // nearly coplanar
-        const fraction = indexedFraction(q, T, tol);
-        // More points indexed wins; within a point of a percent, the smaller cell (a supercell indexes as much).
-        if (!best || fraction > best.fraction + 0.01 || (fraction > best.fraction - 0.01 && volume < best.volume * 0.9)) {
-          best = { T, fraction, volume };
-        }
+        if (Math.abs(det3(T)) < 0.2 * lens) continue; // nearly coplanar
+        triplets.push({ T, fraction: indexedFraction(sample, T, tol) });
       }
     }
   }
+  if (!triplets.length) throw new ParameterError('peaks', 'the candidate periodicities do not make a 3D lattice');
+  // The smallest cells among the triplets within 5 % of the most points indexed (a supercell indexes as many as its
+  // true cell), each refined as a whole (three separately refined vectors can each be slightly off); then the
+  // smallest within 2 % of the best refined.
+  const topRaw = Math.max(...triplets.map((t) => t.fraction));
+  const contenders = triplets
+    .filter((t) => t.fraction >= topRaw - 0.05)
+    .sort((p, r) => Math.abs(det3(p.T)) - Math.abs(det3(r.T)))
+    .slice(0, REFINED_TRIPLETS);
+  const refined = contenders.map(({ T }) => {
+    throwIfAborted(o.signal);
+    const R = refineBasis(sample, T, tol);
+    return { T: R, fraction: indexedFraction(sample, R, tol), volume: Math.abs(det3(R)) };
+  });
+  const top = Math.max(...refined.map((r) => r.fraction));
+  const best = refined.filter((r) => r.fraction >= top - 0.02 && r.volume > 1).sort((p, r) => p.volume - r.volume)[0];
   if (!best) throw new ParameterError('peaks', 'the candidate periodicities do not make a 3D lattice');
   const reduced = niggliReduce(best.T);
   const ub = inverse3(transpose(reduced.basis));

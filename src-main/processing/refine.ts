@@ -287,6 +287,8 @@ interface FitResult {
   rmsS: number;
   /** χ² with the σ the last cycle was weighted with. */
   chi2: number;
+  /** Observations in χ²: two per position, one per rocking-curve centre. */
+  nObs: number;
   /** The global σ scales at the end (for comparing models with the same weights). */
   scale: { px: number; s: number };
   cov: Matrix | null;
@@ -479,6 +481,7 @@ function fit(
   let rmsdPx = Infinity;
   let rmsS = NaN;
   let chi2 = Infinity;
+  let nObs = 0;
   let cov: Matrix | null = null;
   let cycles = 0;
   for (let cycle = 0; cycle < o.cycles; cycle++) {
@@ -534,6 +537,7 @@ function fit(
     const sigSNew = 1.4826 * median(sRes.map((r) => Math.abs(r[2])));
     // χ² with the σ this cycle was weighted with.
     chi2 = normPx.reduce((a, v) => a + (v * v) / (sigPx * sigPx), 0) + sRes.reduce((a, r) => a + (r[2] * r[2]) / (sigS * sigS), 0);
+    nObs = 2 * normPx.length + sRes.length;
     let dropped = 0;
     if (dropOutliers) {
       idx.forEach((i, k) => {
@@ -567,7 +571,7 @@ function fit(
     if (converged && cycle >= 2) break;
   }
   runs.forEach((r, k) => (r.used = runUse[k]));
-  return { st, use, runUse, rmsdPx, rmsS, chi2, cov, cycles, scale: { px: sigPx, s: sigS } };
+  return { st, use, runUse, rmsdPx, rmsS, chi2, nObs, cov, cycles, scale: { px: sigPx, s: sigS } };
 }
 
 /** Cell and axis standard uncertainties from the covariance of (UB, ω), by numerical propagation. */
@@ -622,20 +626,36 @@ export function refineOrientation(inp: RefinementInput, ub0: Mat3, axis0: number
     const richTilt = rich.filter((f) => inRuns[f] >= 4);
     const beam = mode === 'beam-centre' || mode === 'both' || mode === 'auto';
     const tilt = (mode === 'tilt' || mode === 'both' || mode === 'auto') && runs.length > 0;
-    if ((beam && rich.length) || (tilt && richTilt.length >= 3)) {
+    const beamFrames = beam ? rich : [];
+    const tiltFrames = tilt && richTilt.length >= 3 ? richTilt : [];
+    if (beamFrames.length || tiltFrames.length) {
       const sigma = global.scale;
-      const frameBeam = beam ? rich : [];
-      const frameTilt = tilt && richTilt.length >= 3 ? richTilt : [];
-      // Both models on the same observations with the same σ: χ² tells whether the corrections are real.
+      // Every model on the same observations with the same σ; 'auto' keeps the one with the lowest Bayesian
+      // information criterion χ² + k·ln n. Per-frame offsets absorb any systematic error, and a plain χ² test keeps
+      // them where they only trade accuracy in the cell (along the beam) for a smaller residual.
       const same = { sigma, use: global.use, runUse: global.runUse, refineAxis, fixCell };
       const copy = (): RockingRun[] => runs.map((r) => ({ ...r }));
       const baseline = fit(inp, global.st, copy(), { ...same, cycles: 2, frameBeam: [], frameTilt: [] });
-      const local = fit(inp, global.st, copy(), { ...same, cycles, frameBeam, frameTilt });
-      const extra = 2 * frameBeam.length + frameTilt.length;
-      const significant = baseline.chi2 - local.chi2 > extra + 4 * Math.sqrt(2 * extra);
-      if (mode !== 'auto' || significant) {
-        // Re-fit with σ from the data and the corrections free.
-        best = fit(inp, local.st, runs, { cycles, refineAxis, fixCell, frameBeam, frameTilt, use: global.use, runUse: global.runUse });
+      const models =
+        mode === 'auto'
+          ? [
+              { frameBeam: beamFrames, frameTilt: [] },
+              { frameBeam: [], frameTilt: tiltFrames },
+              { frameBeam: beamFrames, frameTilt: tiltFrames },
+            ].filter((m) => m.frameBeam.length || m.frameTilt.length)
+          : [{ frameBeam: beamFrames, frameTilt: tiltFrames }];
+      const bic = (chi2: number, k: number): number => chi2 + k * Math.log(Math.max(2, baseline.nObs));
+      let chosen: { frameBeam: number[]; frameTilt: number[]; st: State } | null = null;
+      let bestBic = mode === 'auto' ? bic(baseline.chi2, 0) : Infinity;
+      for (const m of models) {
+        const local = fit(inp, global.st, copy(), { ...same, cycles, ...m });
+        const b = bic(local.chi2, 2 * m.frameBeam.length + m.frameTilt.length);
+        if (b < bestBic) [bestBic, chosen] = [b, { ...m, st: local.st }];
+      }
+      if (chosen) {
+        // Re-fit with σ from the data and the chosen corrections free.
+        const { frameBeam, frameTilt } = chosen;
+        best = fit(inp, chosen.st, runs, { cycles, refineAxis, fixCell, frameBeam, frameTilt, use: global.use, runUse: global.runUse });
         refined = { beamCentre: frameBeam.length > 0, tilt: frameTilt.length > 0 };
       }
     }

@@ -185,6 +185,23 @@ describe('findLattice on simulated peak tables: clear statements for bad input',
     [5.145, 5.447, 9.184].forEach((v, i) => expect(Math.abs(sorted[i]! / v - 1)).toBeLessThan(0.0015));
     expect(Math.abs(l.axis!.refinedDeg - 20)).toBeLessThan(0.1);
     expect(l.statements.map((s) => s.code)).not.toContain('second-lattice');
+    // Nothing per frame to correct: no per-frame parameters kept (they would only trade cell accuracy for residual).
+    expect(l.perFrameRefined).toEqual({ beamCentre: false, tilt: false });
+  });
+
+  it('per-frame beam-centre shifts in the data (descan): kept, and measured to 0.1 px', () => {
+    const r = rng(9);
+    const shift = angles.map(() => [3 * (r() - 0.5), 3 * (r() - 0.5)] as const);
+    const rows = simulate(ubA, 20, angles, rng(10), 0.012).map((q) => ({ ...q, x: q.x + shift[q.f]![0], y: q.y + shift[q.f]![1] }));
+    const l = findLattice(table(rows), geometry);
+    expect(l.perFrameRefined!.beamCentre, JSON.stringify({ st: l.status, n: l.nPeaks, f: l.indexedFraction, r: l.rmsdPx, s: l.statements })).toBe(true);
+    const err = angles.map((_, f) => Math.hypot(l.beamCentres![2 * f]! - CENTRE[0] - shift[f]![0], l.beamCentres![2 * f + 1]! - CENTRE[1] - shift[f]![1]));
+    // Up to a common offset, which the cell and the axis absorb.
+    const mx = angles.reduce((a, _, f) => a + l.beamCentres![2 * f]! - CENTRE[0] - shift[f]![0], 0) / angles.length;
+    const my = angles.reduce((a, _, f) => a + l.beamCentres![2 * f + 1]! - CENTRE[1] - shift[f]![1], 0) / angles.length;
+    expect(Math.max(...err.map((_, f) => Math.hypot(l.beamCentres![2 * f]! - CENTRE[0] - shift[f]![0] - mx, l.beamCentres![2 * f + 1]! - CENTRE[1] - shift[f]![1] - my)))).toBeLessThan(0.1);
+    const sorted = [l.cell!.a, l.cell!.b, l.cell!.c].sort((p, q) => p - q);
+    [5.145, 5.447, 9.184].forEach((v, i) => expect(Math.abs(sorted[i]! / v - 1)).toBeLessThan(0.0015));
   });
 
   it('two crystals in one object (a merged neighbour): the second lattice is reported', () => {
