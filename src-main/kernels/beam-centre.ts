@@ -11,6 +11,7 @@
 //    threshold, linearly interpolated): better when the disk is not uniform inside (dynamical contrast, a
 //    crystal edge), because only its rim counts.
 // Returns null for a pattern with no beam (flat, or non-finite).
+import { selectInPlace } from './select';
 
 export type BeamCentreMethod = 'centroid' | 'circle';
 
@@ -35,35 +36,6 @@ export interface BeamCentreFit {
 }
 
 type Pattern = Float32Array | Float64Array;
-
-/** The k-th smallest value of `c` (0-based); partially reorders `c` so that c[0..k) ≤ c[k] ≤ c[k+1..). */
-function selectInPlace(c: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = c.length - 1;
-  while (lo < hi) {
-    // Median-of-three pivot keeps sorted and constant patterns linear.
-    const mid = (lo + hi) >> 1;
-    const a = c[lo], b = c[mid], d = c[hi];
-    const pivot = a < b ? (b < d ? b : a < d ? d : a) : a < d ? a : b < d ? d : b;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (c[i] < pivot) i++;
-      while (c[j] > pivot) j--;
-      if (i <= j) {
-        const t = c[i];
-        c[i] = c[j];
-        c[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return c[k];
-  }
-  return c[k];
-}
 
 /**
  * Background level: the median of the pattern, or of about MEDIAN_SAMPLES of its pixels evenly spread (every k-th)

@@ -647,8 +647,9 @@ export function refineOrientation(inp: RefinementInput, ub0: Mat3, axis0: number
       const bic = (chi2: number, k: number): number => chi2 + k * Math.log(Math.max(2, baseline.nObs));
       let chosen: { frameBeam: number[]; frameTilt: number[]; st: State } | null = null;
       let bestBic = mode === 'auto' ? bic(baseline.chi2, 0) : Infinity;
+      // From the converged global fit the offsets settle in a few cycles; the chosen model is refined fully below.
       for (const m of models) {
-        const local = fit(inp, global.st, copy(), { ...same, cycles, ...m });
+        const local = fit(inp, global.st, copy(), { ...same, cycles: Math.min(cycles, 4), ...m });
         const b = bic(local.chi2, 2 * m.frameBeam.length + m.frameTilt.length);
         if (b < bestBic) [bestBic, chosen] = [b, { ...m, st: local.st }];
       }

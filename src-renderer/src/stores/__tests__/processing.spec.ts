@@ -3,25 +3,16 @@
 // there is no peak is logged, a malformed known cell is refused before anything runs, and a lattice search on five
 // coarse tilts ends with its statements in the log rather than a made-up cell.
 import { describe, expect, it } from 'vitest';
-import { useExtractionStore } from '../extraction';
 import { useLogStore } from '../log';
-import { useMasksStore } from '../masks';
 import { parseCell, useProcessingStore } from '../processing';
 import { useSeriesStore } from '../series';
-import { useTrackingStore } from '../tracking';
 import { storeFixture } from './fixture';
+import { openTrackAndExtract } from './flows';
 
 const fx = storeFixture();
 const logged = (level: string): string[] => useLogStore().lines.filter((l) => l.level === level).map((l) => l.message);
 
-async function extracted(): Promise<void> {
-  await useSeriesStore().open(fx.manifest());
-  await useMasksStore().ensureLoaded();
-  const tracking = useTrackingStore();
-  await tracking.detect();
-  await tracking.objectFromPoint(tracking.candidates[0]!.x, tracking.candidates[0]!.y);
-  await useExtractionStore().run(false);
-}
+const extracted = (): Promise<void> => openTrackAndExtract(fx.manifest());
 
 describe('processing store', () => {
   it('reads a known cell as six numbers and says what is wrong otherwise', () => {

@@ -7,6 +7,7 @@ import { useMasksStore } from '../masks';
 import { useSeriesStore } from '../series';
 import { useTrackingStore } from '../tracking';
 import { DETECTOR, TILTS, storeFixture } from './fixture';
+import { openTrackAndExtract } from './flows';
 
 const fx = storeFixture();
 
@@ -39,13 +40,8 @@ describe('tracking store', () => {
 
 describe('extraction store', () => {
   it('extracts the enabled objects and loads the current tilt frame', async () => {
-    await useSeriesStore().open(fx.manifest());
-    await useMasksStore().ensureLoaded();
-    const tracking = useTrackingStore();
-    await tracking.detect();
-    await tracking.objectFromPoint(tracking.candidates[0]!.x, tracking.candidates[0]!.y);
+    await openTrackAndExtract(fx.manifest());
     const extraction = useExtractionStore();
-    await extraction.run(false);
     expect(extraction.summary?.objects).toHaveLength(1);
     const o = extraction.summary!.objects[0]!;
     expect(o.included.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
