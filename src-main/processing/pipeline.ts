@@ -20,7 +20,7 @@ import { niggliReduce } from '../crystallography/reduction';
 import { indexPoints } from './indexing';
 import { findPeaks, type PeakSearchOptions } from './peaks';
 import { crystalVectors, type DetectorPeaks, type ReciprocalGeometry } from './reciprocal';
-import { cellEsdOf, cellOfUb, excitationErrors, refineOrientation, refinementInput, type FrameResidual, type PerFrameCorrections, type RefinedModel, type RefinementInput } from './refine';
+import { cellEsdOf, cellOfUb, excitationErrors, refineOrientation, refinementInput, rockingWidthInvA, type FrameResidual, type PerFrameCorrections, type RefinedModel, type RefinementInput } from './refine';
 import { indexWithModel, searchLattice, type LatticeSearchResult } from './lattice-search';
 
 /** What processing needs of an object: its frames and the geometry they were recorded in. */
@@ -268,14 +268,7 @@ const fmtCell = (c: Cell): string =>
  * w² = 2·Σ I s² / Σ I over the indexed peaks.
  */
 function fullIntensities(hRed: Int32Array, indexed: Uint8Array, intensity: Float64Array, s: Float64Array): Map<string, number> {
-  let si = 0;
-  let ss = 0;
-  for (let i = 0; i < indexed.length; i++) {
-    if (!indexed[i] || !(intensity[i] > 0) || !Number.isFinite(s[i])) continue;
-    si += intensity[i];
-    ss += intensity[i] * s[i] * s[i];
-  }
-  const w2 = si > 0 ? (2 * ss) / si : NaN;
+  const w2 = rockingWidthInvA(intensity, s, indexed) ** 2;
   const acc = new Map<string, { sw: number; swi: number }>();
   for (let i = 0; i < indexed.length; i++) {
     if (!indexed[i] || !Number.isFinite(s[i])) continue;

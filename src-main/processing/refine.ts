@@ -401,6 +401,19 @@ function runResidual(inp: RefinementInput, run: RockingRun, st: State): { ob: Re
   return { ob, s0, slope: (runExcitation(inp, run, st.ub, st.axis, ob.phi + FD_EPS) - s0) / FD_EPS };
 }
 
+/** The rocking profile's σ in excitation error (Å⁻¹): weighting the profile by itself halves its variance, so
+ * w² = 2·Σ I s² / Σ I over the peaks in use. NaN without intensities. */
+export function rockingWidthInvA(intensity: ArrayLike<number>, s: ArrayLike<number>, use: ArrayLike<number>): number {
+  let si = 0;
+  let ss = 0;
+  for (let i = 0; i < use.length; i++) {
+    if (!use[i] || !(intensity[i] > 0) || !Number.isFinite(s[i])) continue;
+    si += intensity[i];
+    ss += intensity[i] * s[i] * s[i];
+  }
+  return si > 0 ? Math.sqrt((2 * ss) / si) : NaN;
+}
+
 /** One row per used rocking run: s(φ_obs) = 0. */
 function runRows(inp: RefinementInput, st: State, runs: RockingRun[], runUse: boolean[], l: Layout, addRow: AddRow, weight: (slope: number, sigmaDeg: number) => number): void {
   const eps = FD_EPS;
