@@ -304,6 +304,8 @@ interface Layout {
   tiltCol: Map<number, number>;
   refineAxis: boolean;
   frameBeam: number[];
+  /** Two columns for a beam-centre offset common to every frame (null while per-frame offsets are free). */
+  globalBeamCol: number | null;
 }
 
 type AddRow = (cols: number[], vals: number[], residual: number, weight: number) => void;
@@ -377,7 +379,7 @@ function positionRows(inp: RefinementInput, st: State, idx: number[], pred: Floa
         cols.push(l.axisCol);
         vals.push((v - base) / eps / s);
       }
-      const bc = l.beamCol.get(f);
+      const bc = l.beamCol.get(f) ?? (l.globalBeamCol ?? undefined);
       if (bc !== undefined) {
         cols.push(bc + axisRow);
         vals.push(1);
@@ -478,7 +480,10 @@ function fit(
   // UB's columns: its nine entries, or three small rotations θ (UB ← Rot(θ)·UB) when the cell is held.
   const nUb = o.fixCell ? 3 : 9;
   const axisCol = nUb;
-  const nGlobal = o.refineAxis ? nUb + 1 : nUb;
+  // A beam-centre offset common to all frames is always refined (as DIALS refines the detector origin): the centres
+  // from the direct beam carry a small common bias (the halo, the disk's edge), which would otherwise go into the cell.
+  const globalBeamCol = o.frameBeam.length ? null : o.refineAxis ? nUb + 1 : nUb;
+  const nGlobal = (o.refineAxis ? nUb + 1 : nUb) + (globalBeamCol === null ? 0 : 2);
   const beamCol = new Map<number, number>();
   o.frameBeam.forEach((f, k) => beamCol.set(f, nGlobal + 2 * k));
   const tiltCol = new Map<number, number>();
@@ -502,7 +507,7 @@ function fit(
     const idx: number[] = [];
     for (let i = 0; i < n; i++) if (use[i]) idx.push(i);
     if (idx.length < nGlobal + 3) throw new ParameterError('peaks', `only ${idx.length} indexed peaks: too few to refine ${nGlobal} parameters`);
-    const layout: Layout = { P, nGlobal, axisCol, beamCol, tiltCol, refineAxis: o.refineAxis, frameBeam: o.frameBeam };
+    const layout: Layout = { P, nGlobal, axisCol, beamCol, tiltCol, refineAxis: o.refineAxis, frameBeam: o.frameBeam, globalBeamCol };
     const { JtJ, Jtr, addRow } = normalEquations(layout, o.fixCell ? st.ub : null);
     predictPositions(inp, st, use, pred);
     positionRows(inp, st, idx, pred, layout, addRow, (i) => 1 / (sigPx * posRel(i)));
@@ -526,6 +531,12 @@ function fit(
     for (const [f, c] of beamCol) {
       st.dc[2 * f] += step.get(c, 0);
       st.dc[2 * f + 1] += step.get(c + 1, 0);
+    }
+    if (globalBeamCol !== null) {
+      for (let f = 0; f < st.dc.length / 2; f++) {
+        st.dc[2 * f] += step.get(globalBeamCol, 0);
+        st.dc[2 * f + 1] += step.get(globalBeamCol + 1, 0);
+      }
     }
     for (const [f, c] of tiltCol) st.dt[f] += step.get(c, 0);
     // Residuals after the step; σ re-estimated; outliers (> 4σ) dropped for the next cycle.

@@ -21,6 +21,8 @@ export interface PeakRecord {
   dStarInvA: number;
   I: number;
   sigma: number;
+  /** Standard uncertainty of the centroid, px. */
+  xySigma: number;
   /** Conventional Miller indices once indexed (null otherwise). */
   hkl: [number, number, number] | null;
   /** A person added this peak. */
@@ -59,6 +61,7 @@ export function peaksJson(input: ProcessingFrames, table: PeakTable, lattice: La
       dStarInvA: r(Math.hypot(x, y, z), 5),
       I: r(table.intensity[i], 2),
       sigma: r(table.sigma[i], 2),
+      xySigma: r(table.positionSigmaPx[i], 4),
       hkl: h,
       ...(table.manual[i] ? { manual: true as const } : {}),
     });

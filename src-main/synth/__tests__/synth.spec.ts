@@ -375,7 +375,7 @@ describe('options and cancellation', () => {
     await expect(synthesize({ preset: 'single-isolated', size: 'small', outDir: out, seed: -3 })).rejects.toThrow(/seed/);
     await expect(synthesize({ preset: 'single-isolated', size: 'small', outDir: out, seed: 1.5 })).rejects.toThrow(/seed/);
     await expect(synthesize({ preset: 'single-isolated', size: { scanShape: [0, 4], detectorShape: [64, 64], nTilts: 2, tiltStepDeg: 1 }, outDir: out })).rejects.toThrow(/size/);
-    expect(PRESET_NAMES).toEqual(['brookite-agglomerate', 'cspbbr3-sensitive', 'single-isolated', 'monoclinic-pair', 'monoclinic-hard', 'monoclinic-hard-thick-film']);
+    expect(PRESET_NAMES).toEqual(['brookite-agglomerate', 'cspbbr3-sensitive', 'single-isolated', 'monoclinic-pair', 'monoclinic-hard', 'monoclinic-hard-thick-film', 'pseudo-orthorhombic']);
   });
   it('a cancelled run leaves no files behind', async () => {
     const out = dir('cancel');
