@@ -114,6 +114,7 @@ export function buildProgram(): Command {
     .option('--d-min <A>', 'peaks: high-resolution limit, Å', parseNumber('--d-min'))
     .option('--max-misfit <deg>', 'Bravais search: largest metric misfit, degrees (default 2)', parseNumber('--max-misfit'))
     .option('--per-frame <mode>', 'per-frame corrections: auto | none | beam-centre | tilt | both (default auto)')
+    .option('--rocking-centres', 'fit the rocking-curve centres as well as the positions (default: positions only)')
     .action(
       async (
         series: string,
@@ -127,6 +128,7 @@ export function buildProgram(): Command {
           dMin?: number;
           maxMisfit?: number;
           perFrame?: string;
+          rockingCentres?: boolean;
           out: string;
           target: string;
           tracker: string;
@@ -140,12 +142,12 @@ export function buildProgram(): Command {
         } & AngleFlags,
       ) => {
         if (o.tracker !== 'classical' && o.tracker !== 'sam2') throw new ParameterError('--tracker', `${o.tracker}: use classical or sam2`);
-        const { start: _s, step: _p, angle: _a, scan, voltage, qPixel, cell, axis, fixAxis, spotRadius, minISigma, dMin, maxMisfit, perFrame, ...rest } = o;
+        const { start: _s, step: _p, angle: _a, scan, voltage, qPixel, cell, axis, fixAxis, spotRadius, minISigma, dMin, maxMisfit, perFrame, rockingCentres, ...rest } = o;
         const modes = ['auto', 'none', 'beam-centre', 'tilt', 'both'] as const;
         if (perFrame !== undefined && !modes.includes(perFrame as (typeof modes)[number])) throw new ParameterError('--per-frame', `${perFrame}: use ${modes.join(', ')}`);
         if (fixAxis && axis === undefined) throw new ParameterError('--fix-axis', 'needs --axis');
         const peaks = { ...(spotRadius !== undefined ? { radiusPx: spotRadius } : {}), ...(minISigma !== undefined ? { minIOverSigma: minISigma } : {}), ...(dMin !== undefined ? { dMinA: dMin } : {}) };
-        const lattice = { ...(maxMisfit !== undefined ? { maxMisfitDeg: maxMisfit } : {}), ...(perFrame ? { perFrame: perFrame as (typeof modes)[number] } : {}), ...(fixAxis ? { fixAxis: true } : {}) };
+        const lattice = { ...(maxMisfit !== undefined ? { maxMisfitDeg: maxMisfit } : {}), ...(perFrame ? { perFrame: perFrame as (typeof modes)[number] } : {}), ...(fixAxis ? { fixAxis: true } : {}), ...(rockingCentres ? { rockingCentres: true } : {}) };
         const processing = { ...(cell ? { cell } : {}), ...(axis !== undefined ? { axisDeg: axis } : {}), peaks, lattice };
         const calibration = { ...(voltage !== undefined ? { voltageKV: voltage } : {}), ...(qPixel !== undefined ? { reciprocalPixelInvA: qPixel } : {}) };
         const seriesOptions = { ...seriesAngles(o), ...(scan ? { scanShape: scan } : {}), ...(Object.keys(calibration).length ? { calibration } : {}) };

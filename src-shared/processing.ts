@@ -96,6 +96,8 @@ export const latticeParametersSchema = z
     /** Highest metric misfit (degrees) a Bravais candidate may have. */
     maxMisfitDeg: finite.min(0).max(10).optional(),
     perFrame: z.enum(PER_FRAME_CORRECTIONS).optional(),
+    /** Fit the rocking-curve centres as well as the positions. */
+    rockingCentres: z.boolean().optional(),
   })
   .strict()
   .refine((p) => !(p.minCellA && p.maxCellA) || p.minCellA < p.maxCellA, { message: 'minCellA must be below maxCellA' });

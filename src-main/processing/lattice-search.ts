@@ -16,6 +16,8 @@ export interface LatticeSearchOptions extends IndexingOptions {
   maxResidualPx?: number;
   /** Per-frame corrections in the final refinement (default 'auto'; the rounds before it refine none). */
   perFrame?: PerFrameCorrections;
+  /** Fit the rocking-curve centres too (refine.ts). */
+  rockingCentres?: boolean;
 }
 
 export interface LatticeSearchResult {
@@ -81,7 +83,7 @@ export function searchLattice(peaks: DetectorPeaks, geom: ReciprocalGeometry, o:
   const refineAxis = !o.fixAxis;
   for (let round = 0; round < 4; round++) {
     throwIfAborted(o.signal);
-    model = refineOrientation(input(hkl, indexed), ub, axis, { refineAxis, perFrame: 'none' });
+    model = refineOrientation(input(hkl, indexed), ub, axis, { refineAxis, perFrame: 'none', ...(o.rockingCentres ? { rockingCentres: true } : {}) });
     ub = model.ub;
     axis = model.axisDeg;
     if (round === 1 && o.axisDeg === undefined) {
@@ -96,7 +98,7 @@ export function searchLattice(peaks: DetectorPeaks, geom: ReciprocalGeometry, o:
     const maxRes = o.maxResidualPx ?? Math.max(1.5, 3 * model.rmsdPx);
     ({ hkl, indexed } = indexWithModel(peaks, lab, geom, ub, axis, maxRes));
   }
-  model = refineOrientation(input(hkl, indexed), ub, axis, { refineAxis, perFrame: o.perFrame ?? 'auto' });
+  model = refineOrientation(input(hkl, indexed), ub, axis, { refineAxis, perFrame: o.perFrame ?? 'auto', ...(o.rockingCentres ? { rockingCentres: true } : {}) });
   const final = indexWithModel(peaks, lab, geom, model.ub, model.axisDeg, o.maxResidualPx ?? Math.max(1.5, 3 * model.rmsdPx));
   return {
     axisSearch,

@@ -70,6 +70,8 @@ export interface LatticeParameters {
   /** Highest metric misfit (degrees) a Bravais candidate may have. */
   maxMisfitDeg?: number;
   perFrame?: PerFrameCorrections;
+  /** Fit the rocking-curve centres as well as the positions (default: positions only; refine.ts says why). */
+  rockingCentres?: boolean;
 }
 
 /** The peak table: one entry per peak, columns as typed arrays. */
@@ -557,6 +559,7 @@ export function findLattice(table: PeakTable, input: ProcessingFrames, params: L
       ...(params.axisDeg !== undefined ? { axisDeg: params.axisDeg } : {}),
       ...(params.fixAxis ? { fixAxis: true } : {}),
       ...(params.perFrame ? { perFrame: params.perFrame } : {}),
+      ...(params.rockingCentres ? { rockingCentres: true } : {}),
       ...(params.minCellA ? { minCellA: params.minCellA } : {}),
       ...(params.maxCellA ? { maxCellA: params.maxCellA } : {}),
       ...(signal ? { signal } : {}),
@@ -602,7 +605,12 @@ export function findLattice(table: PeakTable, input: ProcessingFrames, params: L
     const u = nearestRotation(matMul(ubFound, inverse3(b)));
     const ubKnown = matMul(u, b);
     const ix0 = indexWithModel(peaks, lab, geom, ubKnown, model.axisDeg, maxRes());
-    model = refineOrientation(input2(ix0.hkl, ix0.indexed), ubKnown, model.axisDeg, { fixCell: true, refineAxis: !params.fixAxis, ...(params.perFrame ? { perFrame: params.perFrame } : {}) });
+    model = refineOrientation(input2(ix0.hkl, ix0.indexed), ubKnown, model.axisDeg, {
+      fixCell: true,
+      refineAxis: !params.fixAxis,
+      ...(params.perFrame ? { perFrame: params.perFrame } : {}),
+      ...(params.rockingCentres ? { rockingCentres: true } : {}),
+    });
     const ix = indexWithModel(peaks, lab, geom, model.ub, model.axisDeg, maxRes());
     ({ hkl, indexed, fraction } = ix);
     statements.push({
