@@ -38,12 +38,20 @@ function processingForms() {
     dMaxA: '',
     gain: '',
   });
-  const latticeForm = reactive<{ axisDeg: Field; fixAxis: boolean; knownCell: string; maxMisfitDeg: Field; perFrame: (typeof PER_FRAME_CORRECTIONS)[number] }>({
+  const latticeForm = reactive<{
+    axisDeg: Field;
+    fixAxis: boolean;
+    knownCell: string;
+    maxMisfitDeg: Field;
+    perFrame: (typeof PER_FRAME_CORRECTIONS)[number];
+    rockingCentres: boolean;
+  }>({
     axisDeg: '',
     fixAxis: false,
     knownCell: '',
     maxMisfitDeg: '',
     perFrame: 'auto',
+    rockingCentres: false,
   });
   function peakParams(): PeakParametersInput {
     return only({
@@ -63,6 +71,7 @@ function processingForms() {
       knownCell: cell ?? undefined,
       maxMisfitDeg: given(latticeForm.maxMisfitDeg),
       perFrame: latticeForm.perFrame === 'auto' ? undefined : latticeForm.perFrame,
+      rockingCentres: latticeForm.rockingCentres || undefined,
     });
   }
 

@@ -48,8 +48,11 @@ describe('processing store', () => {
   it('ends a lattice search on five coarse tilts with its statements, never a silent cell', async () => {
     await extracted();
     const p = useProcessingStore();
+    p.latticeForm.rockingCentres = true;
+    p.latticeForm.maxMisfitDeg = 1.5;
     await p.runLattice();
     const l = p.current!.lattice!;
+    expect(l.params).toEqual({ rockingCentres: true, maxMisfitDeg: 1.5 });
     expect(l.statements.length).toBeGreaterThan(0);
     if (l.status === 'failed') expect(logged('error').some((m) => l.statements.some((st) => m.includes(st.message)))).toBe(true);
     // Switching objects and back re-reads main's state.
