@@ -19,6 +19,7 @@ export { formatPts2, writePts2, type Pts2Frame, type Pts2Options } from './pts2'
 export { countsOnCentre, encodeSmv, parseSmvHeader, SMV_OVERLOAD, writeSmvSeries, type SmvSeriesOptions, type WrittenSmv } from './smv';
 export { writeExtractedHdf5, type Hdf5ExportOptions } from './hdf5';
 export { formatHklf4, hklfScale, type HklfOptions, type HklfReflection } from './hklf';
+export { formatReflnCif, type ReflnCifInput } from './refln-cif';
 export {
   centreOf,
   equivalentDistanceMm,
