@@ -2,16 +2,9 @@
 // section, the Processing tab's results, and the parameters a person may set, with the schemas main validates them
 // against. Shared by the pipeline (which fills them), the IPC contract and the renderer.
 import { z } from 'zod';
+import type { UnitCell } from './domain';
 
-/** Lengths in Å, angles in degrees. */
-export interface UnitCell {
-  a: number;
-  b: number;
-  c: number;
-  alpha: number;
-  beta: number;
-  gamma: number;
-}
+export type { UnitCell };
 
 /** The 14 Bravais lattices by their Pearson-style symbols (crystal family letter + centring). */
 export type BravaisSymbol = 'aP' | 'mP' | 'mC' | 'oP' | 'oC' | 'oI' | 'oF' | 'tP' | 'tI' | 'hP' | 'hR' | 'cP' | 'cI' | 'cF';

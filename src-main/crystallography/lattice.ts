@@ -3,17 +3,11 @@
 // q_c = B·h (Å⁻¹, no 2π), with a* along x and b* in the xy plane. The direct-lattice vectors in the same
 // frame are the columns of A = (Bᵀ)⁻¹, so that q·r = h·x for r = A·x.
 import { ParameterError } from '../../src-shared/errors';
+import type { UnitCell } from '../../src-shared/domain';
 import { inverse3, matMul, matVec, transpose, type Mat3, type Vec3 } from './math3';
 
-/** Unit cell: lengths in Å, angles in degrees. */
-export interface Cell {
-  a: number;
-  b: number;
-  c: number;
-  alpha: number;
-  beta: number;
-  gamma: number;
-}
+/** Unit cell: lengths in Å, angles in degrees (the data model's UnitCell). */
+export type Cell = UnitCell;
 
 const DEG = Math.PI / 180;
 

@@ -5,7 +5,6 @@
 import type { ExtractedSeries } from '../../src-shared/domain';
 import { ParameterError } from '../../src-shared/errors';
 import type { FramePeaks, LatticeParametersInput, PeakParametersInput, ProcessingSummary } from '../../src-shared/processing';
-import { electronWavelengthA } from '../crystallography/wavelength';
 import { axisStatements, DEFAULT_MAX_MISFIT_DEG, processingFramesOf } from '../processing/object';
 import { estimateSpotRadiusPx, searchPeaks, type LatticeOutcome, type PeakEdits, type PeakTable, type ProcessingFrames } from '../processing/pipeline';
 import { latticeReport } from '../processing/report';
@@ -39,9 +38,8 @@ function objectProcessing(sessions: SeriesSessions, seriesId: string, objectId: 
   const all = (session.processing ??= new Map());
   const old = all.get(objectId);
   if (old?.source === s) return old;
-  const c = session.series.calibration;
-  const wavelengthA = c.wavelengthA ?? (c.voltageKV ? electronWavelengthA(c.voltageKV) : undefined);
-  const input = processingFramesOf(s, { ...(wavelengthA ? { wavelengthA } : {}), ...(c.reciprocalPixelInvA ? { reciprocalPixelInvA: c.reciprocalPixelInvA } : {}) });
+  // The series' calibration already holds the wavelength wherever the voltage is known (io/series.ts).
+  const input = processingFramesOf(s, session.series.calibration);
   if (!('frames' in input)) throw new ParameterError('calibration', input.message);
   const fresh: ObjectProcessing = {
     source: s,
@@ -187,6 +185,8 @@ export function processingSummary(sessions: SeriesSessions, seriesId: string, ob
   const st = objectProcessing(sessions, seriesId, objectId);
   const nFrames = st.input.anglesDeg.length;
   const t = st.table;
+  const perFrame = new Array<number>(nFrames).fill(0);
+  if (t) for (const f of t.frame) perFrame[f]!++;
   const l = st.lattice;
   const maxMisfitDeg = st.latticeParams.maxMisfitDeg ?? DEFAULT_MAX_MISFIT_DEG;
   return {
@@ -198,7 +198,7 @@ export function processingSummary(sessions: SeriesSessions, seriesId: string, ob
           params: st.peakParams,
           radiusPx: t.radiusPx,
           nPeaks: t.frame.length,
-          perFrame: Array.from({ length: nFrames }, (_, f) => t.frame.reduce((a, fr) => a + (fr === f ? 1 : 0), 0)),
+          perFrame,
           added: st.edits.added.length,
           removed: st.edits.removed.length,
         }
