@@ -5,7 +5,7 @@ import pkg from '../package.json';
 import { inspect } from './io/inspect';
 import { runVirtualCommand } from './cli/virtual';
 import { runDemo, runSynthCommand } from './cli/synth';
-import { runPipeline } from './cli/run';
+import { runPipeline, type RunOptions } from './cli/run';
 import { PRESET_NAMES } from './synth/presets';
 import { ParameterError } from '../src-shared/errors';
 import { validateCell, type Cell } from './crystallography/lattice';
@@ -19,6 +19,33 @@ export class UsageError extends Error {
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The run command's integration and reflection-file options. */
+function withReflectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--space-group <symbol>', 'space group for the reflection files, e.g. P21/c, Pbca or 14 (default: ranked from the data)')
+    .option('--composition <formula>', 'unit-cell contents for NAME.ins (SFAC/UNIT), e.g. "Ti8 O16"')
+    .option('--no-integrate', 'stop after the lattice (no integration, no reflection files)')
+    .option('--frame-scales', 'scaling: fit a smooth scale per frame (dose fading, changing illuminated volume)')
+    .option('--b-factor', 'scaling: frame scales and a B that changes with the tilt')
+    .option('--no-lorentz', 'integrate without the Lorentz factor (only to see what it does: the intensities are then wrong)')
+    .option('--batches', "NAME.hkl: write each reflection's frame as its batch number");
+}
+
+interface ReflectionFlags {
+  spaceGroup?: string;
+  composition?: string;
+  integrate: boolean;
+  lorentz: boolean;
+  bFactor?: boolean;
+  frameScales?: boolean;
+  batches?: boolean;
+}
+
+function reflectionOptions(o: ReflectionFlags): NonNullable<RunOptions['reflections']> {
+  const { spaceGroup, composition, integrate, lorentz, bFactor, frameScales, batches } = o;
+  return { integrate, ...(lorentz === false ? { lorentz } : {}), ...(spaceGroup ? { spaceGroup } : {}), ...(composition ? { composition } : {}), ...(bFactor ? { bFactor } : {}), ...(frameScales ? { frameScales } : {}), ...(batches ? { batches } : {}) };
 }
 
 /** --cell a,b,c,alpha,beta,gamma (Å, °), checked as a cell. */
@@ -84,7 +111,7 @@ export function buildProgram(): Command {
       );
     });
 
-  program
+  const run = program
     .command('run')
     .description('the whole pipeline, headless: virtual images, target, tracking, masks, extraction, exports, report.json')
     .argument('<series>', 'series.json, tilts.csv, a folder of tilts or one 4D/5D file')
@@ -114,8 +141,8 @@ export function buildProgram(): Command {
     .option('--d-min <A>', 'peaks: high-resolution limit, Å', parseNumber('--d-min'))
     .option('--max-misfit <deg>', 'Bravais search: largest metric misfit, degrees (default 2)', parseNumber('--max-misfit'))
     .option('--per-frame <mode>', 'per-frame corrections: auto | none | beam-centre | tilt | both (default auto)')
-    .option('--rocking-centres', 'fit the rocking-curve centres as well as the positions (default: positions only)')
-    .action(
+    .option('--rocking-centres', 'fit the rocking-curve centres as well as the positions (default: positions only)');
+  withReflectionOptions(run).action(
       async (
         series: string,
         o: {
@@ -139,16 +166,17 @@ export function buildProgram(): Command {
           scan?: [number, number];
           voltage?: number;
           qPixel?: number;
-        } & AngleFlags,
+        } & AngleFlags &
+          ReflectionFlags,
       ) => {
         if (o.tracker !== 'classical' && o.tracker !== 'sam2') throw new ParameterError('--tracker', `${o.tracker}: use classical or sam2`);
-        const { start: _s, step: _p, angle: _a, scan, voltage, qPixel, cell, axis, fixAxis, spotRadius, minISigma, dMin, maxMisfit, perFrame, rockingCentres, ...rest } = o;
+        const { start: _s, step: _p, angle: _a, scan, voltage, qPixel, cell, axis, fixAxis, spotRadius, minISigma, dMin, maxMisfit, perFrame, rockingCentres, spaceGroup: _g, composition: _c, integrate: _i, lorentz: _l, bFactor: _b, frameScales: _f, batches: _t, ...rest } = o;
         const modes = ['auto', 'none', 'beam-centre', 'tilt', 'both'] as const;
         if (perFrame !== undefined && !modes.includes(perFrame as (typeof modes)[number])) throw new ParameterError('--per-frame', `${perFrame}: use ${modes.join(', ')}`);
         if (fixAxis && axis === undefined) throw new ParameterError('--fix-axis', 'needs --axis');
         const peaks = { ...(spotRadius !== undefined ? { radiusPx: spotRadius } : {}), ...(minISigma !== undefined ? { minIOverSigma: minISigma } : {}), ...(dMin !== undefined ? { dMinA: dMin } : {}) };
         const lattice = { ...(maxMisfit !== undefined ? { maxMisfitDeg: maxMisfit } : {}), ...(perFrame ? { perFrame: perFrame as (typeof modes)[number] } : {}), ...(fixAxis ? { fixAxis: true } : {}), ...(rockingCentres ? { rockingCentres: true } : {}) };
-        const processing = { ...(cell ? { cell } : {}), ...(axis !== undefined ? { axisDeg: axis } : {}), peaks, lattice };
+        const processing = { ...(cell ? { cell } : {}), ...(axis !== undefined ? { axisDeg: axis } : {}), peaks, lattice, reflections: reflectionOptions(o) };
         const calibration = { ...(voltage !== undefined ? { voltageKV: voltage } : {}), ...(qPixel !== undefined ? { reciprocalPixelInvA: qPixel } : {}) };
         const seriesOptions = { ...seriesAngles(o), ...(scan ? { scanShape: scan } : {}), ...(Object.keys(calibration).length ? { calibration } : {}) };
         printJson(await runPipeline(series, { ...rest, ...processing, tracker: o.tracker, series: seriesOptions }));

@@ -24,6 +24,10 @@ export interface LatticeReport {
   cell: UnitCell | null;
   cellEsd: UnitCell | null;
   bravais: BravaisSymbol | null;
+  /** q = R(φ)·UB·h at tilt 0 (Å⁻¹, the lab frame of ARCHITECTURE §4), conventional setting; rows of three. */
+  ub: number[][] | null;
+  /** The refined rotation axis, degrees from +x towards +y (direction included). */
+  rotationAxisDeg: number | null;
   reducedCell: UnitCell | null;
   indexedFraction: number | null;
   nPeaks: number;
@@ -132,4 +136,51 @@ export interface FramePeaks {
   radiusPx: number;
   /** The beam centre used on this frame (refined where the lattice is), [cx, cy]; null where unknown. */
   beamCentre: [number, number] | null;
+}
+
+/** Merging statistics of one resolution shell (or of all data). */
+export interface ShellStatisticsReport {
+  dMaxA: number;
+  dMinA: number;
+  nObserved: number;
+  nUnique: number;
+  nPossible: number;
+  completeness: number;
+  multiplicity: number;
+  rInt: number | null;
+  rMeas: number | null;
+  ccHalf: number | null;
+  meanIOverSigma: number;
+}
+
+/** report.json `integration`: what integration, scaling and merging gave, and the symmetry the data support. */
+export interface IntegrationReport {
+  status: 'integrated' | 'failed';
+  statements: Statement[];
+  /** Reflections predicted and integrated, and those that went into scaling and merging. */
+  nPredicted: number;
+  nReflections: number;
+  nUnique: number;
+  nProfileFitted: number;
+  flagged: { partial: number; overlap: number; nearAxis: number; edge: number };
+  /** Fraction of the merged reflections whose rocking curve was sampled on fewer than two frames. */
+  singleFrameFraction: number;
+  completeness: number;
+  multiplicity: number;
+  rInt: number | null;
+  rMeas: number | null;
+  ccHalf: number | null;
+  meanIOverSigma: number;
+  dMinA: number;
+  dMaxA: number;
+  shells: ShellStatisticsReport[];
+  radiusPx: number;
+  rockingWidthInvA: number | null;
+  lorentz: boolean;
+  errorModel: { a: number; b: number };
+  frameScale: { min: number; max: number; refined: boolean };
+  laue: { chosen: string; friedelCc: number | null; candidates: Array<{ laue: string; worstRelativeCc: number | null; verdict: string; chosen: boolean }>; operators: Array<{ operator: string; nPairs: number; cc: number | null }> };
+  spaceGroup: { number: number; hm: string; given: boolean; candidates: Array<{ number: number; hm: string; nAbsentTested: number; nViolations: number; meanIOverSigmaAbsent: number | null; logLikelihood: number; chosen: boolean }> };
+  /** SFAC fits written into NAME.ins (per element: largest and rms relative error against Peng, 0 ≤ s ≤ 2 Å⁻¹). */
+  sfac: Array<{ element: string; maxRelativeError: number; rmsRelativeError: number }>;
 }

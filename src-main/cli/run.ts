@@ -17,10 +17,15 @@ import { centreSpread } from '../kernels/beam-centre-series';
 import type { ExtractedSeries } from '../../src-shared/domain';
 import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
-import { findLattice, searchPeaks, type LatticeParameters, type PeakParameters, type Statement } from '../processing/pipeline';
+import { findLattice, searchPeaks, type LatticeOutcome, type LatticeParameters, type PeakParameters, type PeakTable, type ProcessingFrames, type Statement } from '../processing/pipeline';
 import { axisStatements, DEFAULT_MAX_MISFIT_DEG, processingFramesOf } from '../processing/object';
 import { latticeReport, peaksJson, type LatticeReport } from '../processing/report';
 import type { Cell } from '../crystallography/lattice';
+import { integrationModelOf, reduceObject } from '../processing/reduce';
+import { parseComposition, reflectionFiles } from '../processing/reflection-export';
+import { integrationReport } from '../processing/integration-report';
+import { spaceGroup } from '../crystallography/space-groups';
+import type { IntegrationReport } from '../../src-shared/processing';
 
 /** Below this purity a tilt is listed in report.json (impureTilts). */
 export const PURITY_THRESHOLD = 0.9;
@@ -43,6 +48,8 @@ export interface RunOptions {
   axisDeg?: number;
   peaks?: PeakParameters;
   lattice?: Omit<LatticeParameters, 'knownCell' | 'axisDeg'>;
+  /** Integration and the reflection files: space group (symbol or number), unit-cell contents ("Ti8 O16"). */
+  reflections?: { integrate?: boolean; spaceGroup?: string; composition?: string; bFactor?: boolean; frameScales?: boolean; batches?: boolean; lorentz?: boolean };
 }
 
 export interface RunReport {
@@ -75,6 +82,7 @@ export interface RunReport {
    */
   geometry: { rotationAxisDeg: number | null; rotationAxisEsdDeg: number | null; manifestRotationAxisDeg: number | null; wavelengthA: number | null; reciprocalPixelInvA: number | null };
   lattice: LatticeReport | null;
+  integration: IntegrationReport | null;
   files: Record<string, string | string[]>;
   warnings: string[];
   timingsS: Record<string, number>;
@@ -117,25 +125,82 @@ function beamCentreReport(s: ExtractedSeries, smv: WrittenSmv | null): BeamCentr
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
+/** Integration, scaling, merging and the reflection files of one object (NAME.hkl, .ins, .cif, .cif_pets). */
+async function reflectionsOf(
+  input: ProcessingFrames,
+  table: PeakTable,
+  lattice: LatticeOutcome,
+  name: string,
+  o: RunOptions,
+  out: string,
+): Promise<{ report: IntegrationReport; files: Record<string, string> } | null> {
+  if (lattice.status !== 'indexed' || !lattice.cell || !lattice.ub || !lattice.axis) return null;
+  const given = o.reflections?.spaceGroup ? spaceGroup(o.reflections.spaceGroup) : undefined;
+  const red = reduceObject(input, table, lattice, { ...(given ? { spaceGroup: given } : {}), ...(o.reflections?.bFactor ? { bFactor: true, frameScales: true } : {}), ...(o.reflections?.frameScales ? { frameScales: true } : {}), ...(o.reflections?.lorentz === false ? { integration: { lorentz: false } } : {}) });
+  const model = integrationModelOf(input, table, lattice);
+  if (!red || !model) return null;
+  const stem = name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'object';
+  const texts = reflectionFiles({
+    name: stem,
+    wavelengthA: input.wavelengthA,
+    cell: lattice.cell,
+    cellEsd: lattice.cellEsd ?? [0, 0, 0, 0, 0, 0],
+    ub: lattice.ub,
+    axisDeg: lattice.axis.refinedDeg,
+    anglesDeg: input.anglesDeg,
+    tiltOffsetsDeg: model.tiltOffsetsDeg,
+    reduced: red,
+    spaceGroup: red.spaceGroup,
+    ...(o.reflections?.composition ? { composition: parseComposition(o.reflections.composition) } : {}),
+    ...(o.reflections?.batches ? { batches: true } : {}),
+    rockingWidthInvA: model.rockingWidthInvA,
+  });
+  const files: Record<string, string> = { hkl: `${stem}.hkl`, cif: `${stem}.cif`, cifPets: `${stem}.cif_pets` };
+  await writeFileAtomic(join(out, files.hkl), texts.hkl);
+  await writeFileAtomic(join(out, files.cif), texts.cif);
+  await writeFileAtomic(join(out, files.cifPets), texts.cifPets);
+  if (texts.ins) {
+    files.ins = `${stem}.ins`;
+    await writeFileAtomic(join(out, files.ins), texts.ins);
+  }
+  return { report: integrationReport(red, texts.sfacFits, model.rockingWidthInvA, input.anglesDeg), files };
+}
+
+/** Bad options fail before any work. */
+function checkOptions(o: RunOptions): { tracker: 'classical' | 'sam2'; spec: ReturnType<typeof parseTargetSpec> } {
+  const tracker = o.tracker ?? 'classical';
+  if (tracker === 'sam2' && !o.model) throw new ParameterError('--model', 'the SAM2 tracker needs --model DIR (encoder + decoder ONNX)');
+  const spec = parseTargetSpec(o.target ?? 'auto');
+  checkReflections(o);
+  return { tracker, spec };
+}
+
+function checkReflections(o: RunOptions): void {
+  if (o.reflections?.spaceGroup) spaceGroup(o.reflections.spaceGroup);
+  if (o.reflections?.composition) parseComposition(o.reflections.composition);
+}
+
 /** Peaks and lattice of one extracted object; writes peaks.json. */
 async function processObject(
   s: ExtractedSeries,
   c: { wavelengthA?: number; reciprocalPixelInvA?: number; rotationAxisDeg?: number | null },
   o: RunOptions,
   out: string,
-): Promise<{ report: LatticeReport; statements: Statement[]; axisDeg: number | null; axisEsdDeg: number | null }> {
+): Promise<{ report: LatticeReport; integration: Awaited<ReturnType<typeof reflectionsOf>>; statements: Statement[]; axisDeg: number | null; axisEsdDeg: number | null }> {
   const maxMisfitDeg = o.lattice?.maxMisfitDeg ?? DEFAULT_MAX_MISFIT_DEG;
   const input = processingFramesOf(s, c);
   if (!('frames' in input)) {
-    return { report: latticeReport({ status: 'failed', statements: [input], nPeaks: 0 }, s.anglesDeg, maxMisfitDeg), statements: [input], axisDeg: null, axisEsdDeg: null };
+    return { report: latticeReport({ status: 'failed', statements: [input], nPeaks: 0 }, s.anglesDeg, maxMisfitDeg), integration: null, statements: [input], axisDeg: null, axisEsdDeg: null };
   }
   const table = searchPeaks(input, o.peaks ?? {});
   const lattice = findLattice(table, input, { ...o.lattice, maxMisfitDeg, ...(o.cell ? { knownCell: o.cell } : {}), ...(o.axisDeg !== undefined ? { axisDeg: o.axisDeg } : {}) });
   lattice.statements = [...lattice.statements, ...axisStatements(lattice, c.rotationAxisDeg, o.axisDeg)];
   await writeFileAtomic(join(out, 'peaks.json'), `${JSON.stringify(peaksJson(input, table, lattice))}\n`);
+  const integration = o.reflections?.integrate === false ? null : await reflectionsOf(input, table, lattice, s.name, o, out);
   return {
     report: latticeReport(lattice, s.anglesDeg, maxMisfitDeg),
-    statements: lattice.statements,
+    integration,
+    statements: [...lattice.statements, ...(integration?.report.statements ?? [])],
     axisDeg: lattice.axis ? Math.round(lattice.axis.refinedDeg * 1e4) / 1e4 : null,
     axisEsdDeg: lattice.axis ? Math.round(lattice.axis.esdDeg * 1e5) / 1e5 : null,
   };
@@ -158,9 +223,7 @@ function geometryReport(
 export async function runPipeline(seriesPath: string, o: RunOptions): Promise<RunReport> {
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
-  const tracker = o.tracker ?? 'classical';
-  if (tracker === 'sam2' && !o.model) throw new ParameterError('--model', 'the SAM2 tracker needs --model DIR (encoder + decoder ONNX)');
-  const spec = parseTargetSpec(o.target ?? 'auto');
+  const { tracker, spec } = checkOptions(o);
   // The run's project (objects, masks, journal) lives in the output folder, never beside the raw data;
   // a rerun into the same folder starts from scratch.
   rmSync(join(out, 'project'), { recursive: true, force: true });
@@ -283,6 +346,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
       neighbours: project.neighbours?.list.length ?? 0,
       geometry: geometryReport(c, processed, o.axisDeg),
       lattice: processed?.report ?? null,
+      integration: processed?.integration?.report ?? null,
       files: {
         virtual: 'virtual.tiff',
         virtualAll: 'virtual.h5',
@@ -292,6 +356,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
         smv: exports.objects.filter((e) => e.smv).map((e) => `${e.dir === out ? '' : `${e.name}/`}smv/`),
         extracted: 'extracted.h5',
         ...(processed ? { peaks: 'peaks.json' } : {}),
+        ...(processed?.integration?.files ?? {}),
       },
       warnings,
       timingsS: timings,

@@ -80,6 +80,8 @@ export function latticeReport(l: LatticeOutcome, anglesDeg: ArrayLike<number>, m
     cell: l.cell && l.status === 'indexed' ? cellOut(l.cell) : null,
     cellEsd: esd && l.status === 'indexed' ? { a: r(esd[0], 5), b: r(esd[1], 5), c: r(esd[2], 5), alpha: r(esd[3], 4), beta: r(esd[4], 4), gamma: r(esd[5], 4) } : null,
     bravais: l.status === 'indexed' ? (l.bravais ?? null) : null,
+    ub: l.status === 'indexed' && l.ub ? l.ub.map((row) => row.map((v) => Number(v.toPrecision(8)))) : null,
+    rotationAxisDeg: l.status === 'indexed' && l.axis ? r(l.axis.refinedDeg, 4) : null,
     reducedCell: l.reducedCell ? cellOut(l.reducedCell) : null,
     indexedFraction: orNull(l.indexedFraction, 4),
     nPeaks: l.nPeaks,

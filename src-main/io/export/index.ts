@@ -20,6 +20,8 @@ export { countsOnCentre, encodeSmv, parseSmvHeader, SMV_OVERLOAD, writeSmvSeries
 export { writeExtractedHdf5, type Hdf5ExportOptions } from './hdf5';
 export { formatHklf4, hklfScale, type HklfOptions, type HklfReflection } from './hklf';
 export { formatReflnCif, type ReflnCifInput } from './refln-cif';
+export { formatIns, insInstruction, type InsInput, type InsSfacFit } from './shelx-ins';
+export { formatCifPets, PETS_GEOMETRY, zoneAxisOf, type CifPetsInput, type PetsReflection, type PetsZoneAxis } from './cif-pets';
 export {
   centreOf,
   equivalentDistanceMm,

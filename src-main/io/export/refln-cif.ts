@@ -5,6 +5,7 @@
 import { ParameterError } from '../../../src-shared/errors';
 import type { UnitCell } from '../../../src-shared/processing';
 import { withSu } from '../../../src-shared/su';
+import { checkCifBlockName, cifFixed, cifQuote as quote } from './cif-format';
 
 export { withSu };
 
@@ -19,21 +20,11 @@ export interface ReflnCifInput {
   merged?: ReadonlyArray<{ h: number; k: number; l: number; intensity: number; sigma: number }>;
 }
 
-const quote = (text: string): string => {
-  if (/^[^\s'"_#$;[\]][^\s]*$/.test(text) && !/^(data_|loop_|save_|global_|stop_)/i.test(text)) return text;
-  if (!text.includes("'")) return `'${text}'`;
-  if (!text.includes('"')) return `"${text}"`;
-  return `\n;${text}\n;`;
-};
-
-const num = (v: number, d: number): string => {
-  if (!Number.isFinite(v)) throw new ParameterError('intensity', `${v} cannot be written to a CIF`);
-  return v.toFixed(d);
-};
+const num = (v: number, d: number): string => cifFixed(v, d, 'intensity');
 
 /** The CIF text. */
 export function formatReflnCif(c: ReflnCifInput): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(c.name)) throw new ParameterError('name', `'${c.name}' is not a CIF data block name (letters, digits, _ - . only)`);
+  checkCifBlockName(c.name);
   if (!(c.wavelengthA > 0)) throw new ParameterError('wavelengthA', `${c.wavelengthA} is not a wavelength`);
   const e = c.cellEsd;
   const lines = [
