@@ -181,6 +181,12 @@ export interface IntegrationReport {
   frameScale: { min: number; max: number; refined: boolean };
   laue: { chosen: string; friedelCc: number | null; candidates: Array<{ laue: string; worstRelativeCc: number | null; verdict: string; chosen: boolean }>; operators: Array<{ operator: string; nPairs: number; cc: number | null }> };
   spaceGroup: { number: number; hm: string; given: boolean; candidates: Array<{ number: number; hm: string; nAbsentTested: number; nViolations: number; meanIOverSigmaAbsent: number | null; logLikelihood: number; chosen: boolean }> };
+  /**
+   * The cell of the reflection files (the space group's standard setting) and that setting on the lattice's axes:
+   * new basis = lattice basis · p (columns), as text ('c,a,b'); Miller indices in the files are pᵀ·h.
+   */
+  cell?: UnitCell;
+  setting?: { axes: string; p: number[][] };
   /** SFAC fits written into NAME.ins (per element: largest and rms relative error against Peng, 0 ≤ s ≤ 2 Å⁻¹). */
   sfac: Array<{ element: string; maxRelativeError: number; rmsRelativeError: number }>;
 }

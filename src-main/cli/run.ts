@@ -125,6 +125,8 @@ function beamCentreReport(s: ExtractedSeries, smv: WrittenSmv | null): BeamCentr
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
+const roundCell = (c: Cell): Cell => ({ a: +c.a.toFixed(5), b: +c.b.toFixed(5), c: +c.c.toFixed(5), alpha: +c.alpha.toFixed(4), beta: +c.beta.toFixed(4), gamma: +c.gamma.toFixed(4) });
+
 /** Integration, scaling, merging and the reflection files of one object (NAME.hkl, .ins, .cif, .cif_pets). */
 async function reflectionsOf(
   input: ProcessingFrames,
@@ -145,6 +147,7 @@ async function reflectionsOf(
     wavelengthA: input.wavelengthA,
     cell: lattice.cell,
     cellEsd: lattice.cellEsd ?? [0, 0, 0, 0, 0, 0],
+    ...(lattice.esdBasis ? { esdBasis: lattice.esdBasis } : {}),
     ub: lattice.ub,
     axisDeg: lattice.axis.refinedDeg,
     anglesDeg: input.anglesDeg,
@@ -163,7 +166,7 @@ async function reflectionsOf(
     files.ins = `${stem}.ins`;
     await writeFileAtomic(join(out, files.ins), texts.ins);
   }
-  return { report: integrationReport(red, texts.sfacFits, model.rockingWidthInvA, input.anglesDeg), files };
+  return { report: { ...integrationReport(red, texts.sfacFits, model.rockingWidthInvA, input.anglesDeg), cell: roundCell(texts.cell), setting: { axes: texts.setting, p: red.setting.map((row) => [...row]) } }, files };
 }
 
 /** Bad options fail before any work. */

@@ -38,7 +38,7 @@ function statementsOf(red: ReducedObject, singleFrameFraction: number, stepDeg: 
   const sg = red.symmetry.spaceGroups;
   if (sg.length > 1 && sg[0].logLikelihood - sg[1].logLikelihood < 2 && !red.spaceGroupGiven) {
     const ties = sg.filter((c) => sg[0].logLikelihood - c.logLikelihood < 2).map((c) => c.hm.replace(/ :.*$/, ''));
-    out.push({ severity: 'info', code: 'space-group-ambiguous', message: `the absences do not tell ${ties.join(', ')} apart; ${ties[0]} is written (the structure solution decides)` });
+    out.push({ severity: 'info', code: 'space-group-ambiguous', message: `the absences do not tell ${ties.join(', ')} apart; ${ties[0]} is written as the most common of them (the structure solution decides)` });
   }
   const chosen = red.symmetry.spaceGroups.find((c) => c.number === red.spaceGroup.number);
   if (red.spaceGroupGiven && chosen && chosen.nViolations > 0) {

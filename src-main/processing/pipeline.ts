@@ -114,6 +114,9 @@ export interface LatticeOutcome {
   cellEsd?: number[];
   /** q = UB·h in the crystal frame of tilt 0 (Å⁻¹), conventional setting. */
   ub?: Mat3;
+  /** The refined UB, the covariance of its nine entries and the change of basis to the conventional cell: esds of the
+   * cell in any other setting P of the conventional one come from cellEsdOf(ub, covariance, toConventional·P). */
+  esdBasis?: { ub: Mat3; covariance: number[][]; toConventional: Mat3 };
   candidates?: BravaisRow[];
   friedel?: { nPairs: number; cc: number };
   /** Per peak: conventional Miller indices (3), indexed flag. */
@@ -673,6 +676,7 @@ export function findLattice(table: PeakTable, input: ProcessingFrames, params: L
     cellUnconstrained,
     cellEsd,
     ub: ubConv,
+    ...(toSetting ? { esdBasis: { ub: model.ub, covariance: model.ubCovariance, toConventional: toSetting } } : {}),
     candidates: rows,
     friedel,
     hkl: hConv,

@@ -1,8 +1,7 @@
 // From an indexed lattice to reflection data (ARCHITECTURE §9): the integration model taken from the lattice outcome,
 // integration of every reflection, then scaling and merging. Shared by `tracked run` and the app's processing service.
 import { centringAllows } from '../crystallography/bravais';
-import { spaceGroup, type Centring, type SpaceGroup } from '../crystallography/space-groups';
-import type { BravaisSymbol } from '../../src-shared/processing';
+import { spaceGroup, type SpaceGroup } from '../crystallography/space-groups';
 import { millerLaueOps, rankLaueClasses, rankSpaceGroups, type LaueCandidate, type SymmetryRanking } from './space-group-ranking';
 import type { Mat3 } from '../crystallography/math3';
 import { INTEGRAL_UNIT, integrateReflections, REFLECTION_FLAGS, rockingWidthOf, type IntegratedReflections, type IntegrationModel, type IntegrationParameters } from './integrate';
@@ -62,7 +61,16 @@ export interface ReducedObject {
   symmetry: SymmetryRanking;
   spaceGroup: SpaceGroup;
   spaceGroupGiven: boolean;
+  /** The space group's standard setting on our conventional cell: its axes = ours · setting (columns). */
+  setting: Mat3;
+  settingLabel: string;
 }
+
+const IDENTITY: Mat3 = [
+  [1, 0, 0],
+  [0, 1, 0],
+  [0, 0, 1],
+];
 
 function scalingInput(integrated: IntegratedReflections, use: Uint8Array, input: ProcessingFrames): ScalingInput {
   const obs = integrated.observations;
@@ -108,10 +116,15 @@ export function reduceObject(input: ProcessingFrames, table: PeakTable, lattice:
   const { unique, keys } = groupEquivalents(integrated.hkl, use, chosenLaue.ops);
   const merged = mergeReflections(integrated.dA, scaled.intensity, scaled.sigma, unique, keys);
   const statistics = mergingStatistics({ dA: integrated.dA, intensity: scaled.intensity, sigma: scaled.sigma, unique, merged }, lattice.ub, chosenLaue.ops, (h, k, l) => centringAllows(bravais, h, k, l));
-  const spaceGroups = rankSpaceGroups(merged, chosenLaue, centringOf(bravais));
+  const cell = lattice.cell ?? { beta: 90 };
+  const spaceGroups = rankSpaceGroups(merged, chosenLaue, bravais, cell);
+  // A given group: its best setting on our cell (or our cell as it is, when none fits its centring).
+  const givenRow = o.spaceGroup ? rankSpaceGroups(merged, chosenLaue, bravais, cell, o.spaceGroup.number)[0] : undefined;
   const symmetry: SymmetryRanking = { ...laueRank, spaceGroups };
-  const sg = o.spaceGroup ?? (spaceGroups.length ? spaceGroup(spaceGroups[0].number) : spaceGroup(chosenLaue.referenceNumber));
-  return { integrated, scaled, use, merged, statistics, symmetry, spaceGroup: sg, spaceGroupGiven: !!o.spaceGroup };
+  const top = givenRow ?? spaceGroups[0];
+  const sg = o.spaceGroup ?? (top ? spaceGroup(top.number) : spaceGroup(chosenLaue.referenceNumber));
+  const setting = top?.p ?? IDENTITY;
+  return { integrated, scaled, use, merged, statistics, symmetry, spaceGroup: sg, spaceGroupGiven: !!o.spaceGroup, setting, settingLabel: top?.setting ?? 'a,b,c' };
 }
 
 /** The Laue candidate of a given space group (its own operators when the ranking did not list its class). */
@@ -122,7 +135,3 @@ function lauecandidateOf(sg: SpaceGroup, ranked: LaueCandidate[]): LaueCandidate
   return ranked.find((c) => keyOf(c.ops) === k) ?? { laue: sg.laue, referenceNumber: sg.number, ops, worstRelativeCc: null, verdict: 'accepted', chosen: true };
 }
 
-/** The centring letter of a Bravais symbol (hR: R; aP, mP …: P). */
-export function centringOf(bravais: BravaisSymbol): Centring {
-  return bravais[1] as Centring;
-}

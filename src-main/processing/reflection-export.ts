@@ -6,14 +6,17 @@
 // the XY plane at ω from +X, so x_P = ê (the axis), z_P = −Z, y_P = z_P × x_P; UB_P = T·UB at tilt 0, and each frame is
 // the rotation α (its tilt) about x_P, β = 0, with ω the axis angle on the detector.
 import { ParameterError } from '../../src-shared/errors';
-import type { Cell } from '../crystallography/lattice';
-import { matMul, type Mat3 } from '../crystallography/math3';
+import { directMetric, type Cell } from '../crystallography/lattice';
+import { inverse3, matMul, transpose, type Mat3 } from '../crystallography/math3';
 import { goniometerRotation } from '../crystallography/geometry';
 import { isSystematicallyAbsent, shelxLattSymm, type SpaceGroup } from '../crystallography/space-groups';
 import { elementData } from '../crystallography/elements';
 import { formatCifPets, formatHklf4, formatIns, formatReflnCif, zoneAxisOf, type HklfReflection, type InsSfacFit } from '../io/export';
 import { OBSERVATION_FLAGS } from './integrate';
 import type { ReducedObject } from './reduce';
+import { cellEsdOf } from './refine';
+import { canonicalHkl } from './scale-merge';
+import { hklInSetting, millerLaueOps } from './space-group-ranking';
 
 export interface CompositionEntry {
   element: string;
@@ -56,8 +59,10 @@ export function formulaUnits(composition: readonly CompositionEntry[]): number {
 export interface ReflectionFilesInput {
   name: string;
   wavelengthA: number;
+  /** Our conventional cell, its esds and (for esds in another setting) the refinement's UB covariance. */
   cell: Cell;
   cellEsd: number[];
+  esdBasis?: { ub: Mat3; covariance: number[][]; toConventional: Mat3 };
   /** UB of the conventional cell at tilt 0 (q = R(φ)·UB·h). */
   ub: Mat3;
   axisDeg: number;
@@ -79,15 +84,37 @@ export interface ReflectionFiles {
   sfacFits: InsSfacFit[];
   nUnmerged: number;
   hklScale: number;
+  /** The cell the files are written in (the space group's standard setting) and that setting on our axes. */
+  cell: Cell;
+  setting: string;
+}
+
+/** The files' setting: the space group's standard axes on our cell (reduced.setting), with hkl, cell, esds and UB in it. */
+interface FileSetting {
+  hkl: (h: number, k: number, l: number) => [number, number, number];
+  cell: Cell;
+  cellEsd: number[];
+  ub: Mat3;
+}
+
+function fileSetting(inp: ReflectionFilesInput): FileSetting {
+  const p = inp.reduced.setting;
+  const g = directMetric(inp.cell);
+  const g2 = matMul(matMul(transpose(p), g), p);
+  const len = [0, 1, 2].map((i) => Math.sqrt(g2[i][i]));
+  const ang = (i: number, j: number): number => Number(((Math.acos(g2[i][j] / (len[i] * len[j])) * 180) / Math.PI).toFixed(6));
+  const cell: Cell = { a: len[0], b: len[1], c: len[2], alpha: ang(1, 2), beta: ang(0, 2), gamma: ang(0, 1) };
+  const cellEsd = inp.esdBasis ? cellEsdOf(inp.esdBasis.ub, inp.esdBasis.covariance, matMul(inp.esdBasis.toConventional, p)) : inp.cellEsd;
+  return { hkl: (h, k, l) => hklInSetting(p, h, k, l), cell, cellEsd, ub: matMul(inp.ub, transpose(inverse3(p))) };
 }
 
 /** Rows of the unmerged data that go into the files: used, not absent in the space group. */
-function unmergedRows(r: ReducedObject, sg: SpaceGroup): number[] {
+function unmergedRows(r: ReducedObject, sg: SpaceGroup, st: FileSetting): number[] {
   const rows: number[] = [];
   const hkl = r.integrated.hkl;
   for (let i = 0; i < r.use.length; i++) {
     if (!r.use[i] || !(r.scaled.sigma[i] > 0) || !Number.isFinite(r.scaled.intensity[i])) continue;
-    if (isSystematicallyAbsent(sg, hkl[3 * i], hkl[3 * i + 1], hkl[3 * i + 2])) continue;
+    if (isSystematicallyAbsent(sg, ...st.hkl(hkl[3 * i], hkl[3 * i + 1], hkl[3 * i + 2]))) continue;
     rows.push(i);
   }
   return rows;
@@ -99,7 +126,7 @@ function middleFrame(r: ReducedObject, i: number): number {
 }
 
 /** The `.cif_pets` input: one zone-axis row per included frame, the frame's core observations as its reflections. */
-function cifPetsText(inp: ReflectionFilesInput, rows: Set<number>): string {
+function cifPetsText(inp: ReflectionFilesInput, st: FileSetting, rows: Set<number>): string {
   const axis = [Math.cos((inp.axisDeg * Math.PI) / 180), Math.sin((inp.axisDeg * Math.PI) / 180), 0];
   // T: rows x_P = ê, y_P = (−Z) × ê, z_P = −Z.
   const t: Mat3 = [
@@ -112,7 +139,7 @@ function cifPetsText(inp: ReflectionFilesInput, rows: Set<number>): string {
   const frames = [...new Set(Array.from(obs.frame))].sort((a, b) => a - b);
   const zoneAxes = frames.map((f, k) => {
     const angle = inp.anglesDeg[f] + (inp.tiltOffsetsDeg?.[f] ?? 0);
-    const [u, v, w] = zoneAxisOf(matMul(goniometerRotation(inp.axisDeg, angle), inp.ub), [0, 0, 1]);
+    const [u, v, w] = zoneAxisOf(matMul(goniometerRotation(inp.axisDeg, angle), st.ub), [0, 0, 1]);
     return { id: k + 1, u, v, w, precessionAngleDeg: 0, alphaDeg: angle, betaDeg: 0, omegaDeg: inp.axisDeg, scale: red.scaled.frameScale[f] };
   });
   const idOf = new Map(frames.map((f, k) => [f, k + 1]));
@@ -123,15 +150,16 @@ function cifPetsText(inp: ReflectionFilesInput, rows: Set<number>): string {
     const r = obs.reflection[i];
     if (!rows.has(r) || obs.flags[i] & OBSERVATION_FLAGS.overlap || Math.abs(obs.s[i]) > 2 * inp.rockingWidthInvA) continue;
     const k = red.scaled.frameScale[obs.frame[i]];
-    reflections.push({ h: hkl[3 * r], k: hkl[3 * r + 1], l: hkl[3 * r + 2], intensity: obs.intensity[i] / k, sigma: (a * obs.sigma[i]) / k, zoneAxisId: idOf.get(obs.frame[i])! });
+    const [h, kk, l] = st.hkl(hkl[3 * r], hkl[3 * r + 1], hkl[3 * r + 2]);
+    reflections.push({ h, k: kk, l, intensity: obs.intensity[i] / k, sigma: (a * obs.sigma[i]) / k, zoneAxisId: idOf.get(obs.frame[i])! });
   }
   let dMin = Infinity;
   for (const r of rows) dMin = Math.min(dMin, red.integrated.dA[r]);
   return formatCifPets({
     name: inp.name.replace(/[^A-Za-z0-9_.-]/g, '_'),
     wavelengthA: inp.wavelengthA,
-    cell: inp.cell,
-    ub: matMul(t, inp.ub),
+    cell: st.cell,
+    ub: matMul(t, st.ub),
     omegaDeg: inp.axisDeg,
     dStarMaxInvA: Number.isFinite(dMin) ? 1 / dMin : 1,
     rcWidthInvA: Number.isFinite(inp.rockingWidthInvA) ? inp.rockingWidthInvA : 0,
@@ -147,12 +175,15 @@ function cifPetsText(inp: ReflectionFilesInput, rows: Set<number>): string {
 /** All four files' texts. */
 export function reflectionFiles(inp: ReflectionFilesInput): ReflectionFiles {
   const red = inp.reduced;
-  const rows = unmergedRows(red, inp.spaceGroup);
+  const st = fileSetting(inp);
+  const rows = unmergedRows(red, inp.spaceGroup, st);
   const hkl = red.integrated.hkl;
+  const at = (i: number): { h: number; k: number; l: number } => {
+    const [h, k, l] = st.hkl(hkl[3 * i], hkl[3 * i + 1], hkl[3 * i + 2]);
+    return { h, k, l };
+  };
   const hklRows: HklfReflection[] = rows.map((i) => ({
-    h: hkl[3 * i],
-    k: hkl[3 * i + 1],
-    l: hkl[3 * i + 2],
+    ...at(i),
     intensity: red.scaled.intensity[i],
     sigma: red.scaled.sigma[i],
     ...(inp.batches ? { batch: Math.min(9999, middleFrame(red, i)) } : {}),
@@ -161,27 +192,29 @@ export function reflectionFiles(inp: ReflectionFilesInput): ReflectionFiles {
   const safe = inp.name.replace(/[^A-Za-z0-9_.-]/g, '_');
   const merged = red.merged;
   const mergedRows = [];
+  const laueOps = millerLaueOps(inp.spaceGroup);
   for (let u = 0; u < merged.intensity.length; u++) {
-    if (!Number.isFinite(merged.intensity[u]) || isSystematicallyAbsent(inp.spaceGroup, merged.hkl[3 * u], merged.hkl[3 * u + 1], merged.hkl[3 * u + 2])) continue;
-    mergedRows.push({ h: merged.hkl[3 * u], k: merged.hkl[3 * u + 1], l: merged.hkl[3 * u + 2], intensity: merged.intensity[u] * scale, sigma: merged.sigma[u] * scale });
+    const [h, k, l] = canonicalHkl(laueOps, ...st.hkl(merged.hkl[3 * u], merged.hkl[3 * u + 1], merged.hkl[3 * u + 2]));
+    if (!Number.isFinite(merged.intensity[u]) || isSystematicallyAbsent(inp.spaceGroup, h, k, l)) continue;
+    mergedRows.push({ h, k, l, intensity: merged.intensity[u] * scale, sigma: merged.sigma[u] * scale });
   }
-  const [ea, eb, ec, eal, ebe, ega] = inp.cellEsd;
+  const [ea, eb, ec, eal, ebe, ega] = st.cellEsd;
   const cif = formatReflnCif({
     name: safe,
-    cell: inp.cell,
+    cell: st.cell,
     cellEsd: { a: ea, b: eb, c: ec, alpha: eal, beta: ebe, gamma: ega },
     wavelengthA: inp.wavelengthA,
     spaceGroupHM: inp.spaceGroup.hm,
-    unmerged: rows.map((i) => ({ h: hkl[3 * i], k: hkl[3 * i + 1], l: hkl[3 * i + 2], intensity: red.scaled.intensity[i] * scale, sigma: red.scaled.sigma[i] * scale, frame: middleFrame(red, i) })),
+    unmerged: rows.map((i) => ({ ...at(i), intensity: red.scaled.intensity[i] * scale, sigma: red.scaled.sigma[i] * scale, frame: middleFrame(red, i) })),
     merged: mergedRows,
   });
   let ins: string | null = null;
   let sfacFits: InsSfacFit[] = [];
   if (inp.composition?.length) {
     const { latt, symm } = shelxLattSymm(inp.spaceGroup);
-    const out = formatIns({ title: `${inp.name} in ${inp.spaceGroup.hm.replace(/ :.*$/, '')}`, wavelengthA: inp.wavelengthA, cell: inp.cell, cellEsd: inp.cellEsd, z: formulaUnits(inp.composition), latt, symm, composition: inp.composition });
+    const out = formatIns({ title: `${inp.name} in ${inp.spaceGroup.hm.replace(/ :.*$/, '')}`, wavelengthA: inp.wavelengthA, cell: st.cell, cellEsd: st.cellEsd, z: formulaUnits(inp.composition), latt, symm, composition: inp.composition });
     ins = out.text;
     sfacFits = out.sfacFits;
   }
-  return { hkl: hklText, ins, cif, cifPets: cifPetsText(inp, new Set(rows)), sfacFits, nUnmerged: rows.length, hklScale: scale };
+  return { hkl: hklText, ins, cif, cifPets: cifPetsText(inp, st, new Set(rows)), cell: st.cell, setting: red.settingLabel, sfacFits, nUnmerged: rows.length, hklScale: scale };
 }

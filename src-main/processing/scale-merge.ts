@@ -167,9 +167,16 @@ function fitKnots(inp: ScalingInput, basis: ReturnType<typeof knotBasis>, g: Flo
     }
   }
   for (let a = 0; a < m; a++) trace += ata.get(a, a);
-  // A pull of every knot towards 1, worth a twentieth of an average knot's data: knots the equivalents barely
-  // reach (the ends of the range) stay near 1 instead of running away.
-  const ridge = (0.05 * trace) / m || 1;
+  // Smoothness: a penalty on the knots' second differences worth a twentieth of an average knot's data, so knots the
+  // equivalents barely reach (the ends of the range) follow their neighbours instead of running away; a tiny pull
+  // towards 1 keeps the system regular (the overall level is set afterwards).
+  const lambda = (0.05 * trace) / m || 1;
+  for (let j = 1; j + 1 < m; j++) {
+    const idx = [j - 1, j, j + 1];
+    const c = [1, -2, 1];
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) ata.set(idx[a], idx[b], ata.get(idx[a], idx[b]) + lambda * c[a] * c[b]);
+  }
+  const ridge = 1e-6 * (trace / m || 1);
   for (let a = 0; a < m; a++) {
     ata.set(a, a, ata.get(a, a) + ridge);
     atb.set(a, 0, atb.get(a, 0) + ridge);

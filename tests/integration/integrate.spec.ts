@@ -81,11 +81,13 @@ function python(script: string, input: unknown): Record<string, unknown> {
   return JSON.parse(py.stdout) as Record<string, unknown>;
 }
 
-/** Fine steps, as 4D-STEM tomography records them: 121 tilts. */
-const FINE = (stepDeg: number, scan: number): SizeSpec => ({ scanShape: [scan, scan], detectorShape: [96, 96], nTilts: 121, tiltStepDeg: stepDeg });
+/** Fine steps, as 4D-STEM tomography records them. */
+const FINE = (stepDeg: number, scan: number, nTilts = 121): SizeSpec => ({ scanShape: [scan, scan], detectorShape: [96, 96], nTilts, tiltStepDeg: stepDeg });
 
 const CASES: Array<{ preset: PresetName; size: SizeSpec | 'small'; target?: string; maxR: number; structure: string; composition: string }> = [
   { preset: 'single-isolated', size: FINE(0.25, 32), maxR: 0.15, structure: 'brookite_TiO2.cif', composition: 'Ti8 O16' },
+  // The agglomerate's auto-picked particle, tracked through five touching rods (0.5° steps over 40°).
+  { preset: 'brookite-agglomerate', size: FINE(0.5, 48, 81), maxR: 0.15, structure: 'brookite_TiO2.cif', composition: 'Ti8 O16' },
   { preset: 'monoclinic-hard', size: 'small', target: '21,13@60', maxR: 0.2, structure: 'beta_Ga2O3.cif', composition: 'Ga8 O12' },
 ];
 
@@ -107,7 +109,10 @@ describe.each(CASES)('integration of $preset against the kinematic truth', ({ pr
       return Math.max(...mm.flat().map((v) => Math.abs(v - Math.round(v))));
     });
     particle = truth.particles[fits.indexOf(Math.min(...fits))]!.id;
-    m = reindexToTruth(ub, truth.particles.find((p) => p.id === particle)!.UB as Mat3);
+    // The files are written in the space group's standard setting: UB_files = UB · P⁻ᵀ.
+    const p = report.integration!.setting!.p as Mat3;
+    const ubFiles = matMul(ub, inverse3([0, 1, 2].map((i) => [p[0][i], p[1][i], p[2][i]]) as Mat3));
+    m = reindexToTruth(ubFiles, truth.particles.find((q) => q.id === particle)!.UB as Mat3);
   }, 600_000);
 
   it('writes NAME.hkl, .ins, .cif and .cif_pets and report.json integration', () => {
@@ -115,6 +120,8 @@ describe.each(CASES)('integration of $preset against the kinematic truth', ({ pr
     for (const k of ['hkl', 'ins', 'cif', 'cifPets']) expect(report.files[k], k).toBeTruthy();
     expect(report.integration!.nUnique).toBeGreaterThan(40);
     expect(report.integration!.ccHalf).toBeGreaterThan(0.8);
+    // The data's space group, in its standard setting, is the generator's.
+    expect(report.integration!.spaceGroup.hm.replace(/ /g, '')).toBe(truth.particles.find((q) => q.id === particle)!.spaceGroup.replace(/ /g, ''));
   });
 
   it(`agrees with |F|² on reflections sampled on ≥ 2 frames (R ≤ ${maxR}, z spread near 1), and fails without Lorentz`, async () => {
