@@ -188,7 +188,7 @@ export function buildProgram(): Command {
     .description('synthetic 4D-STEM tilt series with ground truth (kinematic diffraction from a real structure)')
     .requiredOption('-p, --preset <name>', PRESET_NAMES.join(' | '))
     .requiredOption('-o, --out <dir>', 'output folder (series.json, tilt_NNN.h5, truth/)')
-    .option('-s, --size <size>', 'small | medium | large', 'small')
+    .option('-s, --size <size>', 'small | medium | large | fine (81 × 0.5° tilts)', 'small')
     .option('--seed <n>', 'random seed (same seed → identical files)', parseNumber('--seed'))
     .option('--mib', 'also write Quantum Detectors .mib files')
     .action(async (o: { preset: string; out: string; size: string; seed?: number; mib?: boolean }) => {

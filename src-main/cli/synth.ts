@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { ParameterError } from '../../src-shared/errors';
 import { PRESET_NAMES, SIZE_NAMES, synthesize, type PresetName, type SizeName, type SynthSummary } from '../synth/index';
 import { createProgress } from './progress';
-import { runPipeline } from './run';
+import { runPipeline, type RunReport } from './run';
 import { h5lib } from '../io/h5';
 
 /** '5 × brookite_TiO2 rod' rather than the same words five times. */
@@ -81,12 +81,32 @@ export async function runSynthCommand(opts: { preset: string; size: string; out:
 }
 
 /** Makes the small agglomerate and runs every pipeline stage that exists; returns the printed summary. */
+/** The demo's processing, integration and files, in a few lines. */
+function processingLines(r: RunReport): string[] {
+  const l = r.lattice;
+  const i = r.integration;
+  const cell = (c: { a: number; b: number; c: number; alpha: number; beta: number; gamma: number }): string =>
+    `${c.a.toFixed(3)} ${c.b.toFixed(3)} ${c.c.toFixed(3)} Å, ${c.alpha.toFixed(2)} ${c.beta.toFixed(2)} ${c.gamma.toFixed(2)}°`;
+  const out = [
+    l?.status === 'indexed' && l.cell
+      ? `7. lattice            ${l.bravais} ${cell(l.cell)}, ${((l.indexedFraction ?? 0) * 100).toFixed(0)} % of ${l.nPeaks} peaks indexed (run/peaks.json)`
+      : `7. lattice            none: ${l?.statements[0]?.message ?? 'not processed'}`,
+  ];
+  if (i) {
+    out.push(
+      `8. reflections        ${i.nReflections} integrated over their rocking curves, ${i.nUnique} unique to ${i.dMinA} Å; Rint ${i.rInt?.toFixed(3)}, CC½ ${i.ccHalf?.toFixed(3)}, ⟨I/σ⟩ ${i.meanIOverSigma}`,
+      `                      ${i.spaceGroup.hm} (Laue ${i.laue.chosen}) → run/${r.files['hkl'] as string}, run/${r.files['ins'] as string}, run/${r.files['cif'] as string}, run/${r.files['cifPets'] as string}`,
+    );
+  }
+  return out;
+}
+
 export async function runDemo(opts: { out?: string; seed?: number }): Promise<string> {
   const out = resolve(opts.out ?? join(tmpdir(), 'tracked-demo'));
   mkdirSync(out, { recursive: true });
   const lines: string[] = [];
   const t0 = performance.now();
-  const synth = await runSynthCommand({ preset: 'brookite-agglomerate', size: 'small', out: join(out, 'series'), seed: opts.seed ?? 1 });
+  const synth = await runSynthCommand({ preset: 'brookite-agglomerate', size: 'fine', out: join(out, 'series'), seed: opts.seed ?? 1 });
   lines.push(
     `trackED demo — ${out}`,
     '',
@@ -96,7 +116,7 @@ export async function runDemo(opts: { out?: string; seed?: number }): Promise<st
   );
   const manifest = join(out, 'series', synth.manifest);
   const run = join(out, 'run');
-  const r = await runPipeline(manifest, { out: run, target: 'auto' });
+  const r = await runPipeline(manifest, { out: run, target: 'auto', reflections: { composition: 'Ti8 O16' } });
   const o = r.objects[0]!;
   lines.push(
     `2. virtual images     bf, adf, com, variance for every tilt → run/virtual.tiff, run/virtual.h5 (${r.timingsS['virtual']!.toFixed(1)} s)`,
@@ -106,10 +126,11 @@ export async function runDemo(opts: { out?: string; seed?: number }): Promise<st
     `5. extraction         ${o.probesExtracted} patterns summed, mean purity ${(o.meanPurity * 100).toFixed(1)} % (${r.timingsS['extraction']!.toFixed(1)} s)`,
     `6. exports            run/${(r.files['pts2'] as string[])[0]} + frames/ (PETS2), smv/ (DIALS, XDS), extracted.h5, masks/, report.json`,
   );
+  lines.push(...processingLines(r));
   const check = await compareWithTruth(join(out, 'series', 'truth', 'masks.h5'), join(run, 'masks', 'masks.h5'));
   if (check) {
     lines.push(
-      `7. against the truth  tracked masks vs particle ${check.particle}'s true masks: mean IoU ${check.meanIou.toFixed(3)}, worst tilt ${check.worstIou.toFixed(3)}`,
+      `9. against the truth  tracked masks vs particle ${check.particle}'s true masks: mean IoU ${check.meanIou.toFixed(3)}, worst tilt ${check.worstIou.toFixed(3)}`,
     );
   }
   for (const w of r.warnings) lines.push(`                      note: ${w}`);

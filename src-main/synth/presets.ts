@@ -16,7 +16,7 @@ export const PRESET_NAMES = [
 ] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
-export const SIZE_NAMES = ['small', 'medium', 'large'] as const;
+export const SIZE_NAMES = ['small', 'medium', 'large', 'fine'] as const;
 export type SizeName = (typeof SIZE_NAMES)[number];
 
 /** Shape of the data set. The named sizes are below; tests may pass their own (tiny) one. */
@@ -32,7 +32,9 @@ export interface SizeSpec {
 
 /**
  * small: quick demo and CI (≈0.9 GB, seconds to generate); medium: a realistic session (≈1.9 GB);
- * large: a full-size series (≈33 GB) that only ever exists on disk, streamed a few scan rows at a time.
+ * large: a full-size series (≈33 GB) that only ever exists on disk, streamed a few scan rows at a time; fine: the
+ * small scan and detector with the fine tilt steps of 4D-STEM tomography (81 × 0.5°, ≈3.4 GB), whose rocking curves
+ * are sampled on several frames, so that integrated intensities mean |F|² (the demo's size).
  *
  * Scan sampling: a 4D-STEM tomography scan samples each particle with many probe positions; the presets'
  * 130–170 nm fields of view at 48 (small, ≈3.5 nm step) and 64 (medium, ≈2.7 nm step) probes per row put
@@ -45,6 +47,7 @@ export const SIZES: Record<SizeName, SizeSpec> = {
   small: { scanShape: [48, 48], detectorShape: [96, 96], nTilts: 21, tiltStepDeg: 4 },
   medium: { scanShape: [64, 64], detectorShape: [80, 80], nTilts: 37, tiltStepDeg: 3 },
   large: { scanShape: [64, 64], detectorShape: [256, 256], nTilts: 61, tiltStepDeg: 2 },
+  fine: { scanShape: [48, 48], detectorShape: [96, 96], nTilts: 81, tiltStepDeg: 0.5 },
 };
 
 export interface ParticleSpec {
