@@ -5,6 +5,7 @@ import { bMatrix, type Cell } from '../../crystallography/lattice';
 import { isSystematicallyAbsent, spaceGroup } from '../../crystallography/space-groups';
 import type { Mat3 } from '../../crystallography/math3';
 import { mergeReflections, mergingStatistics } from '../merge';
+import { mergedGroupFiles, mergeParticles, type ParticleReflections } from '../merge-particles';
 import { canonicalHkl, fitErrorModel, groupEquivalents, scaleReflections } from '../scale-merge';
 import { hklInSetting, latticeSettings, millerLaueOps, rankLaueClasses, rankSpaceGroups } from '../space-group-ranking';
 import { rng } from '../../../tests/helpers/rng';
@@ -244,5 +245,71 @@ describe('scaling and merging', () => {
     expect(stats.overall.ccHalf).toBeCloseTo(1, 6);
     // mmm: a general reflection has 8 equivalents, one on a mirror plane 4.
     expect(stats.overall.multiplicity).toBeGreaterThan(5);
+  });
+});
+
+describe('several particles merged into one data set', () => {
+  /** A particle's unmerged data of a P4/m structure: a random part of the reflections, its own scale and indexing. */
+  function particle(name: string, truth: (h: [number, number, number]) => number, scale: number, w: Mat3, seed: number, cell: Cell): ParticleReflections {
+    const r = rng(seed);
+    const hkl: number[] = [];
+    const intensity: number[] = [];
+    const sigma: number[] = [];
+    // Half of the unique reflections, a different half per particle (as different orientations sample them).
+    const ops = millerLaueOps(spaceGroup(83));
+    const picked = new Map<string, boolean>();
+    for (const { h } of reflections(cell, 1.1)) {
+      const key = canonicalHkl(ops, ...h).join(',');
+      if (!picked.has(key)) picked.set(key, r() < 0.5);
+      if (!picked.get(key)) continue;
+      const t = truth(h) * scale;
+      const s = Math.sqrt(t + 4);
+      // The particle indexed its lattice the other way round: its h is W·(ours).
+      const hw = [0, 1, 2].map((i) => w[i][0] * h[0] + w[i][1] * h[1] + w[i][2] * h[2]);
+      hkl.push(...hw);
+      intensity.push(t + s * gauss(r));
+      sigma.push(s);
+    }
+    return { name, cell, spaceGroupNumber: 83, hkl: Int32Array.from(hkl), intensity: Float64Array.from(intensity), sigma: Float64Array.from(sigma) };
+  }
+
+  it('reindexes, scales and merges the particles that belong, and says why the others do not', () => {
+    const cell: Cell = { a: 6, b: 6, c: 8.5, alpha: 90, beta: 90, gamma: 90 };
+    const ops = millerLaueOps(spaceGroup(83));
+    const values = new Map<string, number>();
+    const r = rng(21);
+    const truth = (h: [number, number, number]): number => {
+      const k = canonicalHkl(ops, ...h).join(',');
+      if (!values.has(k)) values.set(k, -Math.log(r() + 1e-12) * 400);
+      return values.get(k)!;
+    };
+    const swap: Mat3 = [
+      [0, 1, 0],
+      [1, 0, 0],
+      [0, 0, -1],
+    ]; // a twofold of 4/mmm that is not in 4/m: the indexing ambiguity of a tetragonal lattice
+    const other = rng(5);
+    const a = particle('A', truth, 1, I3, 1, cell);
+    const b = particle('B', truth, 0.4, swap, 2, cell);
+    const c = particle('C', () => -Math.log(other() + 1e-12) * 400, 1, I3, 3, cell);
+    const d = particle('D', truth, 1, I3, 4, { ...cell, c: 9.2 });
+    const m = mergeParticles([a, b, c, d]);
+    const [pa, pb, pc, pd] = m.particles;
+    expect(pa!.accepted && pb!.accepted).toBe(true);
+    expect(pb!.reindex).not.toBe('h,k,l');
+    expect(pb!.scale!).toBeGreaterThan(2.3);
+    expect(pb!.scale!).toBeLessThan(2.7);
+    expect(pb!.cc!).toBeGreaterThan(0.9);
+    expect(pc!.accepted).toBe(false);
+    expect(pc!.reason).toMatch(/correlate/);
+    expect(pd!.accepted).toBe(false);
+    expect(pd!.reason).toMatch(/cell differs/);
+    // Two halves of the data make a more complete set than either.
+    const alone = mergeParticles([a]);
+    expect(m.statistics.overall.completeness).toBeGreaterThan(alone.statistics.overall.completeness + 0.15);
+    expect(m.statistics.overall.rInt!).toBeLessThan(0.15);
+    const files = mergedGroupFiles(m, { name: 'AB', wavelengthA: 0.0251, cellEsd: [0.001, 0.001, 0.001, 0, 0, 0], composition: [{ element: 'Ti', count: 2 }] });
+    expect(files.hkl.split('\n').filter((l) => l.endsWith('   2')).length).toBeGreaterThan(50); // particle B's batch
+    expect(files.ins).toMatch(/^TITL AB: 2 particles merged in P 4\/m/);
   });
 });
