@@ -138,7 +138,9 @@ async function reflectionsOf(
 ): Promise<{ report: IntegrationReport; files: Record<string, string> } | null> {
   if (lattice.status !== 'indexed' || !lattice.cell || !lattice.ub || !lattice.axis) return null;
   const given = o.reflections?.spaceGroup ? spaceGroup(o.reflections.spaceGroup) : undefined;
-  const red = reduceObject(input, table, lattice, { ...(given ? { spaceGroup: given } : {}), ...(o.reflections?.bFactor ? { bFactor: true, frameScales: true } : {}), ...(o.reflections?.frameScales ? { frameScales: true } : {}), ...(o.reflections?.lorentz === false ? { integration: { lorentz: false } } : {}) });
+  const rf = o.reflections ?? {};
+  const integration = { ...(o.peaks?.dMinA ? { dMinA: o.peaks.dMinA } : {}), ...(rf.lorentz === false ? { lorentz: false } : {}) };
+  const red = reduceObject(input, table, lattice, { integration, ...(given ? { spaceGroup: given } : {}), frameScales: !!(rf.frameScales || rf.bFactor), bFactor: !!rf.bFactor });
   const model = integrationModelOf(input, table, lattice);
   if (!red || !model) return null;
   const stem = name.replace(/[^A-Za-z0-9_.-]/g, '_') || 'object';

@@ -65,6 +65,22 @@ describe('tracked CLI', () => {
     const r = run('info');
     expect(r.status).toBe(2);
   });
+
+  it('`run` refuses an unknown space group or a bad composition before any work, in one line', () => {
+    for (const [flag, value, says] of [
+      ['--space-group', 'P 7', /space group/i],
+      ['--composition', 'Ti8 Qq2', /"Qq" is not an element/],
+      ['--composition', 'Ti8 O0', /count of O must be positive/],
+    ] as const) {
+      const out = join(dir, `refused-${flag.slice(2)}`);
+      const r = run('run', join(dir, 'scan.h5'), '--out', out, flag, value);
+      expect(r.status, `${flag} ${value}`).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(says);
+      expect(readdirSync(out)).toEqual([]);
+    }
+  });
 });
 
 // A single 4D-STEM scan is the most common file a user has: it is a series of one tilt (angle 0, or --angle). The
