@@ -162,7 +162,7 @@ export interface IntegrationReport {
   nReflections: number;
   nUnique: number;
   nProfileFitted: number;
-  flagged: { partial: number; overlap: number; nearAxis: number; edge: number };
+  flagged: { partial: number; overlap: number; nearAxis: number; edge: number; masked: number };
   /** Fraction of the merged reflections whose rocking curve was sampled on fewer than two frames. */
   singleFrameFraction: number;
   completeness: number;

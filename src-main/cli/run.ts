@@ -139,7 +139,7 @@ async function reflectionsOf(
   if (lattice.status !== 'indexed' || !lattice.cell || !lattice.ub || !lattice.axis) return null;
   const given = o.reflections?.spaceGroup ? spaceGroup(o.reflections.spaceGroup) : undefined;
   const rf = o.reflections ?? {};
-  const integration = { ...(o.peaks?.dMinA ? { dMinA: o.peaks.dMinA } : {}), ...(rf.lorentz === false ? { lorentz: false } : {}) };
+  const integration = { ...(o.peaks?.dMinA ? { dMinA: o.peaks.dMinA } : {}), ...(o.peaks?.mask ? { mask: o.peaks.mask } : {}), ...(rf.lorentz === false ? { lorentz: false } : {}) };
   const red = reduceObject(input, table, lattice, { integration, ...(given ? { spaceGroup: given } : {}), frameScales: !!(rf.frameScales || rf.bFactor), bFactor: !!rf.bFactor });
   const model = integrationModelOf(input, table, lattice);
   if (!red || !model) return null;

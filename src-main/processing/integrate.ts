@@ -16,7 +16,7 @@
 // (nearly) the integral; with coarse steps it is still unbiased over reflections but noisier. Reflections within a few
 // degrees of the axis (|ds/dφ| small) pass through the sphere over many frames and are flagged; curves cut by the ends
 // of the tilt range are flagged partial.
-import { throwIfAborted } from '../../src-shared/errors';
+import { ParameterError, throwIfAborted } from '../../src-shared/errors';
 import { goniometerRotation } from '../crystallography/geometry';
 import { inverse3, matMul, transpose, type Mat3 } from '../crystallography/math3';
 import type { ProcessingFrames } from './pipeline';
@@ -32,6 +32,10 @@ export interface IntegrationParameters {
   lorentz?: boolean;
   /** Profile-fit observations whose summation I/σ is below this (default 5; 0 turns profile fitting off). */
   profileBelowIOverSigma?: number;
+  /** Bad pixels and beam stop, nqy · nqx, non-zero = masked: a disk that touches one is not integrated. */
+  mask?: Uint8Array;
+  /** Disks closer than this to the beam centre are not integrated (the direct beam's tail), px (default 2r + 2). */
+  excludeRadiusPx?: number;
 }
 
 /** The refined model integration predicts from. */
@@ -48,7 +52,7 @@ export interface IntegrationModel {
 }
 
 /** Flags of a reflection (bit set). */
-export const REFLECTION_FLAGS = { partial: 1, overlap: 2, nearAxis: 4, edge: 8 } as const;
+export const REFLECTION_FLAGS = { partial: 1, overlap: 2, nearAxis: 4, edge: 8, masked: 16 } as const;
 /** Flags of one frame's observation. */
 export const OBSERVATION_FLAGS = { overlap: 1, profileFitted: 2 } as const;
 
@@ -134,7 +138,15 @@ function indexBounds(ub: Mat3, qMax: number): [number, number, number] {
 }
 
 /** Every reflection within the resolution limit and on the detector, with the frames its rocking curve excites. */
-function predict(input: ProcessingFrames, model: IntegrationModel, radiusPx: number, qMax: number, lorentz: boolean, signal?: AbortSignal): Prediction {
+function predict(
+  input: ProcessingFrames,
+  model: IntegrationModel,
+  radiusPx: number,
+  qMax: number,
+  lorentz: boolean,
+  blocked: { mask?: Uint8Array; excludeRadiusPx: number },
+  signal?: AbortSignal,
+): Prediction {
   const [nqy, nqx] = input.detectorShape;
   const K = 1 / input.wavelengthA;
   const pix = input.reciprocalPixelInvA;
@@ -191,6 +203,10 @@ function predict(input: ProcessingFrames, model: IntegrationModel, radiusPx: num
             flags |= REFLECTION_FLAGS.edge;
             continue;
           }
+          if (Math.hypot(x - model.beamCentres[2 * f], y - model.beamCentres[2 * f + 1]) < blocked.excludeRadiusPx || touchesMask(blocked.mask, nqx, x, y, radiusPx + 1)) {
+            flags |= REFLECTION_FLAGS.masked;
+            continue;
+          }
           cands.push({ refl, frame: f, x, y, s, lorentz: lorentz ? slope * spacing[f] : 1, core });
         }
         if (!cands.length) continue;
@@ -207,6 +223,18 @@ function predict(input: ProcessingFrames, model: IntegrationModel, radiusPx: num
     }
   }
   return out;
+}
+
+/** Whether any masked pixel lies within r of (x, y). */
+function touchesMask(mask: Uint8Array | undefined, nqx: number, x: number, y: number, r: number): boolean {
+  if (!mask) return false;
+  const nqy = mask.length / nqx;
+  for (let j = Math.max(0, Math.floor(y - r)); j <= Math.min(nqy - 1, Math.ceil(y + r)); j++) {
+    for (let i = Math.max(0, Math.floor(x - r)); i <= Math.min(nqx - 1, Math.ceil(x + r)); i++) {
+      if (mask[j * nqx + i] && Math.hypot(i - x, j - y) <= r) return true;
+    }
+  }
+  return false;
 }
 
 function firstIncluded(input: ProcessingFrames): number {
@@ -449,7 +477,8 @@ export function integrateReflections(
   }
   const qMax = params.dMinA ? Math.min(edgeQ, 1 / params.dMinA) : edgeQ;
   const r = params.radiusPx;
-  const pred = predict(input, model, r, qMax, params.lorentz !== false, signal);
+  if (params.mask && params.mask.length !== nqx * nqy) throw new ParameterError('mask', `has ${params.mask.length} pixels; the detector has ${nqy} × ${nqx}`);
+  const pred = predict(input, model, r, qMax, params.lorentz !== false, { mask: params.mask, excludeRadiusPx: params.excludeRadiusPx ?? 2 * r + 2 }, signal);
   const { obs, profile, nProfileFitted } = integrateObservations(input, pred, unindexed, r, params.gain ?? 1, params.profileBelowIOverSigma ?? 5, signal);
   const nRefl = pred.dA.length;
   const { intensity, sigma } = assembleRockingCurves(obs, nRefl);

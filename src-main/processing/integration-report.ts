@@ -54,7 +54,7 @@ export function integrationReport(red: ReducedObject, sfac: InsSfacFit[], rockin
   let used = 0;
   let single = 0;
   let clean = 0;
-  const bad = REFLECTION_FLAGS.partial | REFLECTION_FLAGS.overlap | REFLECTION_FLAGS.nearAxis | REFLECTION_FLAGS.edge;
+  const bad = REFLECTION_FLAGS.partial | REFLECTION_FLAGS.overlap | REFLECTION_FLAGS.nearAxis | REFLECTION_FLAGS.edge | REFLECTION_FLAGS.masked;
   for (let i = 0; i < red.use.length; i++) {
     if (red.use[i]) used++;
     if (f[i] & bad) continue;
@@ -73,7 +73,7 @@ export function integrationReport(red: ReducedObject, sfac: InsSfacFit[], rockin
     nReflections: used,
     nUnique: red.merged.intensity.length,
     nProfileFitted: red.integrated.nProfileFitted,
-    flagged: { partial: count(REFLECTION_FLAGS.partial), overlap: count(REFLECTION_FLAGS.overlap), nearAxis: count(REFLECTION_FLAGS.nearAxis), edge: count(REFLECTION_FLAGS.edge) },
+    flagged: { partial: count(REFLECTION_FLAGS.partial), overlap: count(REFLECTION_FLAGS.overlap), nearAxis: count(REFLECTION_FLAGS.nearAxis), edge: count(REFLECTION_FLAGS.edge), masked: count(REFLECTION_FLAGS.masked) },
     singleFrameFraction: rn(singleFrameFraction, 3),
     completeness: rn(o.completeness, 4),
     multiplicity: rn(o.multiplicity, 3),

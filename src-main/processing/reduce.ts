@@ -95,7 +95,7 @@ export function reduceObject(input: ProcessingFrames, table: PeakTable, lattice:
   const integrated = integrateObject(input, table, lattice, o.integration ?? {}, o.signal);
   if (!integrated || !lattice.bravais || !lattice.ub) return null;
   const bravais = lattice.bravais;
-  const bad = REFLECTION_FLAGS.partial | REFLECTION_FLAGS.overlap | REFLECTION_FLAGS.nearAxis | REFLECTION_FLAGS.edge;
+  const bad = REFLECTION_FLAGS.partial | REFLECTION_FLAGS.overlap | REFLECTION_FLAGS.nearAxis | REFLECTION_FLAGS.edge | REFLECTION_FLAGS.masked;
   const use = integrated.flags.map((f, r) => (Number.isFinite(integrated.intensity[r]) && (o.keepFlagged || !(f & bad)) && centringAllows(bravais, integrated.hkl[3 * r], integrated.hkl[3 * r + 1], integrated.hkl[3 * r + 2]) ? 1 : 0));
   // Where most rocking curves were sampled on two or more frames (fine steps), a curve caught on one frame only is a
   // partial measurement: left out. With coarse steps every curve is, and they are all kept (a statement says so).

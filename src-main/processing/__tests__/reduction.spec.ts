@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { bMatrix, type Cell } from '../../crystallography/lattice';
 import { isSystematicallyAbsent, spaceGroup } from '../../crystallography/space-groups';
 import type { Mat3 } from '../../crystallography/math3';
+import { integrateReflections } from '../integrate';
 import { mergeReflections, mergingStatistics } from '../merge';
 import { mergedGroupFiles, mergeParticles, type ParticleReflections } from '../merge-particles';
 import { canonicalHkl, fitErrorModel, groupEquivalents, scaleReflections } from '../scale-merge';
@@ -311,5 +312,33 @@ describe('several particles merged into one data set', () => {
     const files = mergedGroupFiles(m, { name: 'AB', wavelengthA: 0.0251, cellEsd: [0.001, 0.001, 0.001, 0, 0, 0], composition: [{ element: 'Ti', count: 2 }] });
     expect(files.hkl.split('\n').filter((l) => l.endsWith('   2')).length).toBeGreaterThan(50); // particle B's batch
     expect(files.ins).toMatch(/^TITL AB: 2 particles merged in P 4\/m/);
+  });
+});
+
+describe('integration respects the detector mask and the direct beam', () => {
+  it('leaves out the disks on masked pixels and near the beam, and refuses a mask of the wrong size', () => {
+    const n = 64;
+    const nF = 11;
+    const input = {
+      frames: new Float32Array(nF * n * n).fill(2),
+      detectorShape: [n, n] as const,
+      anglesDeg: Array.from({ length: nF }, (_, f) => -5 + f),
+      beamCentres: Array.from({ length: 2 * nF }, () => 32),
+      included: new Uint8Array(nF).fill(1),
+      wavelengthA: 0.0251,
+      reciprocalPixelInvA: 0.02,
+    };
+    const model = { ub: bMatrix({ a: 5, b: 6, c: 7, alpha: 90, beta: 90, gamma: 90 }), axisDeg: 10, beamCentres: input.beamCentres, rockingWidthInvA: 0.003 };
+    const open = integrateReflections(input, model, { radiusPx: 2 });
+    const mask = new Uint8Array(n * n);
+    for (let i = 0; i < n * n; i++) if (i % n < 32) mask[i] = 1; // the left half masked
+    const masked = integrateReflections(input, model, { radiusPx: 2, mask });
+    // About half the observations go.
+    expect(masked.observations.x.length).toBeLessThan(0.7 * open.observations.x.length);
+    // No observation of the masked run lies on the masked half.
+    for (let i = 0; i < masked.observations.x.length; i++) expect(masked.observations.x[i]! - 3).toBeGreaterThan(31);
+    // None near the beam either.
+    for (let i = 0; i < open.observations.x.length; i++) expect(Math.hypot(open.observations.x[i]! - 32, open.observations.y[i]! - 32)).toBeGreaterThanOrEqual(6);
+    expect(() => integrateReflections(input, model, { radiusPx: 2, mask: new Uint8Array(10) })).toThrow(/mask.*10 pixels/);
   });
 });
