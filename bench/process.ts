@@ -4,7 +4,7 @@
 // DIALS runs the commands of smv/README.txt (true beam centre, axis and gain are in the export) plus dials.refine;
 // without DIALS the DIALS half is skipped with a message.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPipeline } from '../src-main/cli/run';
@@ -13,8 +13,8 @@ import { rotationAboutAxis, matMul } from '../src-main/crystallography/math3';
 import { indexPoints } from '../src-main/processing/indexing';
 import { synthesize } from '../src-main/synth/index';
 import type { PresetName, SizeName } from '../src-main/synth/presets';
+import { dialsInstalled, dialsStep, PYTHON, readmeCommands } from './dials-common';
 
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const ROOT = process.cwd();
 
 interface Truth {
@@ -51,17 +51,13 @@ print(json.dumps({"cell": list(uc.parameters()), "indexed": int((ref["id"] >= 0)
 `;
 
 function runDials(smv: string): { cell: number[]; indexedFraction: number; wallS: number } | { error: string } {
-  const commands = readFileSync(join(smv, 'README.txt'), 'utf8')
-    .split('\n')
-    .filter((l) => /^ {2}dials\.\w+ /.test(l))
-    .map((l) => l.trim());
-  commands.push('dials.refine indexed.expt indexed.refl detector.fix=distance');
-  const t0 = performance.now();
+  const commands = [...readmeCommands(smv), 'dials.refine indexed.expt indexed.refl detector.fix=distance'];
+  let wallS = 0;
   for (const cmd of commands) {
-    const r = spawnSync('bash', ['-c', cmd], { cwd: smv, encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (r.status !== 0) return { error: `${cmd.split(' ')[0]} failed: ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ')}` };
+    const step = dialsStep(smv, cmd);
+    if (step.error) return { error: step.error };
+    wallS += step.wallS;
   }
-  const wallS = (performance.now() - t0) / 1000;
   const py = spawnSync(PYTHON, ['-c', DIALS_CELL, smv], { encoding: 'utf8' });
   if (py.status !== 0) return { error: py.stderr.trim().split('\n').slice(-1)[0] ?? 'dials result unreadable' };
   const d = JSON.parse(py.stdout) as { cell: number[]; indexed: number; strong: number };
@@ -95,7 +91,7 @@ function cellFinding100k(): Record<string, unknown> {
 }
 
 export default async function (): Promise<Record<string, unknown>> {
-  const dialsAvailable = existsSync('/usr/bin/dials.import');
+  const dialsAvailable = dialsInstalled();
   const root = mkdtempSync(join(tmpdir(), 'tracked-bench-process-'));
   const cases: Array<{ preset: PresetName; size: SizeName }> = [
     { preset: 'brookite-agglomerate', size: 'medium' },
