@@ -2,12 +2,22 @@
 // schema main validates its arguments against at runtime and the type of its result. Both the Electron
 // preload and the e2e WebSocket host build on this map, so the renderer cannot tell them apart.
 import { z } from 'zod';
-import { latticeParametersSchema, peakParametersSchema, type FramePeaks, type ProcessingSummary } from './processing';
+import {
+  batchesOrMerged,
+  integrationParametersSchema,
+  latticeParametersSchema,
+  peakParametersSchema,
+  reflectionFilesShape,
+  type FramePeaks,
+  type ProcessingSummary,
+  type ReflectionExportResult,
+  type ReflectionPreview,
+} from './processing';
 import { FRAME_STATES, type Calibration, type FrameQuality, type FrameState, type NeighbourSummary, type TrackPrompt } from './domain';
 
 export { FRAME_STATES };
 export type { Calibration, FrameQuality, FrameState, NeighbourSummary, TrackPrompt };
-export type { FramePeaks, ProcessingSummary };
+export type { FramePeaks, ProcessingSummary, ReflectionExportResult, ReflectionPreview };
 
 /** Carries a result type without a runtime value (the schema side is only for arguments). */
 export interface Returns<R> {
@@ -408,6 +418,13 @@ export const requests = {
     z.object({ ...ids, frame: z.number().int().min(0), x: z.number().finite(), y: z.number().finite(), action: z.enum(['add', 'remove']) }).strict(),
     returns<{ summary: ProcessingSummary; peaks: FramePeaks }>(),
   ),
+  /** The first lines of NAME.hkl, .ins (with a composition), .cif and .cif_pets of the integrated object; writes nothing. */
+  'process.previewReflections': request(z.object({ ...ids, ...reflectionFilesShape }).strict().refine(...batchesOrMerged), returns<ReflectionPreview>()),
+  /** Writes those files into a folder (made if missing), each atomically; a path that is an input file of the series is refused. */
+  'process.exportReflections': request(
+    z.object({ ...ids, folder: filePath, ...reflectionFilesShape }).strict().refine(...batchesOrMerged),
+    returns<ReflectionExportResult>(),
+  ),
   /** Where the series' project (masks.h5, project.json, journal) is kept. */
   'project.info': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ dir: string; lastSavedAt: number | null; dirty: boolean }>()),
 } as const;
@@ -455,6 +472,8 @@ export const jobs = {
   'process.peaks': request(z.object({ ...ids, params: peakParametersSchema.default({}) }).strict(), returns<ProcessingSummary>()),
   /** Rotation axis, cell, Bravais lattice and orientation refinement of one object's peaks. */
   'process.lattice': request(z.object({ ...ids, params: latticeParametersSchema.default({}) }).strict(), returns<ProcessingSummary>()),
+  /** Integration over the rocking curves, scaling, merging and the symmetry ranking of one object with its lattice. */
+  'process.integrate': request(z.object({ ...ids, params: integrationParametersSchema.default({}) }).strict(), returns<ProcessingSummary>()),
   /** Every detector for every tilt in one pass over the bytes. */
   'virtual.compute': request(
     z.object({ seriesId: z.string().min(1), detectors: z.array(detectorSchema).min(1).max(16) }).strict(),

@@ -121,6 +121,8 @@ export interface ProcessingSummary {
   }) | null;
   /** The peaks changed after the lattice was found: its indices no longer match them. */
   latticeStale: boolean;
+  /** Integrated, scaled and merged reflections of the current lattice; dropped when the peaks or the lattice change. */
+  integration: (IntegrationReport & { params: IntegrationParametersInput }) | null;
 }
 
 /** One frame's peaks, columns as typed arrays (detector px; hkl 3 per peak, valid where indexed = 1). */
@@ -180,7 +182,7 @@ export interface IntegrationReport {
   errorModel: { a: number; b: number };
   frameScale: { min: number; max: number; refined: boolean };
   laue: { chosen: string; friedelCc: number | null; candidates: Array<{ laue: string; worstRelativeCc: number | null; verdict: string; chosen: boolean }>; operators: Array<{ operator: string; nPairs: number; cc: number | null }> };
-  spaceGroup: { number: number; hm: string; given: boolean; candidates: Array<{ number: number; hm: string; nAbsentTested: number; nViolations: number; meanIOverSigmaAbsent: number | null; logLikelihood: number; chosen: boolean }> };
+  spaceGroup: { number: number; hm: string; given: boolean; candidates: Array<{ number: number; hm: string; setting?: string; nAbsentTested: number; nViolations: number; meanIOverSigmaAbsent: number | null; logLikelihood: number; chosen: boolean }> };
   /**
    * The cell of the reflection files (the space group's standard setting) and that setting on the lattice's axes:
    * new basis = lattice basis · p (columns), as text ('c,a,b'); Miller indices in the files are pᵀ·h.
@@ -189,4 +191,106 @@ export interface IntegrationReport {
   setting?: { axes: string; p: number[][] };
   /** SFAC fits written into NAME.ins (per element: largest and rms relative error against Peng, 0 ≤ s ≤ 2 Å⁻¹). */
   sfac: Array<{ element: string; maxRelativeError: number; rmsRelativeError: number }>;
+}
+
+/**
+ * Integration parameters a person may set (absent: the data decide). The space group is a Hermann–Mauguin symbol or
+ * a number; main checks it against the 230 groups.
+ */
+export const integrationParametersSchema = z
+  .object({
+    /** Given: its Laue class merges and its absences are not judged; absent: ranked from the data. */
+    spaceGroup: z.union([z.string().trim().min(1).max(40), z.number().int()]).optional(),
+    /** Fit a smooth scale per frame (dose fading, a changing illuminated volume). */
+    frameScales: z.boolean().optional(),
+    /** Frame scales and a B that changes with the tilt. */
+    bFactor: z.boolean().optional(),
+    /** High-resolution limit, Å (default: the peak search's, else the detector's corner). */
+    dMinA: finite.positive().max(100).optional(),
+    /** Only these tilts (1-based, as the timeline numbers them, inclusive); absent: every extracted tilt. */
+    tilts: z
+      .object({ first: z.number().int().min(1), last: z.number().int().min(1) })
+      .strict()
+      .refine((t) => t.first < t.last, { message: 'the first tilt must come before the last', path: ['first'] })
+      .optional(),
+  })
+  .strict();
+export type IntegrationParametersInput = z.input<typeof integrationParametersSchema>;
+
+/** A file stem: letters, digits, '_', '.', '-' (no folders). */
+export const REFLECTION_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** What the reflection files hold: the fields the preview and the writing of NAME.hkl/.ins/.cif/.cif_pets share. */
+export const reflectionFilesShape = {
+  name: z.string().max(80).regex(REFLECTION_FILE_NAME, 'use letters, digits, "_", "." and "-" only (no folders)'),
+  /** Unit-cell contents ("Ti8 O16"): NAME.ins is written only with it. */
+  composition: z.string().trim().min(1).max(200).optional(),
+  /** The group the data were merged in, to make sure the files are written in it (another one: integrate again). */
+  spaceGroup: z.union([z.string().trim().min(1).max(40), z.number().int()]).optional(),
+  /** NAME.hkl: each reflection's frame as its batch number. */
+  batches: z.boolean().optional(),
+  /** NAME.hkl: the merged unique reflections instead of the scaled unmerged ones. */
+  merged: z.boolean().optional(),
+  /**
+   * Other integrated objects of the series to merge with this one into one data set (their cells must agree): NAME.hkl
+   * then has one batch per particle, and there is no NAME.cif_pets (its frames belong to one particle).
+   */
+  mergeWith: z.array(z.number().int().min(0)).max(64).optional(),
+};
+/** Batches number unmerged records: both together are refused. */
+export const batchesOrMerged: [(p: { batches?: boolean | undefined; merged?: boolean | undefined }) => boolean, { message: string; path: string[] }] = [
+  (p) => !(p.batches && p.merged),
+  { message: 'batches number unmerged reflections: choose batches or merged, not both', path: ['batches'] },
+];
+export const reflectionFilesSchema = z.object(reflectionFilesShape).strict().refine(...batchesOrMerged);
+export type ReflectionFilesInput = z.input<typeof reflectionFilesSchema>;
+
+export type ReflectionFileKind = 'hkl' | 'ins' | 'cif' | 'cifPets';
+
+/** One particle of a merged group: joined or why not, and how it compares with the reference particle. */
+export interface ParticleMergeReport {
+  objectId: number;
+  name: string;
+  reference: boolean;
+  accepted: boolean;
+  /** Why it was left out ('' when accepted). */
+  reason: string;
+  /** Multiplier onto the reference's scale. */
+  scale: number | null;
+  /** Reindexing onto the reference's indices ('h,k,l' when none). */
+  reindex: string;
+  nCommon: number;
+  cc: number | null;
+  r: number | null;
+  cellDiff: { lengthPct: number; angleDeg: number };
+}
+
+/** Several particles merged into one data set: each particle's outcome and the group's merging statistics. */
+export interface ReflectionGroupReport {
+  spaceGroup: string;
+  cell: UnitCell;
+  particles: ParticleMergeReport[];
+  overall: ShellStatisticsReport;
+  shells: ShellStatisticsReport[];
+}
+
+/** The first lines of each file as it would be written. */
+export interface ReflectionPreview {
+  /** The group the files are written in and its setting on the lattice's axes. */
+  spaceGroup: string;
+  setting: string;
+  /** Reflections in NAME.hkl (unmerged or merged). */
+  nHkl: number;
+  files: Array<{ kind: ReflectionFileKind; fileName: string; head: string[]; totalLines: number; bytes: number }>;
+  statements: Statement[];
+  /** Present when other particles were merged in. */
+  group: ReflectionGroupReport | null;
+}
+
+/** What writing the reflection files did. */
+export interface ReflectionExportResult {
+  folder: string;
+  files: Array<{ kind: ReflectionFileKind; path: string; bytes: number }>;
+  statements: Statement[];
+  group: ReflectionGroupReport | null;
 }

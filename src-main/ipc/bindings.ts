@@ -10,6 +10,7 @@ import { hashFile } from '../services/file-hash';
 import { SeriesSessions, type SessionOptions } from '../services/series-session';
 import { findCandidates, runTracking } from '../services/tracking-job';
 import { editPeak, framePeaks, processingSummary, runLatticeSearch, runPeakSearch } from '../services/processing-job';
+import { exportReflections, previewReflections, runIntegration } from '../services/reflections-job';
 import { extractedFrame, runExtractionJob, summariseExtraction } from '../services/extraction-job';
 import { computeVirtual, meanPattern, suggestDetectors, virtualStack, virtualSummary } from '../services/virtual-job';
 
@@ -127,6 +128,8 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     'process.summary': ({ seriesId, objectId }) => processingSummary(sessions, seriesId, objectId),
     'process.framePeaks': ({ seriesId, objectId, frame }) => framePeaks(sessions, seriesId, objectId, frame),
     'process.editPeak': (args) => editPeak(sessions, args),
+    'process.previewReflections': (args) => previewReflections(sessions, args),
+    'process.exportReflections': (args) => exportReflections(sessions, args),
     'project.info': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
       return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty() };
@@ -147,6 +150,7 @@ export function createJobHandlers(state: AppState): JobHandlers {
     'extract.run': (args, ctx) => runExtractionJob(sessions, args, ctx),
     'process.peaks': (args, ctx) => runPeakSearch(sessions, args, ctx),
     'process.lattice': (args, ctx) => runLatticeSearch(sessions, args, ctx),
+    'process.integrate': (args, ctx) => runIntegration(sessions, args, ctx),
     'file.hash': (args, ctx) =>
       hashFile(args.path, { signal: ctx.signal, progress: ctx.progress, chunkBytes: args.chunkBytes }),
   };

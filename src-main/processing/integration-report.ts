@@ -9,7 +9,7 @@ import type { InsSfacFit } from '../io/export';
 const r = (v: number | null, d: number): number | null => (v === null || !Number.isFinite(v) ? null : Number(v.toFixed(d)));
 const rn = (v: number, d: number): number => Number(v.toFixed(d));
 
-function shellOut(s: ShellStatistics): ShellStatisticsReport {
+export function shellOut(s: ShellStatistics): ShellStatisticsReport {
   return {
     dMaxA: rn(s.dMaxA, 3),
     dMinA: rn(s.dMinA, 3),

@@ -5,6 +5,7 @@
 // one (the holohedry's operators outside the Laue group: the choice whose intensities correlate best with the
 // reference's), scaled by least squares on the unique reflections both hold, and merged. Each particle keeps its
 // number as the HKLF batch, so SHELXL can refine a scale per particle (BASF) on top of ours.
+import type { ParticleMergeReport } from '../../src-shared/processing';
 import { dInvA, type Cell } from '../crystallography/lattice';
 import type { Mat3 } from '../crystallography/math3';
 import { isSystematicallyAbsent, spaceGroup, type SpaceGroup } from '../crystallography/space-groups';
@@ -22,6 +23,8 @@ export interface ParticleReflections {
   /** Cell of the reflections' setting (the space group's standard setting). */
   cell: Cell;
   spaceGroupNumber: number;
+  /** esds of a, b, c, α, β, γ in that setting, where known. */
+  cellEsd?: number[];
   /** Unmerged reflections: hkl (3 per reflection), intensity, σ. */
   hkl: Int32Array;
   intensity: Float64Array;
@@ -37,24 +40,13 @@ export interface ParticleMergeOptions {
   minCommon?: number;
 }
 
-export interface ParticleOutcome {
-  name: string;
-  accepted: boolean;
-  /** Why not, in words (accepted ones: ''). */
-  reason: string;
-  /** Multiplier that puts its intensities on the reference's scale. */
-  scale: number | null;
-  /** The operator that brings its indices onto the reference's (h' = W·h), as text ('h,k,l' when none). */
-  reindex: string;
-  nCommon: number;
-  /** Agreement with the reference on their common unique reflections: CC and R = Σ|I_ref − k·I| / Σ I_ref. */
-  cc: number | null;
-  r: number | null;
-  cellDiff: { lengthPct: number; angleDeg: number };
-}
+/** One particle's outcome: joined or why not, scale, reindexing and agreement with the reference (the report's shape). */
+export type ParticleOutcome = Omit<ParticleMergeReport, 'objectId' | 'reference'>;
 
 export interface ParticleMergeResult {
   referenceName: string;
+  /** Its place in the input. */
+  referenceIndex: number;
   spaceGroup: SpaceGroup;
   cell: Cell;
   particles: ParticleOutcome[];
@@ -193,6 +185,7 @@ export function mergeParticles(particles: ParticleReflections[], options: Partic
   const statistics = mergingStatistics({ dA, intensity: inten, sigma: sig, unique, merged }, bMatrix(ref.cell), laue, (h, k, l) => !isSystematicallyAbsent(sg, h, k, l));
   return {
     referenceName: ref.name,
+    referenceIndex: refIndex,
     spaceGroup: sg,
     cell: ref.cell,
     particles: outcomes.map(({ w: _w, ...rest }) => rest),

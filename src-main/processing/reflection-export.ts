@@ -13,6 +13,7 @@ import { isSystematicallyAbsent, shelxLattSymm, type SpaceGroup } from '../cryst
 import { elementData } from '../crystallography/elements';
 import { formatCifPets, formatHklf4, formatIns, formatReflnCif, zoneAxisOf, type HklfReflection, type InsSfacFit } from '../io/export';
 import { OBSERVATION_FLAGS } from './integrate';
+import type { ParticleReflections } from './merge-particles';
 import type { ReducedObject } from './reduce';
 import { cellEsdOf } from './refine';
 import { canonicalHkl } from './scale-merge';
@@ -118,6 +119,24 @@ function unmergedRows(r: ReducedObject, sg: SpaceGroup, st: FileSetting): number
     rows.push(i);
   }
   return rows;
+}
+
+/** One particle's scaled unmerged reflections in the files' setting, absences left out: what mergeParticles joins. */
+export function particleReflections(inp: ReflectionFilesInput): ParticleReflections {
+  const st = fileSetting(inp);
+  const red = inp.reduced;
+  const rows = unmergedRows(red, inp.spaceGroup, st);
+  const hkl = new Int32Array(3 * rows.length);
+  rows.forEach((i, n) => hkl.set(st.hkl(red.integrated.hkl[3 * i], red.integrated.hkl[3 * i + 1], red.integrated.hkl[3 * i + 2]), 3 * n));
+  return {
+    name: inp.name,
+    cell: st.cell,
+    spaceGroupNumber: inp.spaceGroup.number,
+    cellEsd: st.cellEsd,
+    hkl,
+    intensity: Float64Array.from(rows, (i) => red.scaled.intensity[i]),
+    sigma: Float64Array.from(rows, (i) => red.scaled.sigma[i]),
+  };
 }
 
 /** The middle frame of each reflection's curve (1-based), for the batch and the CIF's frame column. */

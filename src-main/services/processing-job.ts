@@ -1,13 +1,16 @@
 // The app's processing of extracted objects (ARCHITECTURE §9): peak search over the frames, split across the worker
 // pool; the lattice (axis, cell, Bravais lattice, refinement) in one worker task; a person's peak edits applied to
 // one frame at a time in main (one frame is milliseconds). State per object lives in the series' session, beside
-// the extraction it was computed from; a new extraction keeps the parameters and edits and drops the results.
+// the extraction it was computed from; a new extraction keeps the parameters and edits and drops the results. The
+// reflections integrated with the lattice (reflections-job.ts) are kept beside it and dropped when the peaks or the
+// lattice change.
 import type { ExtractedSeries } from '../../src-shared/domain';
 import { ParameterError } from '../../src-shared/errors';
-import type { FramePeaks, LatticeParametersInput, PeakParametersInput, ProcessingSummary } from '../../src-shared/processing';
+import type { FramePeaks, IntegrationParametersInput, IntegrationReport, LatticeParametersInput, PeakParametersInput, ProcessingSummary } from '../../src-shared/processing';
 import { axisStatements, DEFAULT_MAX_MISFIT_DEG, processingFramesOf } from '../processing/object';
 import { estimateSpotRadiusPx, searchPeaks, type LatticeOutcome, type PeakEdits, type PeakTable, type ProcessingFrames } from '../processing/pipeline';
 import { latticeReport } from '../processing/report';
+import type { ReducedObject } from '../processing/reduce';
 import type { StageContext } from '../stages/context';
 import { sharedPool } from '../workers/pool';
 import type { SeriesSessions } from './series-session';
@@ -24,12 +27,24 @@ export interface ObjectProcessing {
   lattice: LatticeOutcome | null;
   /** The peaks changed after the lattice was found. */
   latticeStale: boolean;
+  /** The reflections of the current lattice (services/reflections-job.ts); null once the peaks or the lattice change. */
+  integration: ObjectIntegration | null;
+}
+
+/** One lattice's integrated, scaled and merged reflections, and what writing their files needs besides. */
+export interface ObjectIntegration {
+  params: IntegrationParametersInput;
+  reduced: ReducedObject;
+  /** From the integration model (integrationModelOf). */
+  rockingWidthInvA: number;
+  tiltOffsetsDeg: ArrayLike<number>;
+  report: IntegrationReport;
 }
 
 /** Frames are searched in this many pieces, so both workers stay busy and progress moves. */
 const PEAK_CHUNKS = 8;
 
-function objectProcessing(sessions: SeriesSessions, seriesId: string, objectId: number): ObjectProcessing {
+export function objectProcessing(sessions: SeriesSessions, seriesId: string, objectId: number): ObjectProcessing {
   const session = sessions.get(seriesId);
   const extracted = session.extracted;
   if (!extracted) throw new ParameterError('seriesId', 'nothing extracted yet: run the extraction first');
@@ -50,6 +65,7 @@ function objectProcessing(sessions: SeriesSessions, seriesId: string, objectId: 
     table: null,
     lattice: null,
     latticeStale: false,
+    integration: null,
   };
   all.set(objectId, fresh);
   return fresh;
@@ -154,6 +170,7 @@ export async function runPeakSearch(
   st.peakParams = args.params;
   st.table = joinTables(parts, radiusPx);
   st.latticeStale = st.lattice !== null;
+  st.integration = null;
   return processingSummary(sessions, args.seriesId, args.objectId)!;
 }
 
@@ -176,6 +193,7 @@ export async function runLatticeSearch(
   st.latticeParams = args.params;
   st.lattice = lattice;
   st.latticeStale = false;
+  st.integration = null;
   return processingSummary(sessions, args.seriesId, args.objectId)!;
 }
 
@@ -211,6 +229,7 @@ export function processingSummary(sessions: SeriesSessions, seriesId: string, ob
         }
       : null,
     latticeStale: st.latticeStale,
+    integration: st.integration ? { ...st.integration.report, params: st.integration.params } : null,
   };
 }
 
@@ -278,5 +297,6 @@ export function editPeak(
   const one = searchPeaks(framesSubset(st.input, frame, frame + 1), { ...st.peakParams, radiusPx: st.table.radiusPx }, editsSubset(st.edits, frame, frame + 1));
   st.table = replaceFrame(st.table, frame, one);
   st.latticeStale = st.lattice !== null;
+  st.integration = null;
   return { summary: processingSummary(sessions, args.seriesId, args.objectId)!, peaks: framePeaks(sessions, args.seriesId, args.objectId, frame) };
 }

@@ -35,3 +35,26 @@ export async function trackFirstCandidate(page: Page): Promise<Awaited<ReturnTyp
     .toBeGreaterThan(3);
   return created;
 }
+
+/**
+ * From the Masks tab with a tracked object: the Processing tab's Extract, Find peaks and Find lattice buttons, each
+ * waited for until its result shows.
+ */
+export async function extractAndIndex(page: Page): Promise<void> {
+  await page.keyboard.press('4');
+  await page.getByTestId('processing-extract').click();
+  await page.getByTestId('processing-tab').waitFor({ timeout: 60_000 });
+  await page.getByTestId('find-peaks').click();
+  await page.getByTestId('peaks-summary').waitFor({ timeout: 60_000 });
+  await page.getByTestId('find-lattice').click();
+  await page.getByTestId('lattice-cell').waitFor({ timeout: 120_000 });
+}
+
+/** Main's processing summary of the first object of the first open series. */
+export async function firstProcessingSummary(page: Page) {
+  return page.evaluate(async () => {
+    const [s] = await window.api.invoke('series.list', {});
+    const [o] = await window.api.invoke('objects.list', { seriesId: s!.seriesId });
+    return window.api.invoke('process.summary', { seriesId: s!.seriesId, objectId: o!.id });
+  });
+}

@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { particleCellError, readTruth } from '../helpers/cell-error';
 import { syntheticSeriesFixture } from './fixture';
-import { openSeriesInMasksTab, trackFirstCandidate } from './flows';
+import { extractAndIndex, firstProcessingSummary, openSeriesInMasksTab, trackFirstCandidate } from './flows';
 import { pageErrors, screenshot } from './harness';
 
 const SCAN = 32;
@@ -14,13 +14,7 @@ const fx = syntheticSeriesFixture('processing', 7, SCAN, {
   size: { scanShape: [SCAN, SCAN], detectorShape: [128, 128], nTilts: 31, tiltStepDeg: 2 },
 });
 
-async function summary(page: Page) {
-  return page.evaluate(async () => {
-    const [s] = await window.api.invoke('series.list', {});
-    const [o] = await window.api.invoke('objects.list', { seriesId: s!.seriesId });
-    return window.api.invoke('process.summary', { seriesId: s!.seriesId, objectId: o!.id });
-  });
-}
+const summary = firstProcessingSummary;
 async function framePeaks(page: Page, frame: number) {
   return page.evaluate(async (frame) => {
     const [s] = await window.api.invoke('series.list', {});
@@ -41,14 +35,8 @@ describe('Processing tab', () => {
     const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page, fx.manifest(), SCAN);
     await trackFirstCandidate(page);
-    await page.keyboard.press('4');
-    await page.getByTestId('processing-extract').click();
-    await page.getByTestId('processing-tab').waitFor({ timeout: 60_000 });
-    await page.getByTestId('find-peaks').click();
-    await page.getByTestId('peaks-summary').waitFor({ timeout: 60_000 });
+    await extractAndIndex(page);
     await expect(page.getByTestId('peaks-summary').innerText()).resolves.toMatch(/^\d{3,} peaks/);
-    await page.getByTestId('find-lattice').click();
-    await page.getByTestId('lattice-cell').waitFor({ timeout: 120_000 });
 
     const s = (await summary(page))!;
     const l = s.lattice!;

@@ -12,9 +12,10 @@ import { useLogStore } from './log';
 import { useSeriesStore } from './series';
 
 /** A number field of a form: '' when left empty (the pipeline's default is used). */
-type Field = number | '';
-const given = (v: Field): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const only = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+export type Field = number | '';
+export const given = (v: Field): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+/** The object without its undefined fields (the contract's parameters leave out what was not set). */
+export const only = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 export type PeakTool = 'inspect' | 'add' | 'remove';
 
@@ -194,5 +195,5 @@ export const useProcessingStore = defineStore('processing', () => {
     }
   }
 
-  return { peakForm, latticeForm, current, framePeaks, tool, busy, runPeaks, runLattice, refresh, loadFramePeaks, editAt };
+  return { peakForm, latticeForm, ids, current, framePeaks, tool, busy, keep, report, runPeaks, runLattice, refresh, loadFramePeaks, editAt };
 });

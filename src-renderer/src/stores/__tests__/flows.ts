@@ -1,5 +1,6 @@
 // Store steps several store specs take the same way.
 import { useExtractionStore } from '../extraction';
+import { useLogStore } from '../log';
 import { useMasksStore } from '../masks';
 import { useSeriesStore } from '../series';
 import { useTrackingStore } from '../tracking';
@@ -12,4 +13,11 @@ export async function openTrackAndExtract(manifest: string): Promise<void> {
   await tracking.detect();
   await tracking.objectFromPoint(tracking.candidates[0]!.x, tracking.candidates[0]!.y);
   await useExtractionStore().run(false);
+}
+
+/** The messages logged at one level, oldest first. */
+export function logged(level: 'debug' | 'info' | 'warn' | 'error'): string[] {
+  return useLogStore()
+    .lines.filter((l) => l.level === level)
+    .map((l) => l.message);
 }

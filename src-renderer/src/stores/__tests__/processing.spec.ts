@@ -3,14 +3,12 @@
 // there is no peak is logged, a malformed known cell is refused before anything runs, and a lattice search on five
 // coarse tilts ends with its statements in the log rather than a made-up cell.
 import { describe, expect, it } from 'vitest';
-import { useLogStore } from '../log';
 import { parseCell, useProcessingStore } from '../processing';
 import { useSeriesStore } from '../series';
 import { storeFixture } from './fixture';
-import { openTrackAndExtract } from './flows';
+import { logged, openTrackAndExtract } from './flows';
 
 const fx = storeFixture();
-const logged = (level: string): string[] => useLogStore().lines.filter((l) => l.level === level).map((l) => l.message);
 
 const extracted = (): Promise<void> => openTrackAndExtract(fx.manifest());
 
