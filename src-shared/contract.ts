@@ -13,11 +13,12 @@ import {
   type ReflectionExportResult,
   type ReflectionPreview,
 } from './processing';
+import type { ReciprocalCloud } from './reciprocal';
 import { FRAME_STATES, type Calibration, type FrameQuality, type FrameState, type NeighbourSummary, type TrackPrompt } from './domain';
 
 export { FRAME_STATES };
 export type { Calibration, FrameQuality, FrameState, NeighbourSummary, TrackPrompt };
-export type { FramePeaks, ProcessingSummary, ReflectionExportResult, ReflectionPreview };
+export type { FramePeaks, ProcessingSummary, ReciprocalCloud, ReflectionExportResult, ReflectionPreview };
 
 /** Carries a result type without a runtime value (the schema side is only for arguments). */
 export interface Returns<R> {
@@ -418,6 +419,8 @@ export const requests = {
     z.object({ ...ids, frame: z.number().int().min(0), x: z.number().finite(), y: z.number().finite(), action: z.enum(['add', 'remove']) }).strict(),
     returns<{ summary: ProcessingSummary; peaks: FramePeaks }>(),
   ),
+  /** One object's peaks in reciprocal space (crystal frame of tilt 0) with their frames, intensities and indices. */
+  'process.reciprocal': request(z.object(ids).strict(), returns<ReciprocalCloud>()),
   /** The first lines of NAME.hkl, .ins (with a composition), .cif and .cif_pets of the integrated object; writes nothing. */
   'process.previewReflections': request(z.object({ ...ids, ...reflectionFilesShape }).strict().refine(...batchesOrMerged), returns<ReflectionPreview>()),
   /** Writes those files into a folder (made if missing), each atomically; a path that is an input file of the series is refused. */

@@ -10,6 +10,7 @@ import { hashFile } from '../services/file-hash';
 import { SeriesSessions, type SessionOptions } from '../services/series-session';
 import { findCandidates, runTracking } from '../services/tracking-job';
 import { editPeak, framePeaks, processingSummary, runLatticeSearch, runPeakSearch } from '../services/processing-job';
+import { reciprocalCloud } from '../services/reciprocal-job';
 import { exportReflections, previewReflections, runIntegration } from '../services/reflections-job';
 import { extractedFrame, runExtractionJob, summariseExtraction } from '../services/extraction-job';
 import { computeVirtual, meanPattern, suggestDetectors, virtualStack, virtualSummary } from '../services/virtual-job';
@@ -128,6 +129,7 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     'process.summary': ({ seriesId, objectId }) => processingSummary(sessions, seriesId, objectId),
     'process.framePeaks': ({ seriesId, objectId, frame }) => framePeaks(sessions, seriesId, objectId, frame),
     'process.editPeak': (args) => editPeak(sessions, args),
+    'process.reciprocal': ({ seriesId, objectId }) => reciprocalCloud(sessions, seriesId, objectId),
     'process.previewReflections': (args) => previewReflections(sessions, args),
     'process.exportReflections': (args) => exportReflections(sessions, args),
     'project.info': async ({ seriesId }) => {

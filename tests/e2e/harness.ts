@@ -49,6 +49,9 @@ export async function startHarness(): Promise<Harness> {
     args: [
       '--no-sandbox',
       '--disable-gpu',
+      // WebGL 2 for vtk.js through SwiftShader (no GPU here).
+      '--use-angle=swiftshader',
+      '--enable-unsafe-swiftshader',
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',

@@ -16,6 +16,7 @@ import { findCandidates, runTracking } from '../../src-main/services/tracking-jo
 import { computeVirtual } from '../../src-main/services/virtual-job';
 import { runExtractionJob } from '../../src-main/services/extraction-job';
 import { processingSummary, runLatticeSearch, runPeakSearch } from '../../src-main/services/processing-job';
+import { reciprocalCloud } from '../../src-main/services/reciprocal-job';
 import { exportReflections, previewReflections, PREVIEW_LINES, runIntegration } from '../../src-main/services/reflections-job';
 import { synthesize } from '../../src-main/synth/index';
 import { PYTHON, readTruth, type TruthJson } from '../helpers/cell-error';
@@ -92,6 +93,24 @@ describe('reflections service', () => {
     expect(r.spaceGroup.hm.replace(/ /g, '')).toBe(truth.particles[0]!.spaceGroup.replace(/ /g, ''));
     expect(r.cell!.a).toBeGreaterThan(1);
     expect(processingSummary(sessions, seriesId, objectId)!.integration!.nUnique).toBe(r.nUnique);
+    // The Reciprocal space tab's cloud: indexed peaks sit on their nodes UB·h — within 0.4 of the closest node spacing of
+    // the true cell (an Ewald-sphere point is off its node by the excitation error, along the beam).
+    const cloud = reciprocalCloud(sessions, seriesId, objectId);
+    expect(cloud.axisSource).toBe('refined');
+    const ub = cloud.ub!;
+    const t = truth.particles[0]!.cell;
+    let onNode = 0;
+    let indexed = 0;
+    for (let i = 0; i < cloud.frame.length; i++) {
+      if (!cloud.label[i]) continue;
+      indexed++;
+      const [h, k, l] = [cloud.hkl[3 * i]!, cloud.hkl[3 * i + 1]!, cloud.hkl[3 * i + 2]!];
+      const g = [0, 1, 2].map((r) => ub[3 * r]! * h + ub[3 * r + 1]! * k + ub[3 * r + 2]! * l);
+      const dq = Math.hypot(cloud.q[3 * i]! - g[0]!, cloud.q[3 * i + 1]! - g[1]!, cloud.q[3 * i + 2]! - g[2]!);
+      if (dq < 0.4 / Math.max(t.a, t.b, t.c)) onNode++;
+    }
+    expect(indexed).toBeGreaterThan(100);
+    expect(onNode / indexed).toBeGreaterThan(0.95);
   }, 120_000);
 
   it('previews the first lines of each file without writing, and refuses what makes no sense', () => {

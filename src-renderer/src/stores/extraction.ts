@@ -66,5 +66,7 @@ export const useExtractionStore = defineStore('extraction', () => {
     }
   }
 
-  return { summary, objectId, background, ringWidth, outDir, frame, run, refresh, loadFrame };
+  /** A peak the Reciprocal space tab sent the user to: ringed on the pattern of its tilt. */
+  const highlight = ref<{ tilt: number; x: number; y: number } | null>(null);
+  return { highlight, summary, objectId, background, ringWidth, outDir, frame, run, refresh, loadFrame };
 });
