@@ -7,7 +7,8 @@ import { runVirtualCommand } from './cli/virtual';
 import { runDemo, runSynthCommand } from './cli/synth';
 import { runPipeline, type RunOptions } from './cli/run';
 import { PRESET_NAMES } from './synth/presets';
-import { ParameterError } from '../src-shared/errors';
+import { InputError, ParameterError } from '../src-shared/errors';
+import { cliErrorMessage } from './cli/error-message';
 import { validateCell, type Cell } from './crystallography/lattice';
 
 export class UsageError extends Error {
@@ -85,7 +86,10 @@ export function buildProgram(): Command {
     .argument('<path>', 'an HDF5 file, a .mib file, a series.json or a tilts.csv')
     .option('--angle <deg>', 'a single 4D file: its tilt angle (default 0)', parseNumber('--angle'))
     .action(async (path: string, o: { angle?: number }) => {
-      printJson(await inspect(path, o.angle !== undefined ? { startDeg: o.angle } : {}));
+      const info = await inspect(path, o.angle !== undefined ? { startDeg: o.angle } : {});
+      printJson(info);
+      // The datasets are still listed, but a file with no readable 4D-STEM data is a failure for a script.
+      if (info.problem) throw new InputError(info.path, `holds no 4D-STEM data trackED can read: ${info.problem.replace(`${info.path}: `, '')}`);
     });
 
   program
@@ -235,8 +239,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     const e = error instanceof Error ? error : new Error(String(error));
-    const name = e.name && !['Error', 'TrackedError'].includes(e.name) ? `${e.name}: ` : '';
-    process.stderr.write(`tracked: ${name}${e.message.split('\n')[0]}\n`);
+    process.stderr.write(`tracked: ${cliErrorMessage(e)}\n`);
     if (process.env['TRACKED_DEBUG'] && e.stack) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

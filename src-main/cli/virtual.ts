@@ -53,14 +53,17 @@ export function readMask(path: string): Float32Array<ArrayBuffer> {
     return raw;
   }
   if (bytes.subarray(0, 6).toString('latin1') !== '\x93NUMPY') throw new InputError(path, 'not a .npy file (bad magic)');
+  if (bytes.length < 12) throw new InputError(path, `truncated .npy header (${bytes.length} bytes)`);
   const major = bytes[6]!;
   const headerLen = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
   const dataStart = (major === 1 ? 10 : 12) + headerLen;
+  if (dataStart > bytes.length) throw new InputError(path, `truncated .npy header (says ${headerLen} bytes, the file has ${bytes.length})`);
   const header = bytes.subarray(major === 1 ? 10 : 12, dataStart).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   if (/'fortran_order':\s*True/.test(header)) throw new InputError(path, 'Fortran-order .npy is not supported; save with np.ascontiguousarray');
   const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1]?.split(',').map((x) => x.trim()).filter(Boolean).map(Number) ?? [];
   if (shape.length !== 2) throw new InputError(path, `mask must be 2D, found shape (${shape.join(', ')})`);
+  if (shape.some((d) => !Number.isInteger(d) || d < 1 || d > 65_536)) throw new InputError(path, `mask shape (${shape.join(', ')}) is not two positive sizes`);
   const n = shape[0]! * shape[1]!;
   const body = bytes.subarray(dataStart);
   const out = new Float32Array(n);

@@ -3,11 +3,16 @@
 // nothing half-written behind (ARCHITECTURE §6: "writes nothing partial").
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { assertWritableOutput } from './protected-inputs';
 
 let counter = 0;
 
-/** A temporary path beside `finalPath` (same folder, so rename is atomic), unique within the process. */
+/**
+ * A temporary path beside `finalPath` (same folder, so rename is atomic), unique within the process. Refuses (before
+ * anything is written) a destination that is an input file of an open series or whose folder does not exist.
+ */
 export function tempPathFor(finalPath: string): string {
+  assertWritableOutput(finalPath);
   counter = (counter + 1) % 1e9;
   return join(dirname(finalPath), `.${basename(finalPath)}.tmp-${process.pid}-${counter}`);
 }

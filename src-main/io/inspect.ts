@@ -164,6 +164,6 @@ export async function inspect(path: string, opts: OpenSourceOptions & SeriesOpti
   } catch (e) {
     if (!(e instanceof InputError || e instanceof UnsupportedError)) throw e;
     // The file is fine as HDF5 but holds nothing we can read as 4D-STEM: still describe it.
-    return { path: abs, format: 'HDF5', sizeBytes, warnings: [], datasets, problem: e.message };
+    return { path: abs, format: 'HDF5', sizeBytes, warnings: [`no 4D-STEM data could be read: ${e.message}`], datasets, problem: e.message };
   }
 }

@@ -8,6 +8,7 @@
 // (dose-symmetric schemes acquire 0, +2, −2, +4, … on purpose) and the listed order is kept, since
 // `--target X,Y@TILT` refers to it.
 
+import { protectInputs } from './protected-inputs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { InputError, ParameterError } from '../../src-shared/errors.js';
@@ -86,11 +87,15 @@ async function assemble(origin: string, raw: RawTilt[], calibration: Calibration
   checkAngles(origin, raw, warnings);
   let ref: { scan: [number, number]; det: [number, number]; dtype: PixelDType; file: string; cal: Calibration } | null = null;
   for (const [i, t] of raw.entries()) {
+    let st;
     try {
-      const st = await stat(t.file);
-      if (!st.isFile()) throw new Error('not a file');
+      st = await stat(t.file);
     } catch {
       throw new InputError(t.file, `tilt ${i} (${t.angleDeg}°) listed in ${basename(origin)} does not exist`, { tilt: i });
+    }
+    if (!st.isFile()) {
+      const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe (FIFO)' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw new InputError(t.file, `tilt ${i} (${t.angleDeg}°) listed in ${basename(origin)} is ${kind}, not a data file`, { tilt: i });
     }
     let src: FourDSource;
     try {
@@ -135,6 +140,8 @@ async function assemble(origin: string, raw: RawTilt[], calibration: Calibration
     ...(t.dataset !== undefined ? { dataset: t.dataset } : {}),
     ...(t.tiltIndex !== undefined ? { tiltIndex: t.tiltIndex } : {}),
   }));
+  // From here on nothing may write over these files (io/protected-inputs.ts).
+  protectInputs([origin, ...tilts.flatMap((t) => (/\.mib$/i.test(t.source) ? [t.source, t.source.replace(/\.mib$/i, '.hdr')] : [t.source]))]);
   return { tilts, scanShape: r.scan, detectorShape: r.det, dtype: r.dtype, calibration: cal, origin, warnings };
 }
 
@@ -144,12 +151,22 @@ function num(origin: string, field: string, v: unknown): number | undefined {
   return v;
 }
 
+/**
+ * A tilt angle written as text: a plain decimal number ("-30", "12.5", "1e1"); anything else — empty, hexadecimal
+ * ("0x10"), "Infinity", units — is NaN, which the angle check then names, rather than Number()'s 0 or 16.
+ */
+export function parseAngle(text: string): number {
+  const t = text.trim();
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
+}
+
 /** Reads a series.json manifest (ARCHITECTURE §5); tilt paths are relative to the manifest. */
 export async function loadSeriesManifest(path: string, opts: SeriesOptions = {}): Promise<TiltSeries> {
   const abs = resolve(path);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(abs, 'utf8'));
+    // A byte-order mark (Windows editors write one) is skipped, as in tilts.csv.
+    json = JSON.parse((await readFile(abs, 'utf8')).replace(/^\uFEFF/, ''));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(abs, code === 'ENOENT' ? 'file does not exist' : `is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
@@ -176,7 +193,7 @@ export async function loadSeriesManifest(path: string, opts: SeriesOptions = {})
     if (typeof e.file !== 'string' || e.file === '') throw new InputError(abs, `tilt ${i} has no "file"`);
     const file = isAbsolute(e.file) ? e.file : join(dir, e.file);
     const a = e.angleDeg;
-    const angleDeg = typeof a === 'number' ? a : typeof a === 'string' ? Number(a) : NaN;
+    const angleDeg = typeof a === 'number' ? a : typeof a === 'string' ? parseAngle(a) : NaN;
     const out: RawTilt = { file, angleDeg };
     if (typeof e.dataset === 'string') out.dataset = e.dataset;
     if (typeof e.tiltIndex === 'number') out.tiltIndex = e.tiltIndex;
@@ -231,7 +248,7 @@ export async function loadTiltsCsv(path: string, opts: SeriesOptions = {}): Prom
     if (name === '') throw new InputError(abs, `row ${i + 2} has no file name`);
     const file = isAbsolute(name) ? name : join(dir, name);
     const angleText = f[ai] ?? '';
-    const angleDeg = angleText === '' ? NaN : Number(angleText);
+    const angleDeg = parseAngle(angleText);
     const out: RawTilt = { file, angleDeg };
     if (di >= 0 && f[di]) out.dataset = f[di];
     return out;

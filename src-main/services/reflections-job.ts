@@ -3,7 +3,8 @@
 // result beside the lattice (processing-job.ts drops it when the peaks or the lattice change); the preview and the
 // writing turn it into NAME.hkl, NAME.ins (with a composition), NAME.cif and NAME.cif_pets with reflection-export.ts,
 // as `tracked run` does (cli/run.ts reflectionsOf).
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { pathAliases } from '../io/protected-inputs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ParameterError, TrackedError } from '../../src-shared/errors';
 import type {
@@ -266,16 +267,7 @@ export function previewReflections(sessions: SeriesSessions, args: { seriesId: s
   };
 }
 
-/** A path and, where it exists, the path it really is (links followed). */
-async function aliases(path: string): Promise<string[]> {
-  const out = [resolve(path)];
-  try {
-    out.push(await realpath(path));
-  } catch {
-    // Not there (yet): its resolved path is all there is.
-  }
-  return out;
-}
+const aliases = async (path: string): Promise<string[]> => pathAliases(path);
 
 /** Every file the series was read from (manifest or list, and each tilt's file), resolved. */
 async function inputFiles(series: TiltSeries): Promise<Set<string>> {

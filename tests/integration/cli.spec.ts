@@ -1,6 +1,6 @@
 // The real `tracked` command, spawned as a user would run it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
@@ -59,6 +59,31 @@ describe('tracked CLI', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('notes.txt');
+  });
+
+  it('never writes over an input file, names a missing output folder, and fails `info` on a file with no 4D data', async () => {
+    const s = await synthesize({ preset: 'single-isolated', size: { scanShape: [8, 8], detectorShape: [16, 16], nTilts: 3, tiltStepDeg: 2 }, outDir: join(dir, 'guard'), seed: 4 });
+    const manifest = join(dir, 'guard', s.manifest);
+    const tilt = join(dir, 'guard', 'tilt_001.h5');
+    const before = readFileSync(tilt);
+    symlinkSync(join(dir, 'guard'), join(dir, 'guard-link'));
+    // The tilt itself, and another tilt reached through a link to the series folder.
+    for (const out of [tilt, join(dir, 'guard-link', 'tilt_000.h5')]) {
+      const r = run('virtual', manifest, '-d', 'bf:3', '-o', out);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/is an input file of the open series: raw data are never written to/);
+    }
+    expect(readFileSync(tilt).equals(before)).toBe(true);
+    expect(readdirSync(join(dir, 'guard')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const nodir = run('virtual', manifest, '-d', 'bf:3', '-o', join(dir, 'nowhere', 'v.h5'));
+    expect(nodir.status).toBe(1);
+    expect(nodir.stderr).toMatch(/the folder .*nowhere does not exist/);
+    expect(nodir.stderr).not.toMatch(/HDF5-DIAG/);
+    const no4d = run('info', join(SHARED_DATA, 'rosettasciio', 'hspy', 'example1_v1.2.hdf5'));
+    expect(no4d.status).toBe(1);
+    expect(JSON.parse(no4d.stdout).datasets.length).toBeGreaterThan(0);
+    expect(no4d.stderr).toMatch(/holds no 4D-STEM data trackED can read/);
   });
 
   it('exits 2 on a usage mistake', () => {

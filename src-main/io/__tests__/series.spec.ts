@@ -164,6 +164,7 @@ describe('inspect (tracked info)', () => {
   it('HDF5 without a usable dataset: listing plus the problem; MIB: header fields; series: summary', async () => {
     const sp = await inspect(join(RSC, 'hspy/example1_v1.2.hdf5'));
     expect(sp.problem).toContain('1 signal dimension');
+    expect(sp.warnings[0]).toMatch(/^no 4D-STEM data could be read: /);
     expect(sp.datasets!.length).toBeGreaterThan(0);
     const mib = await inspect(join(QD, '002_merlin_test_roi_sig256x128_nav4x2_hot_pixel_52x_39y.mib'));
     expect(mib).toMatchObject({ format: 'MIB', scanShape: [2, 4], scanShapeFrom: 'hdr', detectorShape: [128, 256], dtype: 'uint16', reader: 'fs mib' });
