@@ -85,12 +85,7 @@ export function buildProgram(): Command {
     .description('print JSON: format, dataset path, scan and detector shapes, dtype, calibration, datasets')
     .argument('<path>', 'an HDF5 file, a .mib file, a series.json or a tilts.csv')
     .option('--angle <deg>', 'a single 4D file: its tilt angle (default 0)', parseNumber('--angle'))
-    .action(async (path: string, o: { angle?: number }) => {
-      const info = await inspect(path, o.angle !== undefined ? { startDeg: o.angle } : {});
-      printJson(info);
-      // The datasets are still listed, but a file with no readable 4D-STEM data is a failure for a script.
-      if (info.problem) throw new InputError(info.path, `holds no 4D-STEM data trackED can read: ${info.problem.replace(`${info.path}: `, '')}`);
-    });
+    .action(infoCommand);
 
   program
     .command('virtual')
@@ -225,6 +220,13 @@ function parseShape(v: string): [number, number] {
   const m = /^(\d+)[x×,](\d+)$/.exec(v.trim());
   if (!m) throw new ParameterError('--scan', `${v}: give rows x columns, e.g. 64x64`);
   return [Number(m[1]), Number(m[2])];
+}
+
+/** `tracked info`: the JSON description; a file with no readable 4D-STEM data is still listed, then fails. */
+async function infoCommand(path: string, o: { angle?: number }): Promise<void> {
+  const info = await inspect(path, o.angle !== undefined ? { startDeg: o.angle } : {});
+  printJson(info);
+  if (info.problem) throw new InputError(info.path, `holds no 4D-STEM data trackED can read: ${info.problem.replace(`${info.path}: `, '')}`);
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. */
