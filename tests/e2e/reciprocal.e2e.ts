@@ -2,8 +2,9 @@
 // lattice, the 3D view draws the cloud (WebGL 2 through SwiftShader); the a* view looks along a*; hovering a point
 // reads the hkl main assigned to it; a double click opens its frame in Patterns with the peak ringed; the hk0 section
 // puts its spots on the lattice rows the generator's cell predicts, with the b-glide's absences (h odd) dark; the PNG
-// export works; switching tabs and modes 20 times leaves no vtk object or WebGL context behind (counted by the app's
-// ledger and, independently, by this test's own count of live WebGL contexts). Saves docs/images/reciprocal-*.png.
+// export works; switching tabs, modes and objects 20 times leaves no vtk object or WebGL context behind (counted by the app's
+// ledger and, independently, by this test's own count of live WebGL contexts), with a second object overlaid and
+// switched to on every round. Saves docs/images/reciprocal-*.png.
 import { readFileSync } from 'node:fs';
 
 import type { Page } from 'playwright-core';
@@ -43,7 +44,35 @@ describe('Reciprocal space tab', () => {
     const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page, fx.manifest(), SCAN);
     await trackFirstCandidate(page);
+    // A second object with the same masks (the series has one particle), to switch objects and overlay one.
+    const twinId = await page.evaluate(async () => {
+      const [s] = await window.api.invoke('series.list', {});
+      const seriesId = s!.seriesId;
+      const [o] = await window.api.invoke('objects.list', { seriesId });
+      const twin = await window.api.invoke('objects.create', { seriesId, name: 'Twin' });
+      const st = await window.api.invoke('masks.stack', { seriesId, objectId: o!.id });
+      const n = st.ny * st.nx;
+      for (let t = 0; t < st.nTilts; t++) {
+        const m = st.masks.subarray(t * n, (t + 1) * n);
+        const runs: number[] = [];
+        for (let i = 0; i < n; ) {
+          if (!m[i]) {
+            i++;
+            continue;
+          }
+          const a = i;
+          while (i < n && m[i]) i++;
+          runs.push(a, i - a);
+        }
+        if (runs.length) await window.api.invoke('masks.edit', { seriesId, objectId: twin.id, tilt: t, set: Uint32Array.from(runs), clear: new Uint32Array(0), state: 'tracked' });
+      }
+      return twin.id;
+    });
     await extractAndIndex(page);
+    await page.evaluate(async (objectId) => {
+      const [s] = await window.api.invoke('series.list', {});
+      await window.api.runJob('process.peaks', { seriesId: s!.seriesId, objectId, params: {} });
+    }, twinId);
     await page.evaluate(() => {
       const orig = HTMLCanvasElement.prototype.getContext;
       window.__glCanvases = [];
@@ -155,24 +184,34 @@ describe('Reciprocal space tab', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(download.suggestedFilename()).toMatch(/hk0\.png$/);
 
-    // Tabs and modes back and forth 20 times: nothing left behind.
+    // The twin overlaid in its own colour, then tabs, modes and objects back and forth 20 times: nothing left behind.
     await page.getByTestId('mode-3d').click();
     await view.waitFor();
+    await page.getByTestId(`overlay-${twinId}`).check();
+    await page.getByTestId(`overlay-${twinId}`).uncheck();
+    const firstId = Number(await page.getByTestId('reciprocal-object').inputValue());
     const base = await page.evaluate(() => ({ ...window.__trackedVtk! }));
     for (let i = 0; i < 20; i++) {
+      // The tab shortcuts do not reach a focused form field (the object select, the overlay box).
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
       await page.keyboard.press('3');
       await page.getByTestId('patterns-tab').waitFor();
       await page.keyboard.press('5');
       await view.waitFor();
       await page.getByTestId('mode-section').click();
-      await canvas.waitFor();
+      // (The twin has peaks but no lattice: its section says so instead of drawing.)
+      await page.getByTestId('reciprocal-section').waitFor();
       await page.getByTestId('mode-3d').click();
       await view.waitFor();
+      await page.getByTestId('reciprocal-object').selectOption(String(i % 2 ? firstId : twinId));
+      await expect.poll(async () => (await page.getByTestId('reciprocal-summary').innerText()).length).toBeGreaterThan(0);
     }
+    await page.getByTestId('reciprocal-object').selectOption(String(firstId));
     const after = await page.evaluate(() => ({ ...window.__trackedVtk! }));
     expect(after.created - after.deleted).toBe(base.created - base.deleted);
     expect(after.contextsCreated - after.contextsLost).toBe(1);
     expect(after.contextsCreated - base.contextsCreated).toBe(40);
+    expect(after.created - base.created).toBeGreaterThan(40 * 10);
     expect(await liveContexts(page)).toBe(1);
     expect(await page.locator('canvas').evaluateAll((cs) => cs.filter((c) => !!c.closest('[data-testid="reciprocal-3d"]')).length)).toBe(1);
     expect(pageErrors(page)).toEqual([]);

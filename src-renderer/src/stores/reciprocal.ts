@@ -52,11 +52,13 @@ export const useReciprocalStore = defineStore('reciprocal', () => {
   /** Selected peaks of the current object (indices into its cloud). */
   const selection = ref<number[]>([]);
   const busy = ref(false);
+  /** The object whose cloud is drawn: changes when its cloud has arrived, so the view is rebuilt, not remounted. */
+  const shownObjectId = ref<number | null>(null);
 
   const key = (objectId: number): string => `${processing.ids?.seriesId ?? ''}:${objectId}`;
   /** The drawn clouds: the current object first, then the overlays that have one. */
   const drawn = computed<ReciprocalCloud[]>(() => {
-    const id = extraction.objectId;
+    const id = shownObjectId.value;
     if (id === null) return [];
     const main = clouds.value[key(id)];
     if (!main) return [];
@@ -85,6 +87,7 @@ export const useReciprocalStore = defineStore('reciprocal', () => {
     } catch (e) {
       problem.value = e instanceof Error ? e.message.replace(/^\w+: /, '') : String(e);
       clouds.value = next;
+      shownObjectId.value = null;
       return;
     }
     for (const o of overlay.value.filter((x) => x !== ids.objectId)) {
@@ -95,6 +98,7 @@ export const useReciprocalStore = defineStore('reciprocal', () => {
       }
     }
     clouds.value = next;
+    shownObjectId.value = ids.objectId;
     selection.value = [];
     hovered.value = null;
     picked.value = null;
