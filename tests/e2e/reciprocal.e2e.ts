@@ -39,35 +39,59 @@ function liveContexts(page: Page): Promise<number> {
   return page.evaluate(() => (window.__glCanvases ?? []).filter((c) => !(c.getContext('webgl2') as WebGL2RenderingContext | null)?.isContextLost()).length);
 }
 
+/** A second object with the first one's masks (the series has one particle), to switch objects and overlay one. */
+function createTwinObject(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const [s] = await window.api.invoke('series.list', {});
+    const seriesId = s!.seriesId;
+    const [o] = await window.api.invoke('objects.list', { seriesId });
+    const twin = await window.api.invoke('objects.create', { seriesId, name: 'Twin' });
+    const st = await window.api.invoke('masks.stack', { seriesId, objectId: o!.id });
+    const n = st.ny * st.nx;
+    for (let t = 0; t < st.nTilts; t++) {
+      const m = st.masks.subarray(t * n, (t + 1) * n);
+      const runs: number[] = [];
+      for (let i = 0; i < n; ) {
+        if (!m[i]) {
+          i++;
+          continue;
+        }
+        const a = i;
+        while (i < n && m[i]) i++;
+        runs.push(a, i - a);
+      }
+      if (runs.length) await window.api.invoke('masks.edit', { seriesId, objectId: twin.id, tilt: t, set: Uint32Array.from(runs), clear: new Uint32Array(0), state: 'tracked' });
+    }
+    return twin.id;
+  });
+}
+
+/** Tabs (Patterns and back), modes (section and back) and objects (the twin and back), 20 rounds. */
+async function switchBackAndForth(page: Page, firstId: number, twinId: number): Promise<void> {
+  const view = page.getByTestId('reciprocal-3d');
+  for (let i = 0; i < 20; i++) {
+    // The tab shortcuts do not reach a focused form field (the object select, the overlay box).
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('3');
+    await page.getByTestId('patterns-tab').waitFor();
+    await page.keyboard.press('5');
+    await view.waitFor();
+    await page.getByTestId('mode-section').click();
+    // (The twin has peaks but no lattice: its section says so instead of drawing.)
+    await page.getByTestId('reciprocal-section').waitFor();
+    await page.getByTestId('mode-3d').click();
+    await view.waitFor();
+    await page.getByTestId('reciprocal-object').selectOption(String(i % 2 ? firstId : twinId));
+    await expect.poll(async () => (await page.getByTestId('reciprocal-summary').innerText()).length).toBeGreaterThan(0);
+  }
+}
+
 describe('Reciprocal space tab', () => {
   it('draws the cloud in 3D and as sections, picks points, jumps to frames, exports PNGs and leaks nothing', async () => {
     const page = await fx.harness().newPage();
     await openSeriesInMasksTab(page, fx.manifest(), SCAN);
     await trackFirstCandidate(page);
-    // A second object with the same masks (the series has one particle), to switch objects and overlay one.
-    const twinId = await page.evaluate(async () => {
-      const [s] = await window.api.invoke('series.list', {});
-      const seriesId = s!.seriesId;
-      const [o] = await window.api.invoke('objects.list', { seriesId });
-      const twin = await window.api.invoke('objects.create', { seriesId, name: 'Twin' });
-      const st = await window.api.invoke('masks.stack', { seriesId, objectId: o!.id });
-      const n = st.ny * st.nx;
-      for (let t = 0; t < st.nTilts; t++) {
-        const m = st.masks.subarray(t * n, (t + 1) * n);
-        const runs: number[] = [];
-        for (let i = 0; i < n; ) {
-          if (!m[i]) {
-            i++;
-            continue;
-          }
-          const a = i;
-          while (i < n && m[i]) i++;
-          runs.push(a, i - a);
-        }
-        if (runs.length) await window.api.invoke('masks.edit', { seriesId, objectId: twin.id, tilt: t, set: Uint32Array.from(runs), clear: new Uint32Array(0), state: 'tracked' });
-      }
-      return twin.id;
-    });
+    const twinId = await createTwinObject(page);
     await extractAndIndex(page);
     await page.evaluate(async (objectId) => {
       const [s] = await window.api.invoke('series.list', {});
@@ -191,21 +215,7 @@ describe('Reciprocal space tab', () => {
     await page.getByTestId(`overlay-${twinId}`).uncheck();
     const firstId = Number(await page.getByTestId('reciprocal-object').inputValue());
     const base = await page.evaluate(() => ({ ...window.__trackedVtk! }));
-    for (let i = 0; i < 20; i++) {
-      // The tab shortcuts do not reach a focused form field (the object select, the overlay box).
-      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-      await page.keyboard.press('3');
-      await page.getByTestId('patterns-tab').waitFor();
-      await page.keyboard.press('5');
-      await view.waitFor();
-      await page.getByTestId('mode-section').click();
-      // (The twin has peaks but no lattice: its section says so instead of drawing.)
-      await page.getByTestId('reciprocal-section').waitFor();
-      await page.getByTestId('mode-3d').click();
-      await view.waitFor();
-      await page.getByTestId('reciprocal-object').selectOption(String(i % 2 ? firstId : twinId));
-      await expect.poll(async () => (await page.getByTestId('reciprocal-summary').innerText()).length).toBeGreaterThan(0);
-    }
+    await switchBackAndForth(page, firstId, twinId);
     await page.getByTestId('reciprocal-object').selectOption(String(firstId));
     const after = await page.evaluate(() => ({ ...window.__trackedVtk! }));
     expect(after.created - after.deleted).toBe(base.created - base.deleted);

@@ -162,28 +162,5 @@ export const useReciprocalStore = defineStore('reciprocal', () => {
     }
   }
 
-  return {
-    mode,
-    colourBy,
-    showNodes,
-    overlay,
-    view,
-    animate,
-    section,
-    clouds,
-    problem,
-    hovered,
-    picked,
-    selection,
-    busy,
-    drawn,
-    current,
-    colours,
-    load,
-    requestView,
-    toggleSelected,
-    jumpTo,
-    removeSelected,
-    proposeCell,
-  };
+  return { mode, colourBy, showNodes, overlay, view, animate, section, clouds, problem, hovered, picked, selection, busy, drawn, current, colours, load, requestView, toggleSelected, jumpTo, removeSelected, proposeCell };
 });
