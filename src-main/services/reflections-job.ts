@@ -4,7 +4,7 @@
 // writing turn it into NAME.hkl, NAME.ins (with a composition), NAME.cif and NAME.cif_pets with reflection-export.ts,
 // as `tracked run` does (cli/run.ts reflectionsOf).
 import { mkdir, stat } from 'node:fs/promises';
-import { pathAliases } from '../io/protected-inputs';
+import { isProtectedInput } from '../io/protected-inputs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ParameterError, TrackedError } from '../../src-shared/errors';
 import type {
@@ -21,7 +21,6 @@ import type {
 import { isSystematicallyAbsent, spaceGroup, type SpaceGroup } from '../crystallography/space-groups';
 import { writeFileAtomic } from '../io/atomic';
 import { formatHklf4, type HklfReflection } from '../io/export';
-import type { TiltSeries } from '../io/series';
 import { integrationReport, shellOut } from '../processing/integration-report';
 import { mergedGroupFiles, mergeParticles } from '../processing/merge-particles';
 import type { ProcessingFrames } from '../processing/pipeline';
@@ -267,19 +266,14 @@ export function previewReflections(sessions: SeriesSessions, args: { seriesId: s
   };
 }
 
-const aliases = async (path: string): Promise<string[]> => pathAliases(path);
-
-/** Every file the series was read from (manifest or list, and each tilt's file), resolved. */
-async function inputFiles(series: TiltSeries): Promise<Set<string>> {
-  const paths = [series.origin, ...series.tilts.map((t) => t.source)];
-  return new Set((await Promise.all(paths.map(aliases))).flat());
-}
-
-/** The output folder, made if missing; refused when relative, a file, or one of the series' input files. */
-async function outputFolder(folder: string, inputs: Set<string>): Promise<string> {
+/**
+ * The output folder, made if missing; refused when relative, a file, or an input file of an open series (the registry
+ * io/protected-inputs.ts keeps, which also guards every atomic write).
+ */
+async function outputFolder(folder: string): Promise<string> {
   if (!isAbsolute(folder)) throw new ParameterError('folder', `"${folder}" is not an absolute path: give the full path of the folder to write into`);
   const dir = resolve(folder);
-  if ((await aliases(dir)).some((p) => inputs.has(p))) throw new ParameterError('folder', `${dir} is an input file of this series: raw data are never written to`);
+  if (isProtectedInput(dir)) throw new ParameterError('folder', `${dir} is an input file of this series: raw data are never written to`);
   const info = await stat(dir).catch(() => null);
   if (info && !info.isDirectory()) throw new ParameterError('folder', `${dir} is a file, not a folder`);
   if (!info) await mkdir(dir, { recursive: true });
@@ -295,11 +289,10 @@ export async function exportReflections(
   args: { seriesId: string; objectId: number; folder: string } & ReflectionFilesInput,
 ): Promise<ReflectionExportResult> {
   const t = fileTexts(sessions, args);
-  const inputs = await inputFiles(sessions.get(args.seriesId).series);
-  const folder = await outputFolder(args.folder, inputs);
+  const folder = await outputFolder(args.folder);
   const planned = t.texts.map((f) => ({ ...f, path: join(folder, f.fileName) }));
   for (const f of planned) {
-    if ((await aliases(f.path)).some((p) => inputs.has(p))) throw new ParameterError('name', `${f.path} is an input file of this series: choose another name or folder`);
+    if (isProtectedInput(f.path)) throw new ParameterError('name', `${f.path} is an input file of this series: choose another name or folder`);
   }
   for (const f of planned) await writeFileAtomic(f.path, f.text);
   return { folder, files: planned.map((f) => ({ kind: f.kind, path: f.path, bytes: Buffer.byteLength(f.text, 'utf8') })), statements: t.statements, group: t.group };

@@ -157,21 +157,27 @@ export function sectionPoints(q: Float32Array, f: SectionFrame): { index: Int32A
   return { index, u, v };
 }
 
-/** The lattice nodes of the layer within qMax: hkl and in-plane coordinates. */
-export function sectionNodes(ub: Mat3Flat, f: SectionFrame, qMaxInvA: number): Array<{ hkl: Vec3; u: number; v: number }> {
+/** Every lattice node UB·h within qMax (h ≠ 0 included up to `maxIndex` per axis): hkl and the vector. */
+export function latticeNodes(ub: Mat3Flat, qMaxInvA: number, maxIndex = Infinity): Array<{ hkl: Vec3; g: Vec3 }> {
   const [as, bs, cs] = reciprocalAxes(ub);
-  const lim = [as, bs, cs].map((x) => Math.ceil(qMaxInvA / Math.max(1e-6, norm(x) * sinToOthers(x, as, bs, cs))));
-  const out: Array<{ hkl: Vec3; u: number; v: number }> = [];
+  const lim = [as, bs, cs].map((x) => Math.min(maxIndex, Math.ceil(qMaxInvA / Math.max(1e-6, norm(x) * sinToOthers(x, as, bs, cs)))));
+  const out: Array<{ hkl: Vec3; g: Vec3 }> = [];
   for (let h = -lim[0]; h <= lim[0]; h++) {
     for (let k = -lim[1]; k <= lim[1]; k++) {
       for (let l = -lim[2]; l <= lim[2]; l++) {
         const g = nodeOf(ub, h, k, l);
-        if (norm(g) > qMaxInvA || Math.abs(dot(g, f.normal) - f.offsetInvA) > f.halfThicknessInvA) continue;
-        out.push({ hkl: [h, k, l], u: dot(g, f.e1), v: dot(g, f.e2) });
+        if (norm(g) <= qMaxInvA) out.push({ hkl: [h, k, l], g });
       }
     }
   }
   return out;
+}
+
+/** The lattice nodes of the layer within qMax: hkl and in-plane coordinates. */
+export function sectionNodes(ub: Mat3Flat, f: SectionFrame, qMaxInvA: number): Array<{ hkl: Vec3; u: number; v: number }> {
+  return latticeNodes(ub, qMaxInvA)
+    .filter(({ g }) => Math.abs(dot(g, f.normal) - f.offsetInvA) <= f.halfThicknessInvA)
+    .map(({ hkl, g }) => ({ hkl, u: dot(g, f.e1), v: dot(g, f.e2) }));
 }
 
 /** How far apart the lattice planes of one reciprocal axis are, relative to its length (so the loop bounds cover qMax). */

@@ -56,7 +56,7 @@ export const useReflectionsStore = defineStore('reflections', () => {
   const object = computed(() => extraction.summary?.objects.find((o) => o.id === extraction.objectId) ?? null);
   /** The other extracted objects, candidates to merge with the current one. */
   const others = computed(() => (extraction.summary?.objects ?? []).filter((o) => o.id !== extraction.objectId).map((o) => ({ id: o.id, name: o.name })));
-  const group = computed(() => (files.mergeWith.some((id) => others.value.some((o) => o.id === id)) ? files.mergeWith.filter((id) => others.value.some((o) => o.id === id)) : []));
+  const group = computed(() => files.mergeWith.filter((id) => others.value.some((o) => o.id === id)));
   /** Defaults the empty fields stand for: the object's name, the folder its frames were exported to. */
   const defaultName = computed(() => fileStem(object.value?.name ?? 'object'));
   const defaultFolder = computed(() => object.value?.dir ?? extraction.summary?.outDir ?? '');
