@@ -1,4 +1,4 @@
-// `npm test`: typecheck (node + web) → lint → unit/integration (Vitest) → e2e (Chromium + test host).
+// `npm test`: typecheck (node + web) → lint → Electron security → unit/integration (Vitest) → e2e (Chromium + test host).
 // Each stage streams its output; the last line adds up the test counts of both Vitest runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -7,14 +7,14 @@ import { preflightOrExit } from './preflight.mjs';
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
     'usage: npm test\n' +
-      '  typecheck (node, e2e, web) → lint (eslint + jscpd) → unit and integration tests (Vitest) → build → end-to-end tests\n' +
-      '  in Chromium. Installs missing system packages when run as root on Debian (else names the command); the last\n' +
-      '  line reads `total: N passed, N failed, N skipped`.\n',
+      '  typecheck (node, e2e, web) → lint (eslint + jscpd) → Electron security (electronegativity) → unit and integration\n' +
+      '  tests (Vitest) → build → end-to-end tests in Chromium. Installs missing system packages when run as root on\n' +
+      '  Debian (else names the command); the last line reads `total: N passed, N failed, N skipped`.\n',
   );
   process.exit(0);
 }
 // Before any test: what the suite needs from the machine (scripts/preflight.mjs).
-preflightOrExit(['chromium', 'dials'], 'npm test');
+preflightOrExit(['chromium', 'dials', 'slurm'], 'npm test');
 
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 mkdirSync('test-results', { recursive: true });
@@ -44,6 +44,7 @@ stage('typecheck (node: main + preload + tests)', npx, ['tsc', '--noEmit', '-p',
 stage('typecheck (e2e: harness + page code)', npx, ['tsc', '--noEmit', '-p', 'tsconfig.e2e.json']);
 stage('typecheck (web: renderer + contract)', npx, ['vue-tsc', '--noEmit', '-p', 'tsconfig.web.json']);
 stage('lint (eslint: layers, electron, Node APIs, function length; jscpd: duplicates)', 'npm', ['run', '--silent', 'lint']);
+stage('Electron security (electronegativity, justified findings)', 'npm', ['run', '--silent', 'lint:electron']);
 
 for (const f of ['test-results/unit.json', 'test-results/e2e.json']) rmSync(f, { force: true });
 stage('unit + integration (vitest)', npx, ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/unit.json']);

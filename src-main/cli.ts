@@ -1,5 +1,6 @@
 // The `tracked` command: the same services as the app, headless (ARCHITECTURE §6). Every command prints
 // progress on a TTY, exits non-zero with one line on bad input, and writes nothing partial.
+import { installHdf5Guard } from './stages/hdf5-guard';
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json';
 import { inspect } from './io/inspect';
@@ -118,6 +119,7 @@ export function buildProgram(): Command {
     .option('-t, --target <spec>', "'auto' (largest isolated crystal on the middle tilt) or X,Y@TILT (probe column, row, 0-based tilt)", 'auto')
     .option('--tracker <name>', 'classical | sam2', 'classical')
     .option('--model <dir>', 'SAM2: folder with the encoder and decoder ONNX exports')
+    .option('--project <dir>', "a project folder (NAME.tracked) the app saved: its enabled objects' curated masks are extracted instead of finding and tracking a target (the folder is only read)")
     .option('--bf <r>', 'bright-field disk radius, detector pixels', parseNumber('--bf'))
     .option('--adf <rin,rout>', 'annular dark-field radii, detector pixels', (v: string) => {
       const [a, b] = v.split(',').map(Number);
@@ -159,6 +161,7 @@ export function buildProgram(): Command {
           target: string;
           tracker: string;
           model?: string;
+          project?: string;
           bf?: number;
           adf?: [number, number];
           background?: boolean;
@@ -231,6 +234,7 @@ async function infoCommand(path: string, o: { angle?: number }): Promise<void> {
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. */
 export async function main(argv: string[]): Promise<number> {
+  installHdf5Guard();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,13 +1,14 @@
 // Electron main: the app shell. One window, locked down (contextIsolation, sandbox, no nodeIntegration,
-// CSP, no new windows, no navigation away), the IPC registry bound to ipcMain, and a native menu whose
-// items are sent through the same contract as every other command. Everything else lives in plain Node
-// modules that the CLI and the e2e host share.
+// CSP, no new windows, no navigation or redirect away, no permissions; `npm run lint:electron` checks it),
+// the IPC registry bound to ipcMain, and a native menu whose items are sent through the same contract as
+// every other command. Everything else lives in plain Node modules that the CLI and the e2e host share.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, Menu, app, dialog, ipcMain, session, shell, type MenuItemConstructorOptions } from 'electron';
 import type { AppCommand, EventMap, EventName } from '../src-shared/contract';
 import { IpcRegistry, type EventSink } from './ipc/registry';
 import { createAppState, createJobHandlers, createRequestHandlers } from './ipc/bindings';
+import { PathGrants } from './ipc/path-grants';
 
 const CSP = [
   "default-src 'self'",
@@ -32,7 +33,12 @@ const sink: EventSink = {
   },
 };
 
-const state = createAppState();
+// Recent projects live in the user's settings folder, never beside the data.
+const state = createAppState({ recentFile: join(app.getPath('userData'), 'recent-projects.json') });
+// Paths from the renderer are accepted only inside what the user chose: dialogs, opened series, and the files and
+// folders given on the command line (`electron .` in development puts the app folder first: skipped).
+const paths = new PathGrants();
+paths.grantCommandLine(process.argv.slice(process.defaultApp ? 2 : 1), process.cwd());
 const registry = new IpcRegistry(
   createRequestHandlers({
     host: 'electron',
@@ -51,6 +57,7 @@ const registry = new IpcRegistry(
   }, state),
   createJobHandlers(state),
   sink,
+  { paths },
 );
 
 for (const channel of registry.channels()) {
@@ -81,6 +88,8 @@ function buildMenu(): Menu {
       label: 'File',
       submenu: [
         item('Open Series…', 'file.open', 'CmdOrCtrl+O'),
+        item('Open Project…', 'file.openProject', 'CmdOrCtrl+Shift+O'),
+        item('Save Project As…', 'file.saveProjectAs', 'CmdOrCtrl+Shift+S'),
         item('Inspect File…', 'file.inspect', 'CmdOrCtrl+I'),
         { type: 'separator' },
         { role: 'quit' },
@@ -136,6 +145,10 @@ function createWindow(): void {
       sandbox: true,
       nodeIntegration: false,
       webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
     },
   });
   mainWindow.on('ready-to-show', () => mainWindow?.show());
@@ -154,16 +167,23 @@ function createWindow(): void {
   mainWindow.webContents.on('will-navigate', (event, url) => {
     if (!url.startsWith(appOrigin)) event.preventDefault();
   });
+  mainWindow.webContents.on('will-redirect', (event, url) => {
+    if (!url.startsWith(appOrigin)) event.preventDefault();
+  });
 
   if (devUrl) void mainWindow.loadURL(devUrl);
   else void mainWindow.loadFile(join(here, '../renderer/index.html'));
 }
+
+// Every renderer sandboxed, whatever a window asks for (must run before ready).
+app.enableSandbox();
 
 app.whenReady().then(() => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, done) => done(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
   Menu.setApplicationMenu(buildMenu());
   createWindow();
   app.on('activate', () => {

@@ -14,6 +14,7 @@ import {
   type ReflectionPreview,
 } from './processing';
 import type { ReciprocalCloud } from './reciprocal';
+import { HISTORY_ACTIONS, type HistoryEntryWire, type ProjectInfo, type RecentProject } from './project';
 import { FRAME_STATES, type Calibration, type FrameQuality, type FrameState, type NeighbourSummary, type TrackPrompt } from './domain';
 
 export { FRAME_STATES };
@@ -98,6 +99,8 @@ export interface FileHashResult {
 /** Commands that both keyboard shortcuts and the native menu trigger. */
 export const APP_COMMANDS = [
   'file.open',
+  'file.openProject',
+  'file.saveProjectAs',
   'file.inspect',
   'series.prevTilt',
   'series.nextTilt',
@@ -210,6 +213,19 @@ export const promptSchema = z
 const promptMatchesDomain: (p: z.output<typeof promptSchema>) => TrackPrompt = (p) => p;
 void promptMatchesDomain;
 
+/** Run-length mask changes (src-shared/mask-runs.ts). */
+const runs = z.instanceof(Uint32Array);
+const historyEntrySchema = z
+  .object({
+    objectId: z.number().int().positive(),
+    label: z.string().max(200),
+    changes: z
+      .array(z.object({ tilt: z.number().int().min(0), runs: z.object({ set: runs, clear: runs }).strict(), stateBefore: z.enum(FRAME_STATES), stateAfter: z.enum(FRAME_STATES) }).strict())
+      .max(100_000),
+    prompt: z.object({ tilt: z.number().int().min(0), before: promptSchema.nullable(), after: promptSchema.nullable() }).strict().optional(),
+  })
+  .strict();
+
 /** A tracked particle as the renderer sees it (its masks are fetched separately). */
 export interface ObjectSummary {
   seriesId: string;
@@ -275,7 +291,6 @@ export interface CandidateSummary {
   score: number;
 }
 
-const runs = z.instanceof(Uint32Array);
 const ids = { seriesId: z.string().min(1), objectId: z.number().int().positive() };
 
 // ---------------------------------------------------------------------------------------------
@@ -428,8 +443,24 @@ export const requests = {
     z.object({ ...ids, folder: filePath, ...reflectionFilesShape }).strict().refine(...batchesOrMerged),
     returns<ReflectionExportResult>(),
   ),
-  /** Where the series' project (masks.h5, project.json, journal) is kept. */
-  'project.info': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ dir: string; lastSavedAt: number | null; dirty: boolean }>()),
+  /** Where the series' project (masks.h5, project.json, journal) is kept, whether it is saved, what opening it recovered. */
+  'project.info': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<ProjectInfo>()),
+  /** The undo and redo stacks kept with the project (undo works across restarts). */
+  'project.history': request(z.object({ seriesId: z.string().min(1) }).strict(), returns<{ undo: HistoryEntryWire[]; redo: HistoryEntryWire[] }>()),
+  /** Follows the renderer's history: a new entry, dropping the newest (its change never reached main), undo, redo, clear. */
+  'project.recordHistory': request(
+    z
+      .object({ seriesId: z.string().min(1), action: z.enum(HISTORY_ACTIONS), entry: historyEntrySchema.optional() })
+      .strict()
+      .refine((a) => (a.action === 'push') === (a.entry !== undefined), { message: 'a push needs its entry (and only a push has one)', path: ['entry'] }),
+    returns<{ undo: number; redo: number }>(),
+  ),
+  /** Copies the project into a new or empty folder and continues there. */
+  'project.saveAs': request(z.object({ seriesId: z.string().min(1), dir: filePath }).strict(), returns<{ dir: string }>()),
+  /** After an unclean exit: keep the recovered changes (saved now) or go back to the last save (the journal is set aside). */
+  'project.resolveRecovery': request(z.object({ seriesId: z.string().min(1), action: z.enum(['keep', 'discard']) }).strict(), returns<{ keptAs: string | null }>()),
+  /** Projects opened lately, newest first, each checked: missing, or left by a session that did not close. */
+  'project.recent': request(z.object({}).strict(), returns<RecentProject[]>()),
 } as const;
 
 // ---------------------------------------------------------------------------------------------

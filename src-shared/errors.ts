@@ -11,10 +11,15 @@ export interface ErrorDetail {
   [key: string]: unknown;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 export class TrackedError extends Error {
   readonly detail: ErrorDetail;
   constructor(message: string, detail: ErrorDetail = {}) {
-    super(message);
+    // Messages quote file names and header fields from the user's files: a control character there (an escape
+    // sequence in a name, a NUL in a header) must never reach a terminal or the log as such.
+    super(message.replace(CONTROL, '�'));
     this.name = 'TrackedError';
     this.detail = detail;
   }
@@ -41,6 +46,17 @@ export class ValidationError extends TrackedError {
   constructor(message: string, detail: ErrorDetail = {}) {
     super(message, detail);
     this.name = 'ValidationError';
+  }
+}
+
+/**
+ * A request main refuses to serve because of where it comes from or what it reaches, e.g. a file path the user never
+ * chose (detail: channel, field, path, rule). Not a bad value: the same path chosen with Open… is accepted.
+ */
+export class SecurityError extends TrackedError {
+  constructor(message: string, detail: ErrorDetail = {}) {
+    super(message, detail);
+    this.name = 'SecurityError';
   }
 }
 

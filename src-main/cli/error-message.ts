@@ -2,6 +2,7 @@
 // banner without its cause, a Node.js internal error name, or raw bytes of the input (escape sequences in a file's
 // header would otherwise drive the user's terminal).
 import { firstLine } from '../io/h5';
+import { quotedLine } from '../io/util';
 
 const FS_CODES: Record<string, string> = {
   ENOENT: 'does not exist',
@@ -17,8 +18,7 @@ const FS_CODES: Record<string, string> = {
 
 /** Control characters (C0, DEL, C1, including ESC and CSI) shown as a visible placeholder. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '�');
+  return text.split('\n').map(quotedLine).join('\n');
 }
 
 export function cliErrorMessage(error: unknown): string {

@@ -1,8 +1,11 @@
-// `tracked run SERIES --out DIR`: the whole pipeline that exists, headless — virtual images, the target
-// particle (auto or X,Y@TILT), tracking, masks, extraction, and the frame exports — with report.json.
-import { mkdirSync, rmSync } from 'node:fs';
+// `tracked run SERIES --out DIR`: the whole pipeline, headless — virtual images, the target particle (auto or
+// X,Y@TILT) and its tracking or a project's curated masks (--project), extraction, the frame exports, processing
+// and the reflection files — with report.json.
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ParameterError } from '../../src-shared/errors';
+import { InputError, ParameterError } from '../../src-shared/errors';
+import type { SeriesSummary } from '../../src-shared/contract';
+import type { Project } from '../services/project';
 import type { SeriesOptions } from '../io/series';
 import { encodeTiffPages } from '../io/export';
 import { writeFileAtomic } from '../io/atomic';
@@ -15,7 +18,7 @@ import { writeExports } from '../stages/export';
 import type { WrittenSmv } from '../io/export';
 import { centreSpread } from '../kernels/beam-centre-series';
 import type { ExtractedSeries } from '../../src-shared/domain';
-import { parseTargetSpec, pickAutoTarget, targetFromProbe } from '../stages/tracking';
+import { parseTargetSpec, pickAllTargets, pickAutoTarget, targetFromProbe } from '../stages/tracking';
 import { createProgress } from './progress';
 import { findLattice, searchPeaks, type LatticeOutcome, type LatticeParameters, type PeakParameters, type PeakTable, type ProcessingFrames, type Statement } from '../processing/pipeline';
 import { axisStatements, DEFAULT_MAX_MISFIT_DEG, processingFramesOf } from '../processing/object';
@@ -41,6 +44,8 @@ export interface RunOptions {
   background?: boolean;
   /** How to read the series (a folder's angles, a single 4D file's angle, a scan shape). */
   series?: SeriesOptions;
+  /** A project folder (NAME.tracked) whose enabled objects' curated masks are extracted (no target search, no tracking). */
+  project?: string;
   /** Processing (peaks → lattice); on unless false. */
   process?: boolean;
   /** A known cell (only the orientation is found) and a known rotation axis (degrees; not searched). */
@@ -73,6 +78,18 @@ export interface RunReport {
     /** Tilts the tracker flagged (0-based), with why. */
     flaggedTilts: Array<{ tilt: number; reason: string }>;
     beamCentre: BeamCentreReport;
+    /** This object's lattice and reflection files (the top-level lattice and integration are the first object's). */
+    lattice?: { status: string; bravais: string | null; cell: Cell | null; indexedFraction: number | null } | null;
+    reflections?: {
+      files: Record<string, string>;
+      cell: Cell | null;
+      spaceGroup: { number: number; hm: string };
+      nReflections: number;
+      nUnique: number;
+      completeness: number;
+      rInt: number | null;
+      ccHalf: number | null;
+    } | null;
   }>;
   /** The auto-detected neighbours the tracker followed besides the target. */
   neighbours: number;
@@ -225,13 +242,155 @@ function geometryReport(
   };
 }
 
+/** The objects the run extracts: the target found and tracked here, or the curated objects of a project (--project). */
+interface RunObjects {
+  ids: number[];
+  target: RunReport['target'];
+  tracking: Map<number, { framesTracked: number; framesFlagged: number; stopped?: string }>;
+}
+
+/**
+ * --project DIR: the project's files are copied into the run's own project folder (the user's project is only
+ * read), so the curated masks, states and prompts are used as they are: no target search, no tracking.
+ */
+function copyProject(from: string, to: string): void {
+  const dir = resolve(from);
+  if (!existsSync(join(dir, 'project.json')) && !existsSync(join(dir, 'journal.jsonl'))) {
+    throw new InputError(dir, 'is not a trackED project folder (no project.json): give the NAME.tracked folder the app saved');
+  }
+  mkdirSync(to, { recursive: true });
+  // Not the results (recomputed here) nor the lock (this is a copy, not the user's session).
+  for (const f of ['project.json', 'masks.h5', 'particles.h5', 'journal.jsonl']) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(to, f));
+}
+
+function projectObjects(project: Project, dir: string): RunObjects {
+  const n = project.frameSize;
+  const objects = [...project.objects.values()].filter((obj) => obj.enabled && obj.masks.some((v) => v));
+  if (!objects.length) throw new InputError(resolve(dir), 'has no enabled object with a mask: curate one in the app first');
+  const tracking = new Map<number, { framesTracked: number; framesFlagged: number }>();
+  for (const obj of objects) {
+    tracking.set(obj.id, {
+      framesTracked: obj.frameState.filter((st) => st === 'tracked' || st === 'edited' || st === 'locked').length,
+      framesFlagged: obj.quality.filter((q) => q?.flagged).length,
+    });
+  }
+  // The report's target: the first object's prompted tilt (or its largest frame), at its mask's centroid.
+  const first = objects[0]!;
+  const areas = Array.from({ length: project.nTilts }, (_, t) => first.masks.subarray(t * n, (t + 1) * n).reduce((a, v) => a + (v ? 1 : 0), 0));
+  const tilt = first.prompts[0]?.tilt ?? areas.indexOf(Math.max(...areas));
+  const [, nx] = project.scanShape;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) if (first.masks[tilt * n + i]) [sx, sy] = [sx + (i % nx), sy + Math.floor(i / nx)];
+  const area = Math.max(1, areas[tilt]!);
+  return {
+    ids: objects.map((obj) => obj.id),
+    target: { spec: `project ${resolve(dir)}`, tilt, x: Math.round(sx / area), y: Math.round(sy / area), note: `${objects.length} curated object(s) from the project: ${objects.map((obj) => obj.name).join(', ')}` },
+    tracking,
+  };
+}
+
+async function trackTarget(
+  sessions: SeriesSessions,
+  seriesId: string,
+  summary: SeriesSummary,
+  o: RunOptions,
+  step: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
+  progress: ReturnType<typeof createProgress>,
+): Promise<RunObjects> {
+  const { tracker, spec } = checkOptions(o);
+  const [ny, nx] = summary.scanShape;
+  const adfStack = virtualStack(sessions, seriesId, 'adf').stack;
+  const channels = [
+    { stack: adfStack, invert: false, name: 'adf' },
+    { stack: virtualStack(sessions, seriesId, 'bf').stack, invert: true, name: 'bf' },
+  ];
+  const ref = { stack: adfStack, channels, nTilts: summary.nTilts, ny, nx };
+  const choices = spec.kind === 'all' ? pickAllTargets(ref) : [spec.kind === 'auto' ? pickAutoTarget(ref) : targetFromProbe(ref, spec.x, spec.y, spec.tilt)];
+  const project = await sessions.project(seriesId);
+  const objects = choices.map((choice, k) => {
+    const object = project.create(choices.length > 1 ? `particle ${k + 1}` : 'target');
+    project.setPrompt(object.id, { tilt: choice.tilt, points: choice.prompt.points });
+    return object;
+  });
+  const first = choices[0]!;
+  const tracked = await step('tracking', () =>
+    runTracking(
+      sessions,
+      { seriesId, objectIds: objects.map((o) => o.id), fromTilt: first.tilt, direction: 'both', tracker, ...(o.model ? { modelDir: o.model } : {}) },
+      { progress: (d, t, st) => progress.update(d, t, st) },
+    ),
+  );
+  const tracking: RunObjects['tracking'] = new Map();
+  for (const t of tracked.objects) tracking.set(t.id, { framesTracked: t.framesTracked, framesFlagged: t.framesFlagged, ...(t.stopped ? { stopped: t.stopped } : {}) });
+  return {
+    ids: objects.map((ob) => ob.id),
+    target: { spec: o.target ?? 'auto', tilt: first.tilt, x: first.candidate.innerX, y: first.candidate.innerY, note: choices.length > 1 ? `${choices.length} particles on tilt ${first.tilt}: ${choices.map((c) => c.note).join('; ')}` : first.note },
+    tracking,
+  };
+}
+
+/** An object's lattice and reflection files for its report.json entry (files relative to the run's folder). */
+function processedSummary(p: Awaited<ReturnType<typeof processObject>> | undefined, prefix: string): Pick<RunReport['objects'][number], 'lattice' | 'reflections'> {
+  if (!p) return {};
+  const l = p.report;
+  const i = p.integration;
+  return {
+    lattice: { status: l.status, bravais: l.bravais ?? null, cell: l.cell ?? null, indexedFraction: l.indexedFraction ?? null },
+    reflections:
+      i && i.report.status === 'integrated'
+        ? {
+            files: Object.fromEntries(Object.entries(i.files).map(([k, f]) => [k, `${prefix}${f}`])),
+            cell: i.report.cell ?? null,
+            spaceGroup: { number: i.report.spaceGroup.number, hm: i.report.spaceGroup.hm },
+            nReflections: i.report.nReflections,
+            nUnique: i.report.nUnique,
+            completeness: i.report.completeness,
+            rInt: i.report.rInt,
+            ccHalf: i.report.ccHalf,
+          }
+        : null,
+  };
+}
+
+/** report.json's entry for one extracted object. */
+function objectReport(project: Project, s: ExtractedSeries, tracking: RunObjects['tracking'], smv: WrittenSmv | null): RunReport['objects'][number] {
+  const n = project.frameSize;
+  const obj = project.get(s.objectId);
+  const areas: number[] = [];
+  for (let t = 0; t < project.nTilts; t++) {
+    let a = 0;
+    for (let i = t * n; i < (t + 1) * n; i++) a += obj.masks[i]!;
+    if (a > 0) areas.push(a);
+  }
+  const perTilt = Array.from(s.purity?.purity ?? [], (v, t) => ({ t, v })).filter((p) => s.included[p.t] && Number.isFinite(p.v));
+  const purity = perTilt.map((p) => p.v);
+  const tr = tracking.get(s.objectId) ?? { framesTracked: 0, framesFlagged: 0 };
+  return {
+    id: obj.id,
+    name: obj.name,
+    framesTracked: tr.framesTracked,
+    framesFlagged: tr.framesFlagged,
+    meanAreaPx: areas.length ? areas.reduce((a, b) => a + b, 0) / areas.length : 0,
+    ...('stopped' in tr && tr.stopped ? { stopped: tr.stopped } : {}),
+    probesExtracted: Array.from(s.probeCount).reduce((a, b) => a + b, 0),
+    meanPurity: purity.length ? purity.reduce((a, b) => a + b, 0) / purity.length : 0,
+    minPurity: purity.length ? Math.min(...purity) : 0,
+    purityThreshold: PURITY_THRESHOLD,
+    impureTilts: perTilt.filter((p) => p.v < PURITY_THRESHOLD).map((p) => p.t),
+    flaggedTilts: obj.quality.flatMap((q, t) => (q?.flagged ? [{ tilt: t, reason: q.reason ?? 'flagged' }] : [])),
+    beamCentre: beamCentreReport(s, smv),
+  };
+}
+
 export async function runPipeline(seriesPath: string, o: RunOptions): Promise<RunReport> {
   const out = resolve(o.out);
   mkdirSync(out, { recursive: true });
-  const { tracker, spec } = checkOptions(o);
+  checkOptions(o);
   // The run's project (objects, masks, journal) lives in the output folder, never beside the raw data;
-  // a rerun into the same folder starts from scratch.
+  // a rerun into the same folder starts from scratch (or from a fresh copy of --project).
   rmSync(join(out, 'project'), { recursive: true, force: true });
+  if (o.project) copyProject(o.project, join(out, 'project'));
   const sessions = new SeriesSessions({ projectDir: () => join(out, 'project'), checkpointDelayMs: -1 });
   const timings: Record<string, number> = {};
   const warnings: string[] = [];
@@ -276,51 +435,35 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     for (const out of v.outputs) stacks[out.name] = virtualStack(sessions, seriesId, out.name).stack;
     await writeVirtualStackH5(join(out, 'virtual.h5'), { stacks, nTilts: summary.nTilts, ny, nx, anglesDeg: summary.anglesDeg, detectors: { bf: `disk r=${bf}`, adf: `annulus ${adf[0]}-${adf[1]}` } });
 
-    // 2. The target and its tracking, in bright field and dark field together (ARCHITECTURE §4).
-    const channels = [
-      { stack: adfStack, invert: false, name: 'adf' },
-      { stack: virtualStack(sessions, seriesId, 'bf').stack, invert: true, name: 'bf' },
-    ];
-    const ref = { stack: adfStack, channels, nTilts: summary.nTilts, ny, nx };
-    const choice = spec.kind === 'auto' ? pickAutoTarget(ref) : targetFromProbe(ref, spec.x, spec.y, spec.tilt);
+    // 2. The objects: the target and its tracking, in bright field and dark field together (ARCHITECTURE §4), or a
+    // project's curated masks.
     const project = await sessions.project(seriesId);
-    const object = project.create('target');
-    project.setPrompt(object.id, { tilt: choice.tilt, points: choice.prompt.points });
-    const tracked = await step('tracking', () =>
-      runTracking(
-        sessions,
-        { seriesId, objectIds: [object.id], fromTilt: choice.tilt, direction: 'both', tracker, ...(o.model ? { modelDir: o.model } : {}) },
-        { progress: (d, t, s) => progress.update(d, t, s) },
-      ),
-    );
-    const masksWritten = await writeSeriesMasks(sessions, seriesId, out);
+    if (o.project) warnings.push(...project.recovery.warnings);
+    const chosen = o.project ? projectObjects(project, o.project) : await trackTarget(sessions, seriesId, summary, o, step, progress);
+    await writeSeriesMasks(sessions, seriesId, out);
 
     // 3. Extraction and exports.
     const extracted = await step('extraction', () =>
-      extractObjects(sessions, seriesId, [object.id], { background: o.background ? { ringWidth: 2 } : false }, { progress: (d, t, s) => progress.update(d, t, s) }),
+      extractObjects(sessions, seriesId, chosen.ids, { background: o.background ? { ringWidth: 2 } : false }, { progress: (d, t, s) => progress.update(d, t, s) }),
     );
     warnings.push(...extracted.warnings);
     const exports = await step('export', () => writeExports(extracted, out));
     for (const e of exports.objects) warnings.push(...e.warnings);
 
-    // 4. Processing: peaks, axis, lattice (ARCHITECTURE §9).
-    const processed = o.process === false ? null : await step('processing', async () => processObject(extracted.series[0]!, summary.calibration, o, out));
-    if (processed) warnings.push(...processed.statements.filter((st) => st.severity !== 'info').map((st) => `${extracted.series[0]!.name}: ${st.message}`));
+    // 4. Processing: peaks, axis, lattice (ARCHITECTURE §9), each object in its export folder.
+    const processedAll =
+      o.process === false
+        ? []
+        : await step('processing', async () => {
+            const all = [];
+            for (const [k, s] of extracted.series.entries()) all.push(await processObject(s, summary.calibration, o, exports.objects[k]!.dir));
+            return all;
+          });
+    extracted.series.forEach((s, k) => warnings.push(...(processedAll[k]?.statements ?? []).filter((st) => st.severity !== 'info').map((st) => `${s.name}: ${st.message}`)));
     progress.stop();
+    const processed = processedAll[0] ?? null;
+    const prefix = (k: number): string => (exports.objects[k]!.dir === out ? '' : `${exports.objects[k]!.dir.slice(out.length + 1)}/`);
 
-    const n = nx * ny;
-    const obj = project.get(object.id);
-    const areas: number[] = [];
-    for (let t = 0; t < summary.nTilts; t++) {
-      let a = 0;
-      for (let i = t * n; i < (t + 1) * n; i++) a += obj.masks[i]!;
-      if (a > 0) areas.push(a);
-    }
-    const s = extracted.series[0]!;
-    const perTilt = Array.from(s.purity?.purity ?? [], (v, t) => ({ t, v })).filter((p) => s.included[p.t] && Number.isFinite(p.v));
-    const purity = perTilt.map((p) => p.v);
-    const t0 = tracked.objects[0]!;
-    const c = summary.calibration;
     const report: RunReport = {
       version: 1,
       series: {
@@ -330,43 +473,26 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
         tiltRangeDeg: [Math.min(...summary.anglesDeg), Math.max(...summary.anglesDeg)],
         source: summary.source,
       },
-      target: { spec: o.target ?? 'auto', tilt: choice.tilt, x: choice.candidate.innerX, y: choice.candidate.innerY, note: choice.note },
-      objects: [
-        {
-          id: object.id,
-          name: obj.name,
-          framesTracked: t0.framesTracked,
-          framesFlagged: t0.framesFlagged,
-          meanAreaPx: areas.length ? areas.reduce((a, b) => a + b, 0) / areas.length : 0,
-          ...(t0.stopped ? { stopped: t0.stopped } : {}),
-          probesExtracted: Array.from(s.probeCount).reduce((a, b) => a + b, 0),
-          meanPurity: purity.length ? purity.reduce((a, b) => a + b, 0) / purity.length : 0,
-          minPurity: purity.length ? Math.min(...purity) : 0,
-          purityThreshold: PURITY_THRESHOLD,
-          impureTilts: perTilt.filter((p) => p.v < PURITY_THRESHOLD).map((p) => p.t),
-          flaggedTilts: obj.quality.flatMap((q, t) => (q?.flagged ? [{ tilt: t, reason: q.reason ?? 'flagged' }] : [])),
-          beamCentre: beamCentreReport(s, exports.objects[0]?.smv ?? null),
-        },
-      ],
+      target: chosen.target,
+      objects: extracted.series.map((s, k) => ({ ...objectReport(project, s, chosen.tracking, exports.objects[k]?.smv ?? null), ...processedSummary(processedAll[k], prefix(k)) })),
       neighbours: project.neighbours?.list.length ?? 0,
-      geometry: geometryReport(c, processed, o.axisDeg),
+      geometry: geometryReport(summary.calibration, processed, o.axisDeg),
       lattice: processed?.report ?? null,
       integration: processed?.integration?.report ?? null,
       files: {
         virtual: 'virtual.tiff',
         virtualAll: 'virtual.h5',
         masks: 'masks/masks.h5',
-        frames: exports.objects.map((e) => e.frames.files.length ? `${e.dir === out ? '' : `${e.name}/`}frames/` : '').filter(Boolean),
+        frames: exports.objects.map((e, k) => (e.frames.files.length ? `${prefix(k)}frames/` : '')).filter(Boolean),
         pts2: exports.objects.flatMap((e) => (e.pts2 ? [e.pts2.slice(out.length + 1)] : [])),
-        smv: exports.objects.filter((e) => e.smv).map((e) => `${e.dir === out ? '' : `${e.name}/`}smv/`),
+        smv: exports.objects.flatMap((e, k) => (e.smv ? [`${prefix(k)}smv/`] : [])),
         extracted: 'extracted.h5',
-        ...(processed ? { peaks: 'peaks.json' } : {}),
-        ...(processed?.integration?.files ?? {}),
+        ...(processed ? { peaks: `${prefix(0)}peaks.json` } : {}),
+        ...Object.fromEntries(Object.entries(processed?.integration?.files ?? {}).map(([k, f]) => [k, `${prefix(0)}${f}`])),
       },
       warnings,
       timingsS: timings,
     };
-    void masksWritten;
     await writeFileAtomic(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     return report;
   } finally {

@@ -59,6 +59,13 @@ export async function withAtomicFile<T>(finalPath: string, produce: (tmpPath: st
   const tmp = tempPathFor(finalPath);
   try {
     const result = await produce(tmp);
+    // Flushed before the rename, so a power cut cannot leave the final name on an empty file.
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, finalPath);
     return result;
   } catch (e) {

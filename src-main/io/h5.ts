@@ -108,9 +108,22 @@ export function checkFilters(file: string, dataset: string, filters: ReadonlyArr
   }
 }
 
-/** Opens an HDF5 file read-only; problems become an InputError naming the file. */
+let openGuard: ((path: string) => Promise<void>) | null = null;
+
+/** A check every HDF5 open waits for (the structure walk in a worker, stages/hdf5-guard); installed by each process. */
+export function setHdf5OpenGuard(guard: ((path: string) => Promise<void>) | null): void {
+  openGuard = guard;
+}
+
+/** Resolves when `path` may be opened here (the guard's InputError otherwise). */
+export function guardHdf5Open(path: string): Promise<void> {
+  return openGuard ? openGuard(path) : Promise.resolve();
+}
+
+/** Opens an HDF5 file read-only, once the guard let it through; problems become an InputError naming the file. */
 export async function openH5(path: string): Promise<H5File> {
   const h5 = await h5lib();
+  await guardHdf5Open(path);
   try {
     return new h5.File(path, 'r');
   } catch (e) {
@@ -125,6 +138,8 @@ export function firstLine(e: unknown): string {
   // HDF5-DIAG stacks: the innermost "#00N: … in FUNC(): reason" line says the most.
   const diag = lines.filter((l) => /^#\d+:/.test(l));
   const pick = diag.length > 0 ? diag[diag.length - 1]! : lines[0] ?? msg;
+  // Only the stack's header (the stack itself went to stderr): say what it means rather than nothing.
+  if (/^HDF5-DIAG: Error detected/.test(pick)) return 'its HDF5 structure is damaged (the HDF5 library stopped reading it)';
   return pick.replace(/^#\d+:\s*\S+\s+line\s+\d+\s+in\s+/, '');
 }
 

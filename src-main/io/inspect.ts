@@ -7,7 +7,7 @@ import type { FileInfo, Hdf5DatasetInfo } from '../../src-shared/contract.js';
 import { extname, resolve } from 'node:path';
 import { InputError, UnsupportedError } from '../../src-shared/errors.js';
 import type { H5Dataset } from './h5.js';
-import { FILTER_NAMES, getEntity, h5lib, openH5 } from './h5.js';
+import { FILTER_NAMES, firstLine, getEntity, h5lib, openH5 } from './h5.js';
 import { locateDataset } from './hdf5-raw.js';
 import { precheckHdf5 } from './hdf5-source.js';
 import { detectFormat, openSource } from './open.js';
@@ -40,7 +40,14 @@ export async function listHdf5Datasets(path: string): Promise<DatasetInfo[]> {
   const out: DatasetInfo[] = [];
   const fd = openSync(path, 'r');
   try {
-    for (const p of f.paths()) {
+    let paths: string[];
+    try {
+      paths = f.paths();
+    } catch (e) {
+      // A damaged link table or B-tree: HDF5 cannot walk the file.
+      throw new InputError(path, `HDF5 cannot list its contents (damaged or truncated file): ${firstLine(e)}`);
+    }
+    for (const p of paths) {
       let e;
       try {
         e = getEntity(f, p);

@@ -14,7 +14,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { InputError, ParameterError } from '../../src-shared/errors.js';
 import { openSource } from './open.js';
 import type { FourDSource } from './types.js';
-import { naturalCompare } from './util.js';
+import { naturalCompare, quotedLine } from './util.js';
 import type { PixelDType } from '../../src-shared/pixels';
 import type { Calibration } from '../../src-shared/domain';
 import { electronWavelengthA } from '../crystallography/wavelength';
@@ -169,7 +169,7 @@ export async function loadSeriesManifest(path: string, opts: SeriesOptions = {})
     json = JSON.parse((await readFile(abs, 'utf8')).replace(/^\uFEFF/, ''));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(abs, code === 'ENOENT' ? 'file does not exist' : `is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new InputError(abs, code === 'ENOENT' ? 'file does not exist' : `is not valid JSON (${quotedLine(e instanceof Error ? e.message : String(e))})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(abs, 'is not a series manifest (expected a JSON object)');
   const m = json as Record<string, unknown>;
@@ -240,7 +240,7 @@ export async function loadTiltsCsv(path: string, opts: SeriesOptions = {}): Prom
   const fi = header.indexOf('file');
   const ai = header.indexOf('angle_deg');
   const di = header.indexOf('dataset');
-  if (fi < 0 || ai < 0) throw new InputError(abs, `needs a header line with columns "file,angle_deg" (found "${lines[0]}")`);
+  if (fi < 0 || ai < 0) throw new InputError(abs, `needs a header line with columns "file,angle_deg" (found "${quotedLine(lines[0]!)}")`);
   const dir = dirname(abs);
   const raw: RawTilt[] = lines.slice(1).map((l, i) => {
     const f = csvFields(l);

@@ -172,3 +172,9 @@ export function scanForNonFinite(a: PixelArray): NonFiniteReport {
   }
   return r;
 }
+
+/** The first line of a message that quotes an input file, control characters (ESC and the like) shown as '�'. */
+export function quotedLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return (text.split('\n')[0] ?? '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '�');
+}

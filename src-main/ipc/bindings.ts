@@ -8,6 +8,8 @@ import { inspect } from '../io/inspect';
 import type { JobHandlers, RequestHandlers } from './registry';
 import { hashFile } from '../services/file-hash';
 import { SeriesSessions, type SessionOptions } from '../services/series-session';
+import { PROJECT_SCHEMA_VERSION } from '../services/project-schema';
+import { installHdf5Guard } from '../stages/hdf5-guard';
 import { findCandidates, runTracking } from '../services/tracking-job';
 import { editPeak, framePeaks, processingSummary, runLatticeSearch, runPeakSearch } from '../services/processing-job';
 import { reciprocalCloud } from '../services/reciprocal-job';
@@ -27,6 +29,8 @@ export interface AppState {
   sessions: SeriesSessions;
 }
 export function createAppState(options: SessionOptions = {}): AppState {
+  // A damaged HDF5 file must not hang the app: every open waits for its structure walk in a worker.
+  installHdf5Guard();
   return { sessions: new SeriesSessions(options) };
 }
 
@@ -134,8 +138,17 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     'process.exportReflections': (args) => exportReflections(sessions, args),
     'project.info': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
-      return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty() };
+      return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty(), schemaVersion: PROJECT_SCHEMA_VERSION, recovery: p.recovery };
     },
+    'project.history': async ({ seriesId }) => (await sessions.project(seriesId)).historyWire(),
+    'project.recordHistory': async ({ seriesId, action, entry }) => {
+      const p = await sessions.project(seriesId);
+      p.recordHistory(action, entry);
+      return { undo: p.history.undo.length, redo: p.history.redo.length };
+    },
+    'project.saveAs': ({ seriesId, dir }) => sessions.saveProjectAs(seriesId, dir),
+    'project.resolveRecovery': ({ seriesId, action }) => sessions.resolveRecovery(seriesId, action),
+    'project.recent': () => sessions.recentProjects(),
     'dialog.open':
       hooks.openDialog ??
       (() => {

@@ -18,6 +18,7 @@ import {
 } from '../../src-shared/contract';
 import { ValidationError, toWireError } from '../../src-shared/errors';
 import { JobRunner, type JobContext } from '../services/jobs';
+import type { PathGrants } from './path-grants';
 
 export interface EventSink {
   emit<E extends EventName>(event: E, payload: EventMap[E]): void;
@@ -44,16 +45,27 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown, what: str
   });
 }
 
+export interface RegistryOptions {
+  progressIntervalMs?: number;
+  /**
+   * File-path policy (path-grants.ts): when given, every path argument (PATH_FIELDS) must lie inside what the user
+   * chose — checked after the schema, before the handler — and dialog picks and opened series are granted.
+   */
+  paths?: PathGrants;
+}
+
 export class IpcRegistry {
   readonly jobs: JobRunner;
+  private readonly paths: PathGrants | undefined;
 
   constructor(
     private readonly requestHandlers: RequestHandlers,
     private readonly jobHandlers: JobHandlers,
     private readonly sink: EventSink,
-    options: { progressIntervalMs?: number } = {},
+    options: RegistryOptions = {},
   ) {
-    this.jobs = new JobRunner(sink, options);
+    this.jobs = new JobRunner(sink, { progressIntervalMs: options.progressIntervalMs });
+    this.paths = options.paths;
   }
 
   /** Every channel a transport must route to `handle`. */
@@ -79,7 +91,7 @@ export class IpcRegistry {
       const { kind, args } = validate(controlSchemas[CONTROL.startJob], rawArgs, channel);
       if (!Object.hasOwn(jobDefs, kind)) throw new ValidationError(`Unknown job kind: ${kind}`, { field: 'kind' });
       const jobKind = kind as JobKind;
-      const parsed = validate(jobDefs[jobKind].args, args ?? {}, `job ${jobKind}`);
+      const parsed = this.admit(jobKind, validate(jobDefs[jobKind].args, args ?? {}, `job ${jobKind}`));
       const handler = this.jobHandlers[jobKind] as (a: unknown, ctx: JobContext) => Promise<unknown>;
       const jobId = this.jobs.start(jobKind, (ctx) => handler(parsed, ctx));
       return { jobId };
@@ -92,8 +104,15 @@ export class IpcRegistry {
       throw new ValidationError(`Unknown channel: ${channel}`, { field: 'channel' });
     }
     const c = channel as RequestChannel;
-    const args = validate(requestDefs[c].args, rawArgs ?? {}, c);
+    const args = this.admit(c, validate(requestDefs[c].args, rawArgs ?? {}, c));
     const handler = this.requestHandlers[c] as (a: unknown) => unknown;
-    return await handler(args);
+    const result = await handler(args);
+    this.paths?.recordResult(c, result);
+    return result;
+  }
+
+  /** Validated arguments with their file paths checked against the grants (unchanged without a policy). */
+  private admit<A>(channel: string, args: A): A {
+    return this.paths ? this.paths.checkArgs(channel, args) : args;
   }
 }

@@ -20,6 +20,7 @@ export async function runExtractionJob(
 ): Promise<ExtractSummary> {
   const result = await extractObjects(sessions, args.seriesId, args.objectIds, { background: args.background ? { ringWidth: args.ringWidth } : false }, ctx);
   sessions.get(args.seriesId).extracted = result;
+  await sessions.resultsChanged(args.seriesId, 'extraction');
   const written = args.outDir ? await writeExports(result, args.outDir, ctx.signal) : undefined;
   return summariseExtraction(args.seriesId, result, written, args.outDir);
 }

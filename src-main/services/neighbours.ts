@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { NeighbourSummary } from '../../src-shared/contract';
 import { InputError } from '../../src-shared/errors';
-import { h5lib } from '../io/h5';
+import { firstLine, h5lib, openH5 } from '../io/h5';
 import { writeStacksH5 } from '../io/write-stacks';
 
 export interface NeighbourSet {
@@ -35,11 +35,16 @@ export function summarise(labels: Uint16Array, nTilts: number, n: number): Neigh
 export async function readNeighbours(path: string, nTilts: number, n: number): Promise<NeighbourSet | null> {
   if (!existsSync(path)) return null;
   const h5 = await h5lib();
-  const f = new h5.File(path, 'r');
+  const f = await openH5(path);
   try {
-    const ds = f.get('neighbours');
-    if (!(ds instanceof h5.Dataset)) throw new InputError(path, 'has no dataset /neighbours');
-    const value = ds.value as unknown;
+    let value: unknown;
+    try {
+      const ds = f.get('neighbours');
+      if (!(ds instanceof h5.Dataset)) throw new InputError(path, 'has no dataset /neighbours');
+      value = ds.value as unknown;
+    } catch (e) {
+      throw e instanceof InputError ? e : new InputError(path, `/neighbours cannot be read (${firstLine(e)})`);
+    }
     if (!(value instanceof Uint16Array) || value.length !== nTilts * n) {
       throw new InputError(path, `/neighbours should be uint16 of ${nTilts * n} values`);
     }

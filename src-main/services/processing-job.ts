@@ -4,7 +4,7 @@
 // the extraction it was computed from; a new extraction keeps the parameters and edits and drops the results. The
 // reflections integrated with the lattice (reflections-job.ts) are kept beside it and dropped when the peaks or the
 // lattice change.
-import type { ExtractedSeries } from '../../src-shared/domain';
+import type { Calibration, ExtractedSeries } from '../../src-shared/domain';
 import { ParameterError } from '../../src-shared/errors';
 import type { FramePeaks, IntegrationParametersInput, IntegrationReport, LatticeParametersInput, PeakParametersInput, ProcessingSummary } from '../../src-shared/processing';
 import { axisStatements, DEFAULT_MAX_MISFIT_DEG, processingFramesOf } from '../processing/object';
@@ -12,6 +12,7 @@ import { estimateSpotRadiusPx, searchPeaks, type LatticeOutcome, type PeakEdits,
 import { latticeReport } from '../processing/report';
 import type { ReducedObject } from '../processing/reduce';
 import type { StageContext } from '../stages/context';
+import type { ExtractResult } from '../stages/extraction';
 import { sharedPool } from '../workers/pool';
 import type { SeriesSessions } from './series-session';
 
@@ -69,6 +70,28 @@ export function objectProcessing(sessions: SeriesSessions, seriesId: string, obj
   };
   all.set(objectId, fresh);
   return fresh;
+}
+
+/** What the project keeps of each object's processing: all but the frames, which are the extraction's. */
+export type StoredProcessing = Array<Omit<ObjectProcessing, 'source' | 'input'> & { objectId: number }>;
+
+export function storedProcessing(all: Map<number, ObjectProcessing> | undefined): StoredProcessing {
+  return [...(all ?? new Map<number, ObjectProcessing>()).entries()].map(([objectId, { source: _s, input: _i, ...rest }]) => ({ objectId, ...rest }));
+}
+
+/** The processing the project kept, joined again to the extraction it was computed from; objects that no longer fit are left out. */
+export function restoredProcessing(stored: unknown, extracted: ExtractResult, calibration: Calibration): Map<number, ObjectProcessing> {
+  const all = new Map<number, ObjectProcessing>();
+  if (!Array.isArray(stored)) return all;
+  for (const st of stored as StoredProcessing) {
+    const source = extracted.series.find((x) => x.objectId === st?.objectId);
+    if (!source || !st.edits || !Array.isArray(st.edits.added) || !Array.isArray(st.edits.removed)) continue;
+    const input = processingFramesOf(source, calibration);
+    if (!('frames' in input)) continue;
+    const { objectId, ...rest } = st;
+    all.set(objectId, { ...rest, source, input });
+  }
+  return all;
 }
 
 /** Frames f0 … f1 − 1 of an input as an input of their own (frame indices then start at 0). */
@@ -171,6 +194,7 @@ export async function runPeakSearch(
   st.table = joinTables(parts, radiusPx);
   st.latticeStale = st.lattice !== null;
   st.integration = null;
+  await sessions.resultsChanged(args.seriesId, 'processing');
   return processingSummary(sessions, args.seriesId, args.objectId)!;
 }
 
@@ -194,6 +218,7 @@ export async function runLatticeSearch(
   st.lattice = lattice;
   st.latticeStale = false;
   st.integration = null;
+  await sessions.resultsChanged(args.seriesId, 'processing');
   return processingSummary(sessions, args.seriesId, args.objectId)!;
 }
 
@@ -298,5 +323,7 @@ export function editPeak(
   st.table = replaceFrame(st.table, frame, one);
   st.latticeStale = st.lattice !== null;
   st.integration = null;
+  // Kept with the project at its next checkpoint; a project that failed to load was reported when the series opened.
+  void sessions.resultsChanged(args.seriesId, 'processing').catch(() => undefined);
   return { summary: processingSummary(sessions, args.seriesId, args.objectId)!, peaks: framePeaks(sessions, args.seriesId, args.objectId, frame) };
 }

@@ -102,6 +102,7 @@ export async function runIntegration(
   };
   ctx.progress?.(1, 1, 'integration');
   st.integration = { ...integration, report };
+  await sessions.resultsChanged(args.seriesId, 'processing');
   return processingSummary(sessions, args.seriesId, args.objectId)!;
 }
 

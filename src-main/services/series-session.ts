@@ -1,15 +1,20 @@
 // Open tilt series, their sources, project and last results (virtual images, extraction), kept in main (the single
 // truth). The renderer holds ids and fetches typed arrays on demand. Sources are opened lazily, read-only, once per tilt.
-import { basename, dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { SeriesSummary } from '../../src-shared/contract';
-import { ParameterError, TrackedError } from '../../src-shared/errors';
+import { InputError, ParameterError, TrackedError } from '../../src-shared/errors';
+import { assertWritableOutput } from '../io/protected-inputs';
+import { quotedLine } from '../io/util';
+import { RecentProjects, type RecentProjectStatus } from './recent-projects';
 
 import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io/series';
 import type { FourDSource } from '../io/types';
 import { type VirtualResult } from '../stages/virtual/service';
-import { Project, projectDirFor } from './project';
+import { Project, projectDirFor, type ResultsKind } from './project';
 import type { ExtractResult } from '../stages/extraction';
-import type { ObjectProcessing } from './processing-job';
+import { restoredProcessing, storedProcessing, type ObjectProcessing } from './processing-job';
 import { BYTES_PER_PIXEL } from '../../src-shared/pixels';
 
 export interface OpenSeries {
@@ -19,8 +24,12 @@ export interface OpenSeries {
   virtual?: VirtualResult;
   /** The last extraction (frames stay here; the renderer fetches them per tilt). */
   extracted?: ExtractResult;
+  /** Identifies the extraction, so processing results kept with the project are joined to the one they came from. */
+  extractionId?: string;
   /** Processing per extracted object (peaks, lattice, a person's peak edits). */
   processing?: Map<number, ObjectProcessing>;
+  /** What opening found of the project (a damaged project.json), shown with the series' own warnings. */
+  warnings: string[];
   /** Created on first use, so reading a series (e.g. `tracked virtual`) never writes a project. */
   project?: Promise<Project>;
 }
@@ -30,22 +39,120 @@ export interface SessionOptions {
   projectDir?: (origin: string) => string;
   /** Delay before an automatic checkpoint after a change (ms; default 3000; negative = only on close). */
   checkpointDelayMs?: number;
+  /** The recent-projects list (in the user's settings folder); none in the CLI. */
+  recentFile?: string;
+}
+
+/** The project folder `path` names (the folder, or its project.json), or null when it is not a project. */
+function projectFolderOf(path: string): string | null {
+  try {
+    if (statSync(path).isDirectory()) return existsSync(join(path, 'project.json')) ? path : null;
+  } catch {
+    return null;
+  }
+  return basename(path) === 'project.json' ? dirname(path) : null;
 }
 
 
 export class SeriesSessions {
   private readonly open = new Map<string, OpenSeries>();
   private counter = 0;
+  private readonly projectDirOverride = new Map<string, string>();
+  private readonly recent: RecentProjects | null;
 
-  constructor(private readonly options: SessionOptions = {}) {}
+  constructor(private readonly options: SessionOptions = {}) {
+    this.recent = options.recentFile ? new RecentProjects(options.recentFile) : null;
+  }
 
   async openSeries(path: string, opts: SeriesOptions = {}): Promise<SeriesSummary> {
+    const projectDir = projectFolderOf(path);
+    if (projectDir) return this.openProject(projectDir, opts);
     const series = await openSeries(path, opts);
     // One session per series: a second window or a second "Open" shares the same project and results.
     for (const [openId, o] of this.open) if (o.series.origin === series.origin) return this.summary(openId);
     const id = `series-${++this.counter}`;
-    this.open.set(id, { id, series, sources: new Array(series.tilts.length) });
+    this.open.set(id, { id, series, sources: new Array(series.tilts.length), warnings: [] });
+    // An existing project is loaded at once, so its results are there when the series is; a damaged one is named
+    // in the warnings (the series still opens; the project's files are left as they are).
+    if (existsSync(join(this.projectDirOf(series.origin), 'project.json')) || existsSync(join(this.projectDirOf(series.origin), 'journal.jsonl'))) {
+      await this.project(id).catch((e: unknown) => this.get(id).warnings.push(`Project not loaded: ${e instanceof Error ? e.message : String(e)}`));
+    }
     return this.summary(id);
+  }
+
+  /** Opens the series a project folder belongs to, with that project (its masks, history and results). */
+  private async openProject(dir: string, opts: SeriesOptions): Promise<SeriesSummary> {
+    const file = join(dir, 'project.json');
+    let origin: unknown;
+    try {
+      origin = (JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as { series?: unknown }).series;
+    } catch (e) {
+      throw new InputError(file, `unreadable project file (${quotedLine((e as Error).message)})`);
+    }
+    if (typeof origin !== 'string' || !origin) throw new InputError(file, 'names no series');
+    const already = [...this.open.values()].find((o) => o.series.origin === origin);
+    if (already && this.projectDirOf(origin) !== dir) {
+      throw new ParameterError('path', `its series ${origin} is open with the project ${this.projectDirOf(origin)}: close the series first`);
+    }
+    if (!existsSync(origin)) throw new InputError(file, `belongs to the series ${origin}, which is not there (moved, or a share not mounted?)`);
+    this.useProjectDir(origin, dir);
+    return this.openSeries(origin, opts);
+  }
+
+  /** Recently opened projects, newest first (empty where no list is kept). */
+  recentProjects(): RecentProjectStatus[] {
+    return this.recent?.list() ?? [];
+  }
+
+  /**
+   * Save As: the project (saved first) is copied into `dir` — a new or empty folder, filled under a temporary
+   * name and renamed when complete — and the series continues there. The old folder stays as it was at this moment.
+   */
+  async saveProjectAs(id: string, dir: string): Promise<{ dir: string }> {
+    const s = this.get(id);
+    const target = resolve(dir);
+    const p = await this.project(id);
+    if (target === resolve(p.dir)) throw new ParameterError('dir', `${target} is the project's folder already`);
+    if (existsSync(target) && (!statSync(target).isDirectory() || readdirSync(target).length)) {
+      throw new ParameterError('dir', `${target} is not an empty folder: choose a new one`);
+    }
+    await p.checkpoint();
+    const staging = `${target}.tmp-${process.pid}-${Date.now()}`;
+    assertWritableOutput(staging);
+    try {
+      mkdirSync(staging, { recursive: true });
+      for (const f of p.files()) copyFileSync(join(p.dir, f), join(staging, f));
+      if (existsSync(target)) rmdirSync(target);
+      renameSync(staging, target);
+    } catch (e) {
+      rmSync(staging, { recursive: true, force: true });
+      throw e;
+    }
+    await p.close();
+    this.useProjectDir(s.series.origin, target);
+    const next = this.newProject(s, target);
+    await next.load();
+    s.project = Promise.resolve(next);
+    this.recent?.touch({ dir: target, series: s.series.origin, name: this.summary(id).name });
+    return { dir: target };
+  }
+
+  /** After an unclean exit: keep the changes replayed from the journal (saved now), or go back to the last save. */
+  async resolveRecovery(id: string, action: 'keep' | 'discard'): Promise<{ keptAs: string | null }> {
+    const s = this.get(id);
+    const p = await this.project(id);
+    if (action === 'keep') {
+      await p.checkpoint();
+      p.recovery.uncleanExit = false;
+      return { keptAs: null };
+    }
+    const keptAs = await p.discardJournal();
+    p.abandon();
+    await p.close();
+    const fresh = this.newProject(s, p.dir);
+    await fresh.load();
+    s.project = Promise.resolve(fresh);
+    return { keptAs };
   }
 
   list(): SeriesSummary[] {
@@ -57,7 +164,9 @@ export class SeriesSessions {
     if (!s) return false;
     this.open.delete(id);
     for (const src of s.sources) src?.close();
-    if (s.project) await (await s.project).close();
+    // A project that failed to load has nothing to save (its files were left as they were).
+    const project = await s.project?.catch(() => null);
+    await project?.close();
     return true;
   }
 
@@ -65,22 +174,65 @@ export class SeriesSessions {
     for (const id of [...this.open.keys()]) await this.close(id);
   }
 
-  /** The series' project (objects, masks), loaded from disk on first use. */
+  private projectDirOf(origin: string): string {
+    return this.projectDirOverride.get(origin) ?? (this.options.projectDir ?? projectDirFor)(origin);
+  }
+
+  /** Opens `origin`'s project from `dir` instead of its default place (Open Project, Save As). */
+  useProjectDir(origin: string, dir: string): void {
+    this.projectDirOverride.set(origin, dir);
+  }
+
+  /**
+   * Results changed: the project keeps them (written at its next checkpoint). A new extraction gets a new id and
+   * forgets the processing of the old one.
+   */
+  async resultsChanged(id: string, kind: ResultsKind): Promise<void> {
+    const s = this.get(id);
+    const p = await this.project(id);
+    if (kind === 'extraction') {
+      s.extractionId = randomUUID();
+      p.setResults('extraction', s.extractionId, s.extracted ? { ...s.extracted } : null);
+      p.setResults('processing', s.extractionId, null);
+    } else if (s.extractionId) {
+      p.setResults('processing', s.extractionId, storedProcessing(s.processing));
+    }
+  }
+
+  /** Puts back the extraction and processing the project kept (when this session has none of its own). */
+  private restoreResults(s: OpenSeries, p: Project): void {
+    const ex = p.storedResults('extraction');
+    if (!ex || s.extracted) return;
+    const value = ex.value as Partial<ExtractResult> | null;
+    if (!value || !Array.isArray(value.series) || !value.series.every((x) => x && Number.isInteger(x.objectId) && x.frames instanceof Float32Array)) {
+      p.recovery.warnings.push('The kept extraction does not fit this trackED; extract again.');
+      return;
+    }
+    s.extracted = { series: value.series, warnings: value.warnings ?? [], bytesRead: value.bytesRead ?? 0, framesRead: value.framesRead ?? 0, seconds: value.seconds ?? 0 };
+    s.extractionId = ex.id;
+    const pr = p.storedResults('processing');
+    if (pr && pr.id === ex.id) s.processing = restoredProcessing(pr.value, s.extracted, s.series.calibration);
+  }
+
+  /** The series' project (objects, masks, kept results), loaded from disk on first use. */
   project(id: string): Promise<Project> {
     const s = this.get(id);
     s.project ??= (async () => {
-      const p = new Project(
-        (this.options.projectDir ?? projectDirFor)(s.series.origin),
-        s.series.origin,
-        s.series.tilts.length,
-        s.series.scanShape,
-        s.series.tilts.map((t) => t.angleDeg),
-        this.options.checkpointDelayMs,
-      );
+      const p = this.newProject(s, this.projectDirOf(s.series.origin));
       await p.load();
+      this.restoreResults(s, p);
       return p;
     })();
     return s.project;
+  }
+
+  private newProject(s: OpenSeries, dir: string): Project {
+    const p = new Project(dir, s.series.origin, s.series.tilts.length, s.series.scanShape, s.series.tilts.map((t) => t.angleDeg), this.options.checkpointDelayMs);
+    const name = this.summary(s.id).name;
+    const remember = (): void => this.recent?.touch({ dir, series: s.series.origin, name });
+    p.onSaved = remember;
+    if (existsSync(join(dir, 'project.json'))) remember();
+    return p;
   }
 
   /** Sum of the diffraction patterns at the probe positions inside `mask` (ny*nx) on one tilt. */
@@ -142,7 +294,7 @@ export class SeriesSessions {
         rotationAxisDeg: c.rotationAxisDeg ?? null,
       },
       totalBytes: series.tilts.length * ny * nx * nqy * nqx * BYTES_PER_PIXEL[series.dtype],
-      warnings: [...series.warnings],
+      warnings: [...series.warnings, ...this.get(id).warnings],
     };
   }
 

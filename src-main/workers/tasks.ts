@@ -7,6 +7,7 @@ import { processingTasks } from '../processing/tasks';
 import { trackingTasks } from '../stages/tracking/tasks';
 import { virtualTasks } from '../stages/virtual/tasks';
 import { diagnostics } from './diagnostics';
+import { hdf5GuardTasks } from '../stages/hdf5-guard/tasks';
 import type { TaskContext } from './protocol';
 
 export type { TaskContext } from './protocol';
@@ -16,6 +17,7 @@ export const tasks = {
   ...trackingTasks,
   ...extractionTasks,
   ...processingTasks,
+  ...hdf5GuardTasks,
   diagnostics: (a: Parameters<typeof diagnostics>[0], c: TaskContext) => diagnostics(a, c.signal),
 };
 

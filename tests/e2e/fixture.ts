@@ -35,7 +35,8 @@ export function syntheticSeriesFixture(name: string, seed: number, scan = 40, op
       seed,
     });
     manifest = join(dir, s.manifest);
-    h = await startHarness();
+    // The host accepts paths inside the series' folder only (its outputs go there too).
+    h = await startHarness({ grantRoots: [dir] });
   }, 180_000);
   afterAll(async () => {
     await h?.close();

@@ -1,6 +1,7 @@
 // Starts the test host as its own Node process and drives Debian's Chromium with playwright-core.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -16,8 +17,22 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-async function spawnHost(): Promise<{ host: ChildProcess; url: string }> {
-  const host = spawn(process.execPath, ['out/e2e/host.mjs', '--renderer', 'out/renderer', '--bridge', 'out/e2e/bridge.js'], {
+/**
+ * Where the e2e specs keep their data, granted by the host (which refuses every other path, as the app does): the
+ * OS temp folder (specs make theirs with mkdtemp there) and the shared sample files.
+ */
+export function defaultGrantRoots(): string[] {
+  return [tmpdir(), resolve('..', 'shared', 'data')];
+}
+
+export interface HarnessOptions {
+  /** Folders the host grants for reading and writing (default: defaultGrantRoots()). */
+  grantRoots?: string[];
+}
+
+async function spawnHost(grantRoots: string[], settingsDir: string): Promise<{ host: ChildProcess; url: string }> {
+  const grants = grantRoots.flatMap((dir) => ['--grant', dir]);
+  const host = spawn(process.execPath, ['out/e2e/host.mjs', '--renderer', 'out/renderer', '--bridge', 'out/e2e/bridge.js', '--settings', settingsDir, ...grants], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((ok, fail) => {
@@ -40,9 +55,12 @@ export function chromiumPath(): string {
   return process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  let { host, url } = await spawnHost();
+  const grantRoots = options.grantRoots ?? defaultGrantRoots();
+  // The user's settings folder (recent projects): one per harness, kept across host restarts like a real one.
+  const settingsDir = mkdtempSync(join(tmpdir(), 'tracked-e2e-settings-'));
+  let { host, url } = await spawnHost(grantRoots, settingsDir);
   const browser = await chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
@@ -67,7 +85,7 @@ export async function startHarness(): Promise<Harness> {
       const exited = new Promise((ok) => host.once('exit', ok));
       host.kill('SIGKILL');
       await exited;
-      ({ host, url } = await spawnHost());
+      ({ host, url } = await spawnHost(grantRoots, settingsDir));
       h.host = host;
       h.url = url;
     },

@@ -5,10 +5,12 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { EventMap, EventName } from '../../src-shared/contract';
 import { IpcRegistry, type EventSink } from '../../src-main/ipc/registry';
 import { createAppState, createJobHandlers, createRequestHandlers } from '../../src-main/ipc/bindings';
+import { PathGrants } from '../../src-main/ipc/path-grants';
 import { decode, encode } from './wire';
 
 export const WS_PATH = '/__tracked_ws';
@@ -32,6 +34,14 @@ export interface HostOptions {
   /** The bundled bridge script (tests/e2e/bridge.ts built for the browser). */
   bridgeFile: string;
   port?: number;
+  /**
+   * The folders the tests' data and outputs live in. The host enforces the app's path policy (path-grants.ts) and
+   * grants these for reading and writing, as the app grants folders given on its command line; any other path the
+   * page sends is refused.
+   */
+  grantRoots?: string[];
+  /** The user's settings folder (the recent-projects list); none: no list is kept. */
+  settingsDir?: string;
 }
 
 export interface RunningHost {
@@ -50,8 +60,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(frame);
     },
   };
-  const state = createAppState();
-  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }, state), createJobHandlers(state), sink);
+  const state = createAppState(options.settingsDir ? { recentFile: join(options.settingsDir, 'recent-projects.json') } : {});
+  const paths = new PathGrants();
+  for (const root of options.grantRoots ?? []) paths.grant(resolve(root), { mode: 'write', scope: 'tree', origin: 'cli' });
+  const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }, state), createJobHandlers(state), sink, { paths });
   let port = 0;
 
   const server: Server = createServer((req, res) => {
@@ -121,8 +133,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   };
 }
 
-// Run as a process: `node out/e2e/host.mjs --renderer out/renderer --bridge out/e2e/bridge.js [--port N]`
-// prints `TRACKED_HOST <url>` when ready.
+// Run as a process: `node out/e2e/host.mjs --renderer out/renderer --bridge out/e2e/bridge.js [--port N] [--settings DIR] [--grant DIR]…`
+// prints `TRACKED_HOST <url>` when ready. Without --grant, the OS temp folder (where tests make their data) is granted.
 const isMain = typeof process !== 'undefined' && process.argv[1]?.endsWith('host.mjs');
 if (isMain) {
   const arg = (name: string, fallback?: string): string => {
@@ -131,10 +143,13 @@ if (isMain) {
     if (value === undefined) throw new Error(`missing --${name}`);
     return value;
   };
+  const grants = process.argv.flatMap((a, i) => (a === '--grant' && process.argv[i + 1] ? [process.argv[i + 1]!] : []));
   const host = await startHost({
     rendererDir: arg('renderer'),
     bridgeFile: arg('bridge'),
     port: Number(arg('port', '0')),
+    grantRoots: grants.length > 0 ? grants : [tmpdir()],
+    ...(process.argv.includes('--settings') ? { settingsDir: arg('settings') } : {}),
   });
   process.stdout.write(`TRACKED_HOST ${host.url}\n`);
   const stop = (): void => void host.close().then(() => process.exit(0));

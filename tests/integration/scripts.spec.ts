@@ -18,6 +18,7 @@ const DRY_RUNS: Record<string, { cmd: string; args: string[]; expect: RegExp }> 
   demo: { cmd: 'node', args: ['bin/tracked.mjs', 'demo', '--help'], expect: /Usage: tracked demo/ },
   typecheck: { cmd: npx, args: ['tsc', '-p', 'tsconfig.node.json', '--showConfig'], expect: /"strict": true/ },
   lint: { cmd: npx, args: ['eslint', '--print-config', 'src-main/io/util.ts'], expect: /boundaries\/dependencies/ },
+  'lint:electron': { cmd: 'node', args: ['scripts/electronegativity.mjs', '--help'], expect: /electronegativity/ },
   unit: { cmd: npx, args: ['vitest', 'list', 'src-renderer/src/core'], expect: /mask overlay/ },
   start: { cmd: npx, args: ['electron-vite', 'preview', '--help'], expect: /preview/ },
   dev: { cmd: npx, args: ['electron-vite', 'dev', '--help'], expect: /dev/ },

@@ -4,6 +4,6 @@ export * from './types';
 export { trackSeries, sam2WorkerPath, type TrackSeriesOptions } from './service';
 export { DEFAULT_SEGMENTATION, detectCandidates, segmentationOptions, type Candidate, type Detection } from './segment';
 export { DEFAULT_TRACK_OPTIONS, trackObjects, trackOptions } from './tracker';
-export { parseTargetSpec, pickAutoTarget, targetFromProbe, type StackRef, type TargetChoice, type TargetSpec } from './target';
+export { parseTargetSpec, pickAllTargets, pickAutoTarget, targetFromProbe, type StackRef, type TargetChoice, type TargetSpec } from './target';
 export { assignObjects } from './assignment';
 export { estimateDrift, cumulativeDrift, type DriftEstimate } from './drift';

@@ -26,14 +26,15 @@ export interface TargetChoice {
   note: string;
 }
 
-export type TargetSpec = { kind: 'auto' } | { kind: 'probe'; x: number; y: number; tilt: number };
+export type TargetSpec = { kind: 'auto' } | { kind: 'all' } | { kind: 'probe'; x: number; y: number; tilt: number };
 
-/** Parses `auto` or `X,Y@TILT` (column, row, 0-based tilt index). */
+/** Parses `auto`, `all` or `X,Y@TILT` (column, row, 0-based tilt index). */
 export function parseTargetSpec(spec: string): TargetSpec {
   const s = spec.trim();
   if (s === 'auto') return { kind: 'auto' };
+  if (s === 'all') return { kind: 'all' };
   const m = /^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)@(-?\d+)$/.exec(s);
-  if (!m) throw new ParameterError('target', `expected 'auto' or X,Y@TILT (e.g. 31,40@20), got '${spec}'`);
+  if (!m) throw new ParameterError('target', `expected 'auto', 'all' or X,Y@TILT (e.g. 31,40@20), got '${spec}'`);
   return { kind: 'probe', x: Number(m[1]), y: Number(m[2]), tilt: Number(m[3]) };
 }
 
@@ -76,6 +77,24 @@ export function pickAutoTarget(ref: StackRef, options: Partial<SegmentationOptio
     return { tilt, candidate: best, prompt: promptFor(best, tilt), note: `${note} on tilt ${tilt} (area ${best.area} px)` };
   }
   throw new InputError('virtual image', 'no particle found'); // unreachable: the last tier accepts all
+}
+
+/**
+ * Every particle on the middle tilt that lies inside the scan (those cut by its edge only when there is no other),
+ * largest first: the targets of `--target all`.
+ */
+export function pickAllTargets(ref: StackRef, options: Partial<SegmentationOptions> = {}): TargetChoice[] {
+  const tilt = Math.floor(ref.nTilts / 2);
+  const det = detectCandidates(frameOf(ref, tilt), ref.nx, ref.ny, options);
+  const inside = det.candidates.filter((c) => !c.touchesBorder);
+  const pool = (inside.length ? inside : det.candidates).slice().sort((a, b) => b.area - a.area || a.id - b.id);
+  if (!pool.length) throw new InputError('virtual image', `no particle found on the middle tilt (${tilt})`);
+  return pool.map((c, k) => ({
+    tilt,
+    candidate: c,
+    prompt: { ...promptFor(c, tilt), objectId: k + 1 },
+    note: `particle ${k + 1} of ${pool.length} on tilt ${tilt} (area ${c.area} px${c.isolated ? '' : ', touching a neighbour'})`,
+  }));
 }
 
 /** The candidate under probe position (x, y) of tilt `tilt` (or the nearest within a few pixels). */

@@ -12,6 +12,8 @@ export interface Shortcut {
 
 export const SHORTCUTS: readonly Shortcut[] = [
   { command: 'file.open', keys: 'Ctrl+O', label: 'Open a tilt series', group: 'File' },
+  { command: 'file.openProject', keys: 'Ctrl+Shift+O', label: 'Open a project folder (its series, masks and results)', group: 'File' },
+  { command: 'file.saveProjectAs', keys: 'Ctrl+Shift+S', label: 'Save the project as… (a new folder)', group: 'File' },
   { command: 'file.inspect', keys: 'Ctrl+I', label: 'Inspect a file', group: 'File' },
   { command: 'series.prevTilt', keys: 'ArrowLeft', label: 'Previous tilt', group: 'Series' },
   { command: 'series.nextTilt', keys: 'ArrowRight', label: 'Next tilt', group: 'Series' },

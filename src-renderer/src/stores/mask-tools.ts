@@ -5,6 +5,7 @@
 import { defineStore } from 'pinia';
 import { ref, watch, type Ref } from 'vue';
 import type { FrameState, TrackPrompt } from '../../../src-shared/contract';
+import type { HistoryAction, HistoryEntryWire } from '../../../src-shared/project';
 import { diffMask, invertRuns, isEmptyRuns, type MaskRuns } from '../../../src-shared/mask-runs';
 import { api } from '../api';
 import { fillHoles, fillPolygon, floodFill, growOne, shrinkOne, strokeSegmentInPlace } from '../core/mask-edit';
@@ -39,12 +40,36 @@ type Series = ReturnType<typeof useSeriesStore>;
 type Log = ReturnType<typeof useLogStore>;
 type Live = ReturnType<typeof useLivePatternStore>;
 
+/** Main keeps the history with the project (undo across restarts): each step is sent, and a series' stacks are
+ * fetched when it loads. A failed send is logged; the local history stays as it is. */
+function remoteHistory(log: Log) {
+  const send = (seriesId: string, action: HistoryAction, entry?: HistoryEntry): void => {
+    // Plain copies: reactive proxies (prompts come from the objects store) cannot cross the bridge.
+    const wire: HistoryEntryWire | undefined = entry && {
+      objectId: entry.objectId,
+      label: entry.label,
+      changes: entry.changes.map((c) => ({ tilt: c.tilt, runs: { set: c.runs.set.slice(), clear: c.runs.clear.slice() }, stateBefore: c.stateBefore, stateAfter: c.stateAfter })),
+      ...(entry.prompt ? { prompt: JSON.parse(JSON.stringify(entry.prompt)) as NonNullable<HistoryEntry['prompt']> } : {}),
+    };
+    api()
+      .invoke('project.recordHistory', { seriesId, action, ...(wire ? { entry: wire } : {}) })
+      .catch((e: unknown) => log.error(e, 'project'));
+  };
+  const fetch = async (seriesId: string): Promise<{ undo: HistoryEntry[]; redo: HistoryEntry[] }> => {
+    const h = await api().invoke('project.history', { seriesId });
+    const local = (e: HistoryEntryWire): HistoryEntry => ({ ...e, seriesId });
+    return { undo: h.undo.map(local), redo: h.redo.map(local) };
+  };
+  return { send, fetch };
+}
+
 /** The undo and redo stacks and their replay (mask diffs both ways, prompt changes, frame states). */
 function createHistory(masks: Masks, live: Live, log: Log) {
   const undoStack: HistoryEntry[] = [];
   const redoStack: HistoryEntry[] = [];
   const canUndo = ref(false);
   const canRedo = ref(false);
+  const remote = remoteHistory(log);
   const sync = (): void => {
     canUndo.value = undoStack.length > 0;
     canRedo.value = redoStack.length > 0;
@@ -54,16 +79,31 @@ function createHistory(masks: Masks, live: Live, log: Log) {
     redoStack.length = 0;
     sync();
   }
+  /** Starts a series' history from what main kept with its project. */
+  async function seed(seriesId: string | null): Promise<void> {
+    clear();
+    if (!seriesId) return;
+    try {
+      const kept = await remote.fetch(seriesId);
+      undoStack.push(...kept.undo);
+      redoStack.push(...kept.redo);
+      sync();
+    } catch (e) {
+      log.error(e, 'project');
+    }
+  }
   function push(entry: HistoryEntry): void {
     undoStack.push(entry);
     if (undoStack.length > HISTORY_LIMIT) undoStack.shift();
     redoStack.length = 0;
     sync();
+    remote.send(entry.seriesId, 'push', entry);
   }
   /** Drops the newest entry (its change never reached main). */
   function dropLast(): void {
-    undoStack.pop();
+    const e = undoStack.pop();
     sync();
+    if (e) remote.send(e.seriesId, 'drop');
   }
   async function replay(entry: HistoryEntry, direction: 'undo' | 'redo'): Promise<void> {
     if (entry.prompt) {
@@ -86,6 +126,7 @@ function createHistory(masks: Masks, live: Live, log: Log) {
     if (!e) return log.info(direction === 'undo' ? 'Nothing to undo' : 'Nothing to redo', 'edit');
     to.push(e);
     sync();
+    remote.send(e.seriesId, direction);
     try {
       await replay(e, direction);
     } catch (err) {
@@ -94,7 +135,7 @@ function createHistory(masks: Masks, live: Live, log: Log) {
   }
   const undo = (): Promise<void> => step(undoStack, redoStack, 'undo');
   const redo = (): Promise<void> => step(redoStack, undoStack, 'redo');
-  return { canUndo, canRedo, clear, push, dropLast, undo, redo };
+  return { canUndo, canRedo, clear, seed, push, dropLast, undo, redo };
 }
 
 /** The drawing tools: brush and eraser strokes, polygon, flood fill, whole-frame operations. */
@@ -186,8 +227,8 @@ export const useMaskToolsStore = defineStore('maskTools', () => {
   const brushSize = ref(3);
   const overlayOpacity = ref(0.45);
   const history = createHistory(masks, live, log);
-  // History is per series: opening another one starts afresh.
-  watch(() => masks.loadedSeriesId, history.clear);
+  // History is per series, kept with its project: opening one starts from what was kept.
+  watch(() => masks.loadedSeriesId, (id) => void history.seed(id));
 
   /** Commits a change of the active object's mask on a tilt (default the current one): `next` replaces it. */
   async function commitFrame(next: Uint8Array, label: string, tiltArg?: number): Promise<void> {

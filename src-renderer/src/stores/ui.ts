@@ -5,6 +5,7 @@ import type { AppCommand, AppInfo } from '../../../src-shared/contract';
 import { api } from '../api';
 import { useLogStore } from './log';
 import { useFilesStore } from './files';
+import { useProjectStore } from './project';
 import { useSeriesStore } from './series';
 import { useMaskToolsStore, type MaskTool } from './mask-tools';
 import { useTrackingStore } from './tracking';
@@ -61,6 +62,19 @@ export const useUiStore = defineStore('ui', () => {
         }
         return;
       }
+      case 'file.openProject':
+        activeTab.value = 'series';
+        try {
+          const picked = await api().invoke('dialog.open', { title: 'Open a trackED project folder (NAME.tracked)', directory: true });
+          if (!picked.canceled && picked.paths[0]) await useSeriesStore().open(picked.paths[0]);
+        } catch (e) {
+          log.error(e, 'file');
+        }
+        return;
+      case 'file.saveProjectAs':
+        activeTab.value = 'series';
+        await useProjectStore().saveAs();
+        return;
       case 'series.prevTilt':
         return useSeriesStore().step(-1);
       case 'series.nextTilt':
