@@ -22,6 +22,11 @@ export const REQUIREMENTS = {
     present: () => existsSync('/usr/bin/dials.import') && spawnSync('/usr/bin/python3', ['-c', 'import dxtbx, cctbx'], { stdio: 'ignore' }).status === 0,
     apt: ['dials', 'python3-cctbx'],
   },
+  slurm: {
+    what: "SLURM and munge (the batch tests start a single-node cluster from Debian's slurm-wlm in a temp folder and submit to it)",
+    present: () => ['munged', 'slurmctld', 'slurmd', 'sbatch', 'squeue'].every((b) => spawnSync('sh', ['-c', `command -v ${b}`], { stdio: 'ignore' }).status === 0),
+    apt: ['slurm-wlm', 'munge'],
+  },
 };
 
 function canInstall() {

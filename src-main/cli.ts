@@ -1,5 +1,6 @@
 // The `tracked` command: the same services as the app, headless (ARCHITECTURE §6). Every command prints
 // progress on a TTY, exits non-zero with one line on bad input, and writes nothing partial.
+import { batchMerge, batchTask, runBatch } from './cli/batch';
 import { installHdf5Guard } from './stages/hdf5-guard';
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json';
@@ -8,7 +9,9 @@ import { runVirtualCommand } from './cli/virtual';
 import { runDemo, runSynthCommand } from './cli/synth';
 import { runPipeline, type RunOptions } from './cli/run';
 import { PRESET_NAMES } from './synth/presets';
-import { InputError, ParameterError } from '../src-shared/errors';
+import { InputError, ParameterError, TrackedError } from '../src-shared/errors';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cliErrorMessage } from './cli/error-message';
 import { validateCell, type Cell } from './crystallography/lattice';
 
@@ -116,7 +119,7 @@ export function buildProgram(): Command {
     .description('the whole pipeline, headless: virtual images, target, tracking, masks, extraction, exports, report.json')
     .argument('<series>', 'series.json, tilts.csv, a folder of tilts or one 4D/5D file')
     .requiredOption('-o, --out <dir>', 'output folder')
-    .option('-t, --target <spec>', "'auto' (largest isolated crystal on the middle tilt) or X,Y@TILT (probe column, row, 0-based tilt)", 'auto')
+    .option('-t, --target <spec>', "'auto' (largest isolated crystal on the middle tilt), 'all' (every particle on the middle tilt, tracked together) or X,Y@TILT (probe column, row, 0-based tilt)", 'auto')
     .option('--tracker <name>', 'classical | sam2', 'classical')
     .option('--model <dir>', 'SAM2: folder with the encoder and decoder ONNX exports')
     .option('--project <dir>', "a project folder (NAME.tracked) the app saved: its enabled objects' curated masks are extracted instead of finding and tracking a target (the folder is only read)")
@@ -185,6 +188,14 @@ export function buildProgram(): Command {
       },
     );
 
+  addSynthCommands(program);
+  addBatchCommands(program);
+
+  return program;
+}
+
+/** `tracked synth` and `tracked demo`. */
+function addSynthCommands(program: Command): void {
   program
     .command('synth')
     .description('synthetic 4D-STEM tilt series with ground truth (kinematic diffraction from a real structure)')
@@ -205,8 +216,55 @@ export function buildProgram(): Command {
     .action(async (o: { out?: string; seed?: number }) => {
       process.stdout.write(`${await runDemo(o)}\n`);
     });
+}
 
-  return program;
+/** `tracked batch` and the two commands its tasks and merge jobs run. */
+function addBatchCommands(program: Command): void {
+  program
+    .command('batch')
+    .description('many series and particles from a plan (JSON or CSV): on this machine, or as a SLURM array job with dependent merge jobs; writes batch.json and report.html')
+    .argument('<plan>', 'plan.json or plan.csv (README "Running on a cluster")')
+    .requiredOption('-o, --out <dir>', 'output folder: tasks/<id>/, merge/<group>/, batch.json, report.html')
+    .option('-j, --jobs <n>', 'tasks at a time on this machine (default: from the cores and free memory)', parseNumber('--jobs'))
+    .option('--per-disk <n>', 'tasks at a time reading series from one disk (default 1)', parseNumber('--per-disk'))
+    .option('--no-merge', 'do not run the merge groups')
+    .option('--slurm', 'submit an array job (one task per series and target) and a merge job per group to SLURM, then follow them')
+    .option('--partition <p>', 'SLURM partition')
+    .option('--time <t>', 'SLURM time limit per task (e.g. 2:00:00)')
+    .option('--mem <m>', 'SLURM memory per task (e.g. 8G)')
+    .option('--cpus <n>', 'SLURM CPUs per task', parseNumber('--cpus'))
+    .option('--dry-run', 'with --slurm: print the sbatch scripts and commands; submit and write nothing')
+    .action(async (plan: string, o: { out: string; jobs?: number; perDisk?: number; merge: boolean; slurm?: boolean; partition?: string; time?: string; mem?: string; cpus?: number; dryRun?: boolean }) => {
+      if (o.dryRun && !o.slurm) throw new ParameterError('--dry-run', 'only with --slurm (it prints the sbatch scripts)');
+      const entry = process.argv[1] ? resolve(process.argv[1]) : fileURLToPath(import.meta.url);
+      const r = await runBatch(plan, { ...o, entry });
+      if ('dryRun' in r) {
+        for (const s of r.scripts) process.stdout.write(`# ${s.file}\n${s.text}\n`);
+        process.stdout.write(`# then:\n${r.commands.join('\n')}\n`);
+        return;
+      }
+      printJson({ out: r.out, mode: r.mode, counts: r.counts, seconds: r.seconds, tasks: r.tasks.map((t) => ({ id: t.id, state: t.state, ...(t.error ? { error: t.error } : {}) })), merges: r.merges.map((m) => ({ group: m.group, state: m.state, ...(m.reason ? { reason: m.reason } : {}) })), report: join(r.out, 'report.html') });
+      if (r.counts.failed || r.merges.some((m) => m.state !== 'ok')) throw new TrackedError(`${r.counts.failed} of ${r.tasks.length} tasks failed${r.merges.some((m) => m.state !== 'ok') ? ', not every merge group was merged' : ''}: see ${join(r.out, 'report.html')}`);
+    });
+  program
+    .command('batch-task')
+    .description("one task of a batch (what a SLURM array element and the local runner run): writes tasks/<id>/ and its status.json")
+    .argument('<resolved-plan>', 'OUT/batch-plan.json, written by tracked batch')
+    .requiredOption('--index <i>', 'the task (0-based; $SLURM_ARRAY_TASK_ID)', parseNumber('--index'))
+    .option('--attempt <n>', 'which try this is (status.json records it)', parseNumber('--attempt'), 1)
+    .action(async (plan: string, o: { index: number; attempt: number }) => {
+      const code = await batchTask(plan, o.index, o.attempt);
+      if (code) throw new TrackedError(`task ${o.index} failed: see its status.json`);
+    });
+  program
+    .command('batch-merge')
+    .description("a batch's merge group: the particles' reflections scaled together into merge/<group>/ (what the SLURM merge job runs)")
+    .argument('<resolved-plan>', 'OUT/batch-plan.json, written by tracked batch')
+    .requiredOption('--group <name>', 'the merge group')
+    .action((plan: string, o: { group: string }) => {
+      const r = batchMerge(plan, o.group);
+      printJson({ group: r.group, spaceGroup: r.spaceGroup, cell: r.cell, particles: r.particles.map((p) => ({ name: p.name, accepted: p.accepted, scale: p.scale, cc: p.cc, r: p.r })), files: r.files });
+    });
 }
 
 function collect(value: string, previous: string[]): string[] {

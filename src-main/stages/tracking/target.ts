@@ -87,7 +87,11 @@ export function pickAllTargets(ref: StackRef, options: Partial<SegmentationOptio
   const tilt = Math.floor(ref.nTilts / 2);
   const det = detectCandidates(frameOf(ref, tilt), ref.nx, ref.ny, options);
   const inside = det.candidates.filter((c) => !c.touchesBorder);
-  const pool = (inside.length ? inside : det.candidates).slice().sort((a, b) => b.area - a.area || a.id - b.id);
+  const all = inside.length ? inside : det.candidates;
+  // Specks (a few probe positions of noise or a particle's thin end cut off) are no particle to follow.
+  const areas = all.map((c) => c.area).sort((a, b) => a - b);
+  const floor = Math.max(6, 0.2 * (areas[areas.length >> 1] ?? 0));
+  const pool = all.filter((c) => c.area >= floor).sort((a, b) => b.area - a.area || a.id - b.id);
   if (!pool.length) throw new InputError('virtual image', `no particle found on the middle tilt (${tilt})`);
   return pool.map((c, k) => ({
     tilt,
