@@ -19,6 +19,9 @@ export async function buildCli({ quiet = false } = {}) {
     },
     outdir: 'out/cli',
     outExtension: { '.js': '.mjs' },
+    // One chunk per command's code (cli.ts imports each when it runs): start-up loads only what the command needs.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     ...NODE_ESM_BUNDLE,
     sourcemap: 'linked',
     logLevel: quiet ? 'error' : 'info',

@@ -1,13 +1,11 @@
 // The `tracked` command: the same services as the app, headless (ARCHITECTURE §6). Every command prints
 // progress on a TTY, exits non-zero with one line on bad input, and writes nothing partial.
-import { batchMerge, batchTask, runBatch } from './cli/batch';
-import { installHdf5Guard } from './stages/hdf5-guard';
+// Each command loads its implementation when it runs (import() below; the bundle is split per command), so
+// `tracked --version`, `--help` and a small `info` pay only for what they use: no HDF5 library, ONNX runtime or
+// worker pool at start-up.
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json';
-import { inspect } from './io/inspect';
-import { runVirtualCommand } from './cli/virtual';
-import { runDemo, runSynthCommand } from './cli/synth';
-import { runPipeline, type RunOptions } from './cli/run';
+import type { RunOptions } from './cli/run';
 import { PRESET_NAMES } from './synth/presets';
 import { InputError, ParameterError, TrackedError } from '../src-shared/errors';
 import { join, resolve } from 'node:path';
@@ -104,7 +102,7 @@ export function buildProgram(): Command {
     .option('--angle <deg>', 'a single 4D file (a series of one tilt): its tilt angle (default 0)', parseNumber('--angle'))
     .action(async (series: string, o: { detector: string[]; out: string; dataset?: string; scan?: [number, number] } & AngleFlags) => {
       printJson(
-        await runVirtualCommand(series, {
+        await (await guarded(() => import('./cli/virtual'))).runVirtualCommand(series, {
           detector: o.detector,
           out: o.out,
           ...(o.dataset ? { dataset: o.dataset } : {}),
@@ -184,7 +182,7 @@ export function buildProgram(): Command {
         const processing = { ...(cell ? { cell } : {}), ...(axis !== undefined ? { axisDeg: axis } : {}), peaks, lattice, reflections: reflectionOptions(o) };
         const calibration = { ...(voltage !== undefined ? { voltageKV: voltage } : {}), ...(qPixel !== undefined ? { reciprocalPixelInvA: qPixel } : {}) };
         const seriesOptions = { ...seriesAngles(o), ...(scan ? { scanShape: scan } : {}), ...(Object.keys(calibration).length ? { calibration } : {}) };
-        printJson(await runPipeline(series, { ...rest, ...processing, tracker: o.tracker, series: seriesOptions }));
+        printJson(await (await guarded(() => import('./cli/run'))).runPipeline(series, { ...rest, ...processing, tracker: o.tracker, series: seriesOptions }));
       },
     );
 
@@ -205,7 +203,7 @@ function addSynthCommands(program: Command): void {
     .option('--seed <n>', 'random seed (same seed → identical files)', parseNumber('--seed'))
     .option('--mib', 'also write Quantum Detectors .mib files')
     .action(async (o: { preset: string; out: string; size: string; seed?: number; mib?: boolean }) => {
-      printJson(await runSynthCommand(o));
+      printJson(await (await import('./cli/synth')).runSynthCommand(o));
     });
 
   program
@@ -214,7 +212,7 @@ function addSynthCommands(program: Command): void {
     .option('-o, --out <dir>', 'output folder (default: a folder in the system temp directory)')
     .option('--seed <n>', 'random seed', parseNumber('--seed'))
     .action(async (o: { out?: string; seed?: number }) => {
-      process.stdout.write(`${await runDemo(o)}\n`);
+      process.stdout.write(`${await (await guarded(() => import('./cli/synth'))).runDemo(o)}\n`);
     });
 }
 
@@ -237,7 +235,7 @@ function addBatchCommands(program: Command): void {
     .action(async (plan: string, o: { out: string; jobs?: number; perDisk?: number; merge: boolean; slurm?: boolean; partition?: string; time?: string; mem?: string; cpus?: number; dryRun?: boolean }) => {
       if (o.dryRun && !o.slurm) throw new ParameterError('--dry-run', 'only with --slurm (it prints the sbatch scripts)');
       const entry = process.argv[1] ? resolve(process.argv[1]) : fileURLToPath(import.meta.url);
-      const r = await runBatch(plan, { ...o, entry });
+      const r = await (await guarded(() => import('./cli/batch'))).runBatch(plan, { ...o, entry });
       if ('dryRun' in r) {
         for (const s of r.scripts) process.stdout.write(`# ${s.file}\n${s.text}\n`);
         process.stdout.write(`# then:\n${r.commands.join('\n')}\n`);
@@ -253,7 +251,7 @@ function addBatchCommands(program: Command): void {
     .requiredOption('--index <i>', 'the task (0-based; $SLURM_ARRAY_TASK_ID)', parseNumber('--index'))
     .option('--attempt <n>', 'which try this is (status.json records it)', parseNumber('--attempt'), 1)
     .action(async (plan: string, o: { index: number; attempt: number }) => {
-      const code = await batchTask(plan, o.index, o.attempt);
+      const code = await (await guarded(() => import('./cli/batch'))).batchTask(plan, o.index, o.attempt);
       if (code) throw new TrackedError(`task ${o.index} failed: see its status.json`);
     });
   program
@@ -261,8 +259,8 @@ function addBatchCommands(program: Command): void {
     .description("a batch's merge group: the particles' reflections scaled together into merge/<group>/ (what the SLURM merge job runs)")
     .argument('<resolved-plan>', 'OUT/batch-plan.json, written by tracked batch')
     .requiredOption('--group <name>', 'the merge group')
-    .action((plan: string, o: { group: string }) => {
-      const r = batchMerge(plan, o.group);
+    .action(async (plan: string, o: { group: string }) => {
+      const r = (await guarded(() => import('./cli/batch'))).batchMerge(plan, o.group);
       printJson({ group: r.group, spaceGroup: r.spaceGroup, cell: r.cell, particles: r.particles.map((p) => ({ name: p.name, accepted: p.accepted, scale: p.scale, cc: p.cc, r: p.r })), files: r.files });
     });
 }
@@ -285,14 +283,23 @@ function parseShape(v: string): [number, number] {
 
 /** `tracked info`: the JSON description; a file with no readable 4D-STEM data is still listed, then fails. */
 async function infoCommand(path: string, o: { angle?: number }): Promise<void> {
-  const info = await inspect(path, o.angle !== undefined ? { startDeg: o.angle } : {});
+  const info = await (await guarded(() => import('./io/inspect'))).inspect(path, o.angle !== undefined ? { startDeg: o.angle } : {});
   printJson(info);
   if (info.problem) throw new InputError(info.path, `holds no 4D-STEM data trackED can read: ${info.problem.replace(`${info.path}: `, '')}`);
 }
 
+/**
+ * A command's module, loaded together with the HDF5 guard it needs (stages/hdf5-guard: every HDF5 open waits for
+ * the file's structure to be walked in a worker under a deadline), which is then installed.
+ */
+async function guarded<T>(load: () => Promise<T>): Promise<T> {
+  const [{ installHdf5Guard }, mod] = await Promise.all([import('./stages/hdf5-guard'), load()]);
+  installHdf5Guard();
+  return mod;
+}
+
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage). Never throws. */
 export async function main(argv: string[]): Promise<number> {
-  installHdf5Guard();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

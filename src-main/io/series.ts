@@ -8,6 +8,7 @@
 // (dose-symmetric schemes acquire 0, +2, −2, +4, … on purpose) and the listed order is kept, since
 // `--target X,Y@TILT` refers to it.
 
+import { guardHdf5Open } from './h5';
 import { protectInputs } from './protected-inputs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
@@ -86,6 +87,8 @@ async function assemble(origin: string, raw: RawTilt[], calibration: Calibration
   if (raw.length === 0) throw new InputError(origin, 'lists no tilts');
   checkAngles(origin, raw, warnings);
   let ref: { scan: [number, number]; det: [number, number]; dtype: PixelDType; file: string; cal: Calibration } | null = null;
+  // Every HDF5 tilt's structure check starts now, side by side on the workers; each open below waits for its own.
+  for (const t of raw) if (/\.(h5|hdf5|emd|hspy|nxs)$/i.test(t.file)) void guardHdf5Open(t.file).catch(() => undefined);
   for (const [i, t] of raw.entries()) {
     let st;
     try {

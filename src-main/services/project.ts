@@ -15,10 +15,9 @@
 //   particles.h5     the auto-detected neighbours of the last tracking run (./neighbours.ts), written atomically
 //                    whenever they change
 //   session.lock     present while a session has unsaved changes: left behind, it marks an unclean exit
-import { createHash } from 'node:crypto';
-import { accessSync, appendFileSync, constants, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { FrameQuality, FrameState, ObjectSummary, TrackPrompt } from '../../src-shared/contract';
 import type { HistoryAction, HistoryEntryWire, ProjectRecovery } from '../../src-shared/project';
 import { applyMaskRunsInPlace, diffMask, type MaskRuns } from '../../src-shared/mask-runs';
@@ -71,18 +70,7 @@ function processAlive(pid: number): boolean {
 
 const PALETTE = ['#ff6b4a', '#4fc3f7', '#9ccc65', '#ffca28', '#ba68c8', '#4db6ac', '#f06292', '#a1887f'];
 
-/** The project folder: beside the series when that folder is writable, else in the user's home. */
-export function projectDirFor(origin: string): string {
-  const parent = dirname(origin);
-  const name = basename(origin, extname(origin)) || 'series';
-  try {
-    accessSync(parent, constants.W_OK);
-    return join(parent, `${name}.tracked`);
-  } catch {
-    const hash = createHash('sha1').update(origin).digest('hex').slice(0, 16);
-    return join(homedir(), '.tracked', 'projects', `${name}-${hash}`);
-  }
-}
+export { projectDirFor } from './project-dir';
 
 export class Project {
   readonly objects = new Map<number, TrackedObject>();

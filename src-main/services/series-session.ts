@@ -12,9 +12,10 @@ import { RecentProjects, type RecentProjectStatus } from './recent-projects';
 import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io/series';
 import type { FourDSource } from '../io/types';
 import { type VirtualResult } from '../stages/virtual/service';
-import { Project, projectDirFor, type ResultsKind } from './project';
+import type { Project, ResultsKind } from './project';
+import { projectDirFor } from './project-dir';
 import type { ExtractResult } from '../stages/extraction';
-import { restoredProcessing, storedProcessing, type ObjectProcessing } from './processing-job';
+import type { ObjectProcessing } from './processing-job';
 import { BYTES_PER_PIXEL } from '../../src-shared/pixels';
 
 export interface OpenSeries {
@@ -130,7 +131,7 @@ export class SeriesSessions {
     }
     await p.close();
     this.useProjectDir(s.series.origin, target);
-    const next = this.newProject(s, target);
+    const next = await this.newProject(s, target);
     await next.load();
     s.project = Promise.resolve(next);
     this.recent?.touch({ dir: target, series: s.series.origin, name: this.summary(id).name });
@@ -149,7 +150,7 @@ export class SeriesSessions {
     const keptAs = await p.discardJournal();
     p.abandon();
     await p.close();
-    const fresh = this.newProject(s, p.dir);
+    const fresh = await this.newProject(s, p.dir);
     await fresh.load();
     s.project = Promise.resolve(fresh);
     return { keptAs };
@@ -195,12 +196,13 @@ export class SeriesSessions {
       p.setResults('extraction', s.extractionId, s.extracted ? { ...s.extracted } : null);
       p.setResults('processing', s.extractionId, null);
     } else if (s.extractionId) {
+      const { storedProcessing } = await import('./processing-job');
       p.setResults('processing', s.extractionId, storedProcessing(s.processing));
     }
   }
 
   /** Puts back the extraction and processing the project kept (when this session has none of its own). */
-  private restoreResults(s: OpenSeries, p: Project): void {
+  private async restoreResults(s: OpenSeries, p: Project): Promise<void> {
     const ex = p.storedResults('extraction');
     if (!ex || s.extracted) return;
     const value = ex.value as Partial<ExtractResult> | null;
@@ -211,22 +213,24 @@ export class SeriesSessions {
     s.extracted = { series: value.series, warnings: value.warnings ?? [], bytesRead: value.bytesRead ?? 0, framesRead: value.framesRead ?? 0, seconds: value.seconds ?? 0 };
     s.extractionId = ex.id;
     const pr = p.storedResults('processing');
-    if (pr && pr.id === ex.id) s.processing = restoredProcessing(pr.value, s.extracted, s.series.calibration);
+    if (pr && pr.id === ex.id) s.processing = (await import('./processing-job')).restoredProcessing(pr.value, s.extracted, s.series.calibration);
   }
 
   /** The series' project (objects, masks, kept results), loaded from disk on first use. */
   project(id: string): Promise<Project> {
     const s = this.get(id);
     s.project ??= (async () => {
-      const p = this.newProject(s, this.projectDirOf(s.series.origin));
+      const p = await this.newProject(s, this.projectDirOf(s.series.origin));
       await p.load();
-      this.restoreResults(s, p);
+      await this.restoreResults(s, p);
       return p;
     })();
     return s.project;
   }
 
-  private newProject(s: OpenSeries, dir: string): Project {
+  /** The project code loads on first use: reading a series needs none of it. */
+  private async newProject(s: OpenSeries, dir: string): Promise<Project> {
+    const { Project } = await import('./project');
     const p = new Project(dir, s.series.origin, s.series.tilts.length, s.series.scanShape, s.series.tilts.map((t) => t.angleDeg), this.options.checkpointDelayMs);
     const name = this.summary(s.id).name;
     const remember = (): void => this.recent?.touch({ dir, series: s.series.origin, name });

@@ -134,6 +134,14 @@ export class WorkerPool {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
+  /**
+   * Starts every worker now (they load their bundle and kernels while this thread opens the input), for a command
+   * that will use them; idle workers still never keep the process alive.
+   */
+  prestart(): void {
+    while (!this.closed && this.slots.length < this.size) this.spawn();
+  }
+
   private dispatch(): void {
     while (this.queue.length > 0) {
       const job = this.queue[0];

@@ -36,7 +36,9 @@ import {
 } from '../../kernels/virtual-accumulate';
 import { compileDetectors, needsBeamCentre, type CompiledDetectors, type DetectorSpec, type EdgeMode, type OutputInfo } from '../../kernels/virtual-detectors';
 import { PassScheduler } from '../../workers/pass';
+import { inlineRunner, type TaskRunner } from '../../workers/inline';
 import { sharedPool, type WorkerPool } from '../../workers/pool';
+import { virtualTasks } from './tasks';
 import type { VirtualPartial, VirtualTaskTrace } from './unit';
 
 export type { DetectorSpec, OutputInfo } from '../../kernels/virtual-detectors';
@@ -48,7 +50,7 @@ export interface VirtualContext {
   /** Called at most every `progressIntervalMs` (and once at the end of each stage). Bytes are pixel bytes. */
   onProgress?(doneBytes: number, totalBytes: number, stage: VirtualStage): void;
   /** Default: the process-wide shared pool. */
-  pool?: WorkerPool;
+  pool?: WorkerPool | TaskRunner;
   /** Beam centre [cx, cy] for all tilts, or one per tilt; skips the sampling pre-pass. */
   beamCentre?: readonly [number, number] | ReadonlyArray<readonly [number, number]>;
   /** Disk/annulus edges (default 'fractional'). */
@@ -194,11 +196,14 @@ interface TiltPlan {
   units: Array<{ start: number; count: number; slot: number }>;
 }
 
+/** Up to this many bytes a pass runs on this thread (workers/inline.ts); above, on the shared pool. */
+export const INLINE_MAX_BYTES = 32 << 20;
+
 /** The state of one computeVirtualImages call. */
 class VirtualPass {
   private readonly t0 = performance.now();
   private readonly tStart: number;
-  private readonly pool: WorkerPool;
+  private readonly pool: TaskRunner;
   private readonly patterns: PatternOptions;
   private readonly kernel: KernelChoice | undefined;
   private readonly reads: ReadMode;
@@ -227,7 +232,9 @@ class VirtualPass {
     private readonly ctx: VirtualContext,
   ) {
     this.tStart = ctx.onTrace ? clock() : 0;
-    this.pool = ctx.pool ?? sharedPool();
+    // A small pass runs on this thread: starting the workers would cost more than the work.
+    const bytes = list.reduce((a, s) => a + s.scanShape[0] * s.scanShape[1] * s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_PIXEL[s.dtype], 0);
+    this.pool = ctx.pool ?? (bytes <= INLINE_MAX_BYTES ? inlineRunner(virtualTasks) : sharedPool());
     this.patterns = { mean: true, max: ctx.maxPattern !== false };
     this.kernel = ctx.kernel ?? kernelFromEnv();
     this.reads = ctx.reads ?? readModeFromEnv() ?? 'auto';
