@@ -123,6 +123,7 @@ export const APP_COMMANDS = [
   'masks.copyPrevious',
   'masks.copyNext',
   'masks.toggleLock',
+  'masks.nextToCheck',
   'masks.toggleExclude',
   'masks.retrackForward',
   'masks.retrackBackward',

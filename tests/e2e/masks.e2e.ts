@@ -70,7 +70,7 @@ describe('mask curation', () => {
     let f = await mainFrame(page, 1, tilt);
     for (let x = 5; x <= 15; x++) expect(at(f, x, 10)).toBe(1);
     expect(at(f, 10, 11)).toBe(0);
-    await expect.poll(() => page.getByTestId('timeline-1').locator('.state').nth(tilt).getAttribute('class')).toMatch(/edited/);
+    await expect.poll(async () => (await page.getByTestId('timeline-1').getAttribute('data-statuses'))?.split(',')[tilt]).toBe('edited');
 
     await page.keyboard.press('Control+z');
     await expect.poll(async () => area(await mainFrame(page, 1, tilt))).toBe(0);

@@ -36,6 +36,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { command: 'masks.copyPrevious', keys: 'Ctrl+ArrowLeft', label: 'Copy the mask of the previous tilt', group: 'Masks' },
   { command: 'masks.copyNext', keys: 'Ctrl+ArrowRight', label: 'Copy the mask of the next tilt', group: 'Masks' },
   { command: 'masks.toggleLock', keys: 'L', label: 'Lock / unlock this frame', group: 'Masks' },
+  { command: 'masks.nextToCheck', keys: 'C', label: 'Next frame to check (lost or flagged) of the active object', group: 'Masks' },
   { command: 'masks.toggleExclude', keys: 'X', label: 'Exclude / include this frame in extraction', group: 'Masks' },
   { command: 'masks.retrackForward', keys: 'T', label: 'Re-track forward from this frame', group: 'Masks' },
   { command: 'masks.retrackBackward', keys: 'Shift+T', label: 'Re-track backward from this frame', group: 'Masks' },

@@ -6,6 +6,9 @@ import { api } from '../api';
 import { useLogStore } from './log';
 import { useFilesStore } from './files';
 import { useProjectStore } from './project';
+import { useMasksStore } from './masks';
+import { objectTimeline } from './timeline';
+import { nextToCheck } from '../core/timeline';
 import { useSeriesStore } from './series';
 import { useMaskToolsStore, type MaskTool } from './mask-tools';
 import { useTrackingStore } from './tracking';
@@ -128,6 +131,15 @@ export const useUiStore = defineStore('ui', () => {
         return useMaskToolsStore().wholeFrame('copyNext');
       case 'masks.toggleLock':
         return useMaskToolsStore().toggleLock();
+      case 'masks.nextToCheck': {
+        const s = useSeriesStore().active;
+        const o = useMasksStore().active;
+        if (!s || !o) return;
+        const next = nextToCheck(objectTimeline(o, s.virtual?.beamCentre ?? []), s.tilt);
+        if (next === null) return log.info(`${o.name}: no lost or flagged frame to check`, 'masks');
+        useSeriesStore().setTilt(s.summary.seriesId, next);
+        return;
+      }
       case 'masks.toggleExclude':
         return useMaskToolsStore().toggleExclude();
       case 'masks.retrackForward':
