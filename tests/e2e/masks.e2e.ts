@@ -292,3 +292,28 @@ describe('mask curation: persistence, export, auto-detect', () => {
     await page.close();
   });
 });
+
+describe('mask curation: candidates on the image', () => {
+  it('draws the auto-detected candidates as outlines on the image; clicking one tracks it', async () => {
+    const page = await fx.harness().newPage();
+    await openSeriesInMasksTab(page);
+    const before = (await mainObjects(page)).length;
+    await page.getByTestId('auto-detect').click();
+    await page.getByTestId('candidates').waitFor();
+    const listed = await page.getByTestId('candidates').locator('li').count();
+    const outlines = page.getByTestId('candidate-outline');
+    await expect.poll(() => outlines.count()).toBe(listed);
+    await screenshot(page, '22b-candidate-outlines');
+    // Another tilt: the outlines belong to the tilt they were found on.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => outlines.count()).toBe(0);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => outlines.count()).toBe(listed);
+    await outlines.first().click();
+    await expect.poll(async () => (await mainObjects(page)).length).toBe(before + 1);
+    await expect.poll(() => outlines.count()).toBe(0);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+});

@@ -17,6 +17,8 @@ export const useTrackingStore = defineStore('tracking', () => {
   const tracker = ref<'classical' | 'sam2'>('classical');
   const modelDir = ref('');
   const candidates = ref<CandidateSummary[]>([]);
+  /** The tilt the candidates were found on (they are drawn on that tilt only). */
+  const candidatesTilt = ref<number | null>(null);
   /** The virtual image to track in; '' = bright field and dark field together (the default). */
   const image = ref('');
   const log = useLogStore();
@@ -61,6 +63,7 @@ export const useTrackingStore = defineStore('tracking', () => {
     if (!s) return;
     try {
       candidates.value = await api().invoke('track.candidates', { seriesId: s.summary.seriesId, tilt: s.tilt, ...(image.value ? { image: image.value } : {}) });
+      candidatesTilt.value = s.tilt;
       log.info(`${candidates.value.length} particle candidates on tilt ${s.tilt + 1}`, 'tracking');
     } catch (e) {
       log.error(e, 'tracking');
@@ -79,5 +82,5 @@ export const useTrackingStore = defineStore('tracking', () => {
     await retrack('both', [o.id]);
   }
 
-  return { maxFrames, tracker, modelDir, image, candidates, retrack, detect, objectFromPoint };
+  return { maxFrames, tracker, modelDir, image, candidates, candidatesTilt, retrack, detect, objectFromPoint };
 });
