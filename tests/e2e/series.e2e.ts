@@ -80,4 +80,15 @@ describe('series view', () => {
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
+
+  it('keeps the typed path when switching tabs (Inspect stays usable)', async () => {
+    const page = await fx.harness().newPage();
+    await page.getByTestId('inspect-path').fill(fx.manifest());
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('2');
+    await page.keyboard.press('1');
+    await expect(page.getByTestId('inspect-path').inputValue()).resolves.toBe(fx.manifest());
+    await expect(page.getByTestId('inspect-button').isEnabled()).resolves.toBe(true);
+    await page.close();
+  });
 });

@@ -10,6 +10,8 @@ import { useSelectionStore } from './selection';
 export const useFilesStore = defineStore('files', () => {
   const infoByPath = ref<Record<string, FileInfo>>({});
   const hashByPath = ref<Record<string, FileHashResult>>({});
+  /** The Series tab's "File or series" field: kept here so that switching tabs does not empty it. */
+  const typedPath = ref('');
   const log = useLogStore();
 
   async function inspect(path: string): Promise<FileInfo | undefined> {
@@ -35,5 +37,5 @@ export const useFilesStore = defineStore('files', () => {
     }
   }
 
-  return { infoByPath, hashByPath, inspect, checksum };
+  return { infoByPath, hashByPath, typedPath, inspect, checksum };
 });
