@@ -85,9 +85,18 @@ export function matchShortcut(event: KeyLike, shortcuts: readonly Shortcut[] = S
   });
 }
 
-/** True when typing in a field: plain-key shortcuts must not fire there. */
-export function isEditableTarget(target: EventTarget | null): boolean {
+/** Inputs that take no typing: shortcuts work while one has focus (a slider keeps its own arrow keys). */
+const NON_TEXT_INPUTS = new Set(['range', 'checkbox', 'radio', 'button', 'submit', 'reset', 'color', 'file', 'image']);
+const SLIDER_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'PageUp', 'PageDown']);
+
+/** True when the focused element takes this key itself (typing in a field, a slider's arrows): no shortcut then. */
+export function isEditableTarget(target: EventTarget | null, key?: string): boolean {
   if (!target || typeof (target as HTMLElement).tagName !== 'string') return false;
   const el = target as HTMLElement;
-  return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+  if (el.tagName === 'INPUT') {
+    const type = ((el as HTMLInputElement).type || 'text').toLowerCase();
+    if (type === 'range') return key !== undefined && SLIDER_KEYS.has(key);
+    return !NON_TEXT_INPUTS.has(type);
+  }
+  return el.isContentEditable || ['TEXTAREA', 'SELECT'].includes(el.tagName);
 }

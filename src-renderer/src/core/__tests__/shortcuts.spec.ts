@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { APP_COMMANDS } from '../../../../src-shared/contract';
-import { SHORTCUTS, matchShortcut, type KeyLike } from '../shortcuts';
+import { SHORTCUTS, isEditableTarget, matchShortcut, type KeyLike } from '../shortcuts';
 
 const key = (k: string, mods: Partial<KeyLike> = {}): KeyLike => ({ key: k, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods });
 
@@ -22,5 +22,17 @@ describe('shortcut registry', () => {
     const keys = SHORTCUTS.map((s) => s.keys);
     expect(new Set(keys).size).toBe(keys.length);
     for (const s of SHORTCUTS) expect(APP_COMMANDS).toContain(s.command);
+  });
+
+  it('lets shortcuts through on a focused slider or checkbox, but not its own arrows, and never while typing', () => {
+    const el = (tagName: string, type?: string): EventTarget => ({ tagName, type, isContentEditable: false }) as unknown as EventTarget;
+    expect(isEditableTarget(el('INPUT', 'range'), 'l')).toBe(false);
+    expect(isEditableTarget(el('INPUT', 'range'), 'ArrowLeft')).toBe(true);
+    expect(isEditableTarget(el('INPUT', 'checkbox'), 'b')).toBe(false);
+    expect(isEditableTarget(el('INPUT', 'text'), 'b')).toBe(true);
+    expect(isEditableTarget(el('INPUT', 'number'), '2')).toBe(true);
+    expect(isEditableTarget(el('TEXTAREA'), 'b')).toBe(true);
+    expect(isEditableTarget(el('SELECT'), 'b')).toBe(true);
+    expect(isEditableTarget(el('DIV'), 'b')).toBe(false);
   });
 });
