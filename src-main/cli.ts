@@ -128,6 +128,7 @@ export function buildProgram(): Command {
       return [a!, b!] as [number, number];
     })
     .option('--background', 'subtract the local support-film background (ring of probe positions around the mask)')
+    .option('--exclude-flagged', "leave the tilts the tracker flagged out of extraction (report.json's excludedTilts lists them)")
     .option('--scan <NYxNX>', 'scan shape (rows x columns) for files that do not record it', parseShape)
     .option('--start <deg>', 'folder of tilts: angle of the first file', parseNumber('--start'))
     .option('--step <deg>', 'folder of tilts: angle step', parseNumber('--step'))
@@ -166,6 +167,7 @@ export function buildProgram(): Command {
           bf?: number;
           adf?: [number, number];
           background?: boolean;
+          excludeFlagged?: boolean;
           scan?: [number, number];
           voltage?: number;
           qPixel?: number;

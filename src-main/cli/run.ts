@@ -44,6 +44,8 @@ export interface RunOptions {
   background?: boolean;
   /** How to read the series (a folder's angles, a single 4D file's angle, a scan shape). */
   series?: SeriesOptions;
+  /** Leave the tilts the tracker flagged out of extraction (report.json excludedTilts lists them). */
+  excludeFlagged?: boolean;
   /** A project folder (NAME.tracked) whose enabled objects' curated masks are extracted (no target search, no tracking). */
   project?: string;
   /** Processing (peaks → lattice); on unless false. */
@@ -77,6 +79,8 @@ export interface RunReport {
     impureTilts: number[];
     /** Tilts the tracker flagged (0-based), with why. */
     flaggedTilts: Array<{ tilt: number; reason: string }>;
+    /** Tilts left out of extraction (0-based): excluded in the project, or flagged with --exclude-flagged. */
+    excludedTilts: number[];
     beamCentre: BeamCentreReport;
     /** This object's lattice and reflection files (the top-level lattice and integration are the first object's). */
     lattice?: { status: string; bravais: string | null; cell: Cell | null; indexedFraction: number | null } | null;
@@ -353,6 +357,18 @@ function processedSummary(p: Awaited<ReturnType<typeof processObject>> | undefin
   };
 }
 
+/**
+ * --exclude-flagged: tilts the tracker flagged (and left as tracked, not edited or locked by a person) are excluded
+ * from extraction, so the reflection files hold none of their frames; report.json lists them (excludedTilts).
+ */
+function excludeFlagged(project: Project, ids: number[]): void {
+  for (const id of ids) {
+    const o = project.get(id);
+    const tilts = o.quality.flatMap((q, t) => (q?.flagged && o.frameState[t] === 'tracked' ? [t] : []));
+    if (tilts.length) project.setState(id, tilts, 'excluded');
+  }
+}
+
 /** report.json's entry for one extracted object. */
 function objectReport(project: Project, s: ExtractedSeries, tracking: RunObjects['tracking'], smv: WrittenSmv | null): RunReport['objects'][number] {
   const n = project.frameSize;
@@ -379,6 +395,7 @@ function objectReport(project: Project, s: ExtractedSeries, tracking: RunObjects
     purityThreshold: PURITY_THRESHOLD,
     impureTilts: perTilt.filter((p) => p.v < PURITY_THRESHOLD).map((p) => p.t),
     flaggedTilts: obj.quality.flatMap((q, t) => (q?.flagged ? [{ tilt: t, reason: q.reason ?? 'flagged' }] : [])),
+    excludedTilts: obj.frameState.flatMap((st, t) => (st === 'excluded' ? [t] : [])),
     beamCentre: beamCentreReport(s, smv),
   };
 }
@@ -440,6 +457,7 @@ export async function runPipeline(seriesPath: string, o: RunOptions): Promise<Ru
     const project = await sessions.project(seriesId);
     if (o.project) warnings.push(...project.recovery.warnings);
     const chosen = o.project ? projectObjects(project, o.project) : await trackTarget(sessions, seriesId, summary, o, step, progress);
+    if (o.excludeFlagged) excludeFlagged(project, chosen.ids);
     await writeSeriesMasks(sessions, seriesId, out);
 
     // 3. Extraction and exports.

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesize } from '../../src-main/synth/index';
 
 const UTIF = createRequire(import.meta.url)('utif2') as typeof import('utif2');
 const dir = mkdtempSync(join(tmpdir(), 'tracked-cli-pipe-'));
@@ -143,6 +144,25 @@ describe('tracked synth / info / virtual / run', () => {
     }
     expect(covered.size).toBeGreaterThanOrEqual(Math.min(3, truths.length));
   });
+
+  it('run --exclude-flagged leaves the flagged tilts out of extraction and lists them', async () => {
+    // A particle that leaves the field at the end of the tilt range: the tracker flags those tilts.
+    const flaggy = join(dir, 'flaggy');
+    await synthesize({ preset: 'single-isolated', size: { scanShape: [24, 24], detectorShape: [32, 32], nTilts: 121, tiltStepDeg: 0.5 }, outDir: flaggy, seed: 9 });
+    type Report = { objects: Array<{ flaggedTilts: Array<{ tilt: number }>; probesExtracted: number; excludedTilts: number[] }> };
+    const runOn = (out: string, ...extra: string[]): Report => {
+      const r = run('run', join(flaggy, 'series.json'), '--out', join(dir, out), '--no-process', ...extra);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(dir, out, 'report.json'), 'utf8')) as Report;
+    };
+    const plain = runOn('run-flagged');
+    const excluded = runOn('run-excluded', '--exclude-flagged');
+    const flagged = plain.objects[0]!.flaggedTilts.map((f) => f.tilt);
+    expect(flagged.length).toBeGreaterThan(0);
+    expect(plain.objects[0]!.excludedTilts).toEqual([]);
+    expect(excluded.objects[0]!.excludedTilts).toEqual(flagged);
+    expect(excluded.objects[0]!.probesExtracted).toBeLessThan(plain.objects[0]!.probesExtracted);
+  }, 120_000);
 
   it('fails with one line on bad input', () => {
     for (const args of [
