@@ -58,3 +58,16 @@ export async function firstProcessingSummary(page: Page) {
     return window.api.invoke('process.summary', { seriesId: s!.seriesId, objectId: o!.id });
   });
 }
+
+/**
+ * Clicks the Export tab's Extract (or Extract and export) button; where it asks about frames to check first, answers
+ * "Include them" (the specs that use this are not about flags) — then waits for the result.
+ */
+export async function extractIncludingFlagged(page: Page, button: 'extract-only' | 'extract-export'): Promise<void> {
+  await page.getByTestId(button).click();
+  const ask = page.getByTestId('export-ask');
+  const result = page.getByTestId('export-result');
+  await Promise.race([ask.waitFor({ timeout: 60_000 }), result.waitFor({ timeout: 60_000 })]);
+  if (await ask.isVisible()) await page.getByTestId('export-include-flagged').click();
+  await result.waitFor({ timeout: 60_000 });
+}

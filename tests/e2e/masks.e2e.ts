@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { syntheticSeriesFixture } from './fixture';
 import { pageErrors, screenshot } from './harness';
-import { mainObjects, openSeriesInMasksTab as openSeries, trackFirstCandidate } from './flows';
+import { extractIncludingFlagged, mainObjects, openSeriesInMasksTab as openSeries, trackFirstCandidate } from './flows';
 
 const N = 40;
 const fx = syntheticSeriesFixture('masks', 5, N);
@@ -229,8 +229,7 @@ describe('mask curation: persistence, export, auto-detect', () => {
     await page.getByTestId('export-tab').waitFor();
     const out = join(fx.dir(), 'exported');
     await page.getByTestId('export-dir').fill(out);
-    await page.getByTestId('extract-export').click();
-    await page.getByTestId('export-result').waitFor({ timeout: 60_000 });
+    await extractIncludingFlagged(page, 'extract-export');
     await expect(page.getByTestId('export-result').textContent()).resolves.toMatch(/\.pts2/);
     await page.getByTestId('purity-chart').waitFor();
     expect(existsSync(join(out, 'extracted.h5'))).toBe(true);
@@ -288,7 +287,7 @@ describe('mask curation: persistence, export, auto-detect', () => {
 
     // The merged object now holds another particle: the Export tab says so in numbers.
     await page.keyboard.press('6');
-    await page.getByTestId('extract-only').click();
+    await extractIncludingFlagged(page, 'extract-only');
     const numbers = page.getByTestId(`purity-numbers-${target.id}`);
     await numbers.waitFor({ timeout: 60_000 });
     await expect(numbers.textContent()).resolves.toMatch(/worst \d+\.\d %/);

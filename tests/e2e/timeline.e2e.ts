@@ -71,7 +71,25 @@ async function check(page: Page, n: number, shot: string): Promise<void> {
   }
   await page.getByTestId('objects-panel').screenshot({ path: `docs/images/${shot}.png` });
   expect((await mainObjects(page)).length).toBeGreaterThan(0);
+  if (shot === 'timeline-121') await exportAsks(page, o.id, statuses);
   expect(pageErrors(page)).toEqual([]);
+}
+
+/** The Export tab lists the frames to check and asks before extracting them; "Leave them out" excludes them. */
+async function exportAsks(page: Page, id: number, statuses: TimelineStatus[]): Promise<void> {
+  const toCheck = statuses.flatMap((s, t) => (s === 'check' || s === 'lost' ? [t] : []));
+  expect(toCheck.length, 'this series has frames to check').toBeGreaterThan(0);
+  await page.keyboard.press('6');
+  await page.getByTestId('export-tab').waitFor();
+  await expect(page.getByTestId('export-to-check').textContent()).resolves.toContain(`${toCheck.length} frames to check`);
+  await page.getByTestId('extract-only').click();
+  await page.getByTestId('export-ask').waitFor();
+  await page.getByTestId('export-exclude-flagged').click();
+  await page.getByTestId('export-result').waitFor({ timeout: 60_000 });
+  const o = (await mainObjects(page)).find((x) => x.id === id)!;
+  const trackedToCheck = toCheck.filter((t) => statuses[t] === 'check');
+  expect(trackedToCheck.length).toBeGreaterThan(0);
+  for (const t of trackedToCheck) expect(o.frameState[t], `tilt ${t + 1}`).toBe('excluded');
 }
 
 describe('object timeline', () => {
