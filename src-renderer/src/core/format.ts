@@ -36,3 +36,26 @@ export function constantStep(anglesDeg: readonly number[]): number | null {
   for (let i = 2; i < anglesDeg.length; i++) if (Math.abs(anglesDeg[i] - anglesDeg[i - 1] - step) > 1e-6) return null;
   return step;
 }
+
+/** Calibration fields as a person reads them: a name and the value with its unit (unknown keys keep their name). */
+const CALIBRATION: Record<string, { label: string; format: (v: number) => string }> = {
+  voltageKV: { label: 'Voltage', format: (v) => `${formatSignificant(v, 4)} kV` },
+  wavelengthA: { label: 'λ', format: (v) => `${formatSignificant(v, 5)} Å` },
+  realPixelNm: { label: 'Probe step', format: (v) => `${formatSignificant(v, 4)} nm` },
+  reciprocalPixelInvA: { label: 'Detector pixel', format: (v) => `${formatSignificant(v, 4)} Å⁻¹` },
+  cameraLengthM: { label: 'Camera length', format: (v) => `${formatSignificant(v, 4)} m` },
+  rotationAxisDeg: { label: 'Rotation axis', format: (v) => `${formatSignificant(v, 4)}°` },
+  scanRotationDeg: { label: 'Scan rotation', format: (v) => `${formatSignificant(v, 4)}°` },
+  dwellTimeS: { label: 'Dwell time', format: (v) => (v < 1e-3 ? `${formatSignificant(v * 1e6, 4)} µs` : `${formatSignificant(v * 1e3, 4)} ms`) },
+  beamCurrentA: { label: 'Beam current', format: (v) => `${formatSignificant(v * 1e12, 4)} pA` },
+};
+
+export function calibrationRows(calibration: Readonly<Record<string, unknown>>): Array<readonly [string, string]> {
+  return Object.entries(calibration)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => {
+      const c = CALIBRATION[k];
+      if (c && typeof v === 'number' && Number.isFinite(v)) return [c.label, c.format(v)] as const;
+      return [k, typeof v === 'number' ? formatSignificant(v, 5) : String(v)] as const;
+    });
+}
