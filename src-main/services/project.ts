@@ -239,7 +239,9 @@ export class Project {
     if (host && host !== hostname()) this.recovery.warnings.push(`the previous session ran on ${host}; make sure it is closed there`);
   }
 
+  /** The project folder exists (again, if it was removed under us) and this session holds its lock. */
   private takeLock(): void {
+    mkdirSync(this.dir, { recursive: true });
     if (this.lockHeld) return;
     const lock: SessionLock = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), app: `trackED ${pkg.version}` };
     writeFileAtomicSync(this.lockPath, JSON.stringify(lock));
@@ -248,7 +250,6 @@ export class Project {
 
   private record(entry: JournalEntry): void {
     this.apply(entry);
-    mkdirSync(this.dir, { recursive: true });
     this.takeLock();
     // New lines must not land behind an unreadable one (an append cut short by a kill): that would hide them too.
     if (this.journalKeep !== null) writeFileAtomicSync(this.journalPath, this.journalKeep);
@@ -537,10 +538,7 @@ export class Project {
   setResults(kind: ResultsKind, id: string, value: unknown): void {
     this.results[kind] = value === null ? null : { id, value, dirty: true };
     this.dirty = true;
-    if (existsSync(this.dir) || value !== null) {
-      mkdirSync(this.dir, { recursive: true });
-      this.takeLock();
-    }
+    if (existsSync(this.dir) || value !== null) this.takeLock();
     this.scheduleCheckpoint();
   }
 

@@ -27,8 +27,6 @@ export interface FuzzBase {
   series: { origin: string; nTilts: number; scanShape: [number, number]; anglesDeg: number[] };
 }
 
-export const PROJECT_FILES = ['project.json', 'masks.h5', 'journal.jsonl', 'extraction.trk', 'processing.trk'];
-
 export function loadBase(dir: string): FuzzBase {
   const project: Record<string, Buffer> = {};
   for (const f of readdirSync(join(dir, 'project'))) project[f] = readFileSync(join(dir, 'project', f));

@@ -3,27 +3,18 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomicSync } from '../../io/atomic';
-import { runLocal } from './local';
+import { runLocal, type LocalOptions } from './local';
 import { mergeGroup } from './merge';
 import { loadPlan, resolvePlan, type ResolvedPlan } from './plan';
-import { checkSlurmOptions, followSlurm, slurmScripts, submitSlurm } from './slurm';
+import { checkSlurmOptions, followSlurm, slurmScripts, submitSlurm, type SlurmOptions } from './slurm';
 import type { BatchSummary } from './summary';
 import { readResolvedPlan, resolvedPlanFile, runTask } from './task';
 
-export interface BatchOptions {
+/** A local run's options and a SLURM run's (the entry script and the stream are the same for both). */
+export interface BatchOptions extends LocalOptions, SlurmOptions {
   out: string;
-  entry: string;
-  jobs?: number;
-  perDisk?: number;
-  merge?: boolean;
   slurm?: boolean;
   dryRun?: boolean;
-  partition?: string;
-  time?: string;
-  mem?: string;
-  cpus?: number;
-  pollS?: number;
-  stream?: NodeJS.WriteStream;
 }
 
 /** The plan resolved into OUT (written as OUT/batch-plan.json unless only looking). */

@@ -2,7 +2,7 @@
 // folder, with status.json (running → ok | failed, the attempt, the time, the error in one line) written atomically
 // and progress.json followed by whoever watches. A task is done when its status says ok for the same hash and its
 // report.json reads back: then a rerun skips it.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../io/atomic';
@@ -114,7 +114,3 @@ export function readResolvedPlan(file: string): ResolvedPlan {
 }
 
 export const resolvedPlanFile = (out: string): string => join(out, 'batch-plan.json');
-
-export function existsResolvedPlan(out: string): boolean {
-  return existsSync(resolvedPlanFile(out));
-}
