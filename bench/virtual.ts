@@ -527,27 +527,33 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
           } else {
             res.cold = 'not measured: this machine lets us drop neither the page cache nor a file\'s cached pages';
           }
-          // Warm: read once so everything is cached (if it fits in RAM), then measure both, alternating.
+          // Warm: read once so everything is cached (if it fits in RAM), then measure in alternating triples: the
+          // plain read, the pass, and what this machine allows at all: the plain reads on as many threads as the pool
+          // has, computing nothing, and from that and the single-core kernel speed the best a pass could do if
+          // reading and summing overlapped perfectly with no other overhead (each byte copied once, then summed once,
+          // on `cores` cores). Each triple gives its own share of that bound: the machine's speed drifts between
+          // triples, much less within one.
           rawRead(files);
           const warmPairs: Pair[] = [];
+          const ceilingRatios: number[] = [];
+          const ceilingGBps: number[] = [];
+          const boundRatios: number[] = [];
+          const ofBound: number[] = [];
+          const kernelGBps = kernelGBpsPerCore.wasm ?? kernelGBpsPerCore.js;
           for (let i = 0; i < repeats; i++) {
             const raw = rawRead(files);
             const tr = await trackedRun(format, files, pool);
-            warmPairs.push(pairOf(raw, tr));
-          }
-          // What this machine allows at all: the plain reads on as many threads as the pool has, computing nothing,
-          // and, from that and the single-core kernel speed, the best a pass could do if reading and summing
-          // overlapped perfectly with no other overhead (each byte copied once, then summed once, on `cores` cores).
-          const ceilingRatios: number[] = [];
-          const ceilingGBps: number[] = [];
-          for (let i = 0; i < repeats; i++) {
-            const raw = rawRead(files);
             const par = await parallelRead(files, pool.size);
-            ceilingGBps.push(par.bytes / par.seconds / GB);
-            ceilingRatios.push(par.bytes / par.seconds / (raw.bytes / raw.seconds));
+            const pair = pairOf(raw, tr);
+            warmPairs.push(pair);
+            const parGBps = par.bytes / par.seconds / GB;
+            ceilingGBps.push(parGBps);
+            ceilingRatios.push(parGBps / pair.rawGBps);
+            const boundRatio = 1 / (1 / parGBps + 1 / (pool.size * kernelGBps)) / pair.rawGBps;
+            boundRatios.push(boundRatio);
+            ofBound.push(pair.ratio / boundRatio);
           }
           const parallelGBps = median(ceilingGBps);
-          const kernelGBps = kernelGBpsPerCore.wasm ?? kernelGBpsPerCore.js;
           const boundGBps = 1 / (1 / parallelGBps + 1 / (pool.size * kernelGBps));
           // The JS reference kernel on the same warm files, once, for comparison.
           const js = await trackedRun(format, files, pool, { kernel: 'js' });
@@ -558,7 +564,10 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
               parallelReadGBps: parallelGBps,
               parallelReadRatio: median(ceilingRatios),
               kernelBoundGBps: boundGBps,
-              kernelBoundRatio: boundGBps / median(warmPairs.map((p) => p.rawGBps)),
+              kernelBoundRatio: median(boundRatios),
+              /** Per triple: the pass's ratio ÷ that triple's kernelBoundRatio (target ≥ 0.8), and their median. */
+              ofKernelBound: median(ofBound),
+              ofKernelBoundPerTriple: ofBound,
             },
             fitsInRam: nTilts * SCAN * SCAN * STRIDE < totalmem() * 0.7,
             jsKernelTrackedGBps: js.bytes / js.seconds / GB,
@@ -578,7 +587,7 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
   notes.push('ratio = trackED bytes/s ÷ plain single-thread sequential fs.read bytes/s of the same files, same process');
   notes.push(`cold and warm: ${repeats} alternating raw/tracked pairs (env TRACKED_BENCH_REPEATS), medians reported; workers started before timing`);
   notes.push('kernelGBpsPerCore: one thread, all five detectors + the mean pattern; JS reference over native-endian frames, WebAssembly SIMD over big-endian MIB frames already in its memory');
-  notes.push('warm.ceiling: parallelRead* = the plain reads on the pool\'s thread count computing nothing (÷ raw); kernelBound* = 1 / (1/parallelRead + 1/(threads × kernelGBpsPerCore)): a pass with perfect overlap and no other work');
+  notes.push('warm.ceiling: parallelRead* = the plain reads on the pool\'s thread count computing nothing (÷ raw); kernelBound* = 1 / (1/parallelRead + 1/(threads × kernelGBpsPerCore)): a pass with perfect overlap and no other work; ofKernelBound = median over raw/tracked/parallel-read triples of the pass\'s ratio ÷ the triple\'s kernelBoundRatio (target ≥ 0.8)');
   notes.push('peakRssMB: process RSS (main + worker_threads) sampled every 20 ms during the tracked run; target < 600');
   return {
     name: 'virtual',
@@ -595,7 +604,7 @@ export default async function bench(opts: VirtualBenchOptions = {}): Promise<Rec
     tuning: tuning(),
     kernel: resolveKernel('auto', 'uint16'),
     kernelGBpsPerCore,
-    targets: { ratio: 0.8, peakRssMB: 600 },
+    targets: { warmOfKernelBound: 0.8, coldRatio: 0.9, peakRssMB: 600 },
     runs,
     notes,
   };

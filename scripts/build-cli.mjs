@@ -5,6 +5,7 @@ import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { runIfMain } from './entry.mjs';
+import { writeSplitH5wasm } from './h5wasm-split.mjs';
 import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,6 +27,8 @@ export async function buildCli({ quiet = false } = {}) {
     sourcemap: 'linked',
     logLevel: quiet ? 'error' : 'info',
   });
+  const why = writeSplitH5wasm(join(root, 'out', 'cli'));
+  if (why) console.warn(`build:cli: h5wasm loads from its package (no split copy: ${why})`);
 }
 
 await runIfMain(import.meta.url, 'usage: npm run build:cli\n  Bundles the tracked CLI and the worker entries (worker, sam2-worker) into out/cli with esbuild.\n', () => buildCli());

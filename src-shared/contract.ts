@@ -196,7 +196,10 @@ export interface VirtualSummary {
   seriesId: string;
   /** Output names in order, e.g. ['bf', 'adf', 'comX', 'comY', 'variance']. */
   outputs: Array<{ name: string; kind: string; unit: string }>;
+  /** Per tilt, the centre the detectors without one of their own used (fitted on sampled frames); else the full fit. */
   beamCentre: Array<[number, number] | null>;
+  /** Per tilt, the direct beam fitted on the tilt's full mean pattern (null where none was found). */
+  beamCentreFit: Array<[number, number] | null>;
   warnings: string[];
   bytesRead: number;
   seconds: number;

@@ -108,6 +108,11 @@ function centreOf(spec: Centred, i: number, beam: readonly [number, number] | un
   return [beam[0], beam[1]];
 }
 
+/** Rows y0..y1 and columns x0..x1 of the pixels a circle of radius r about (cx, cy) can touch (empty when off the detector). */
+function diskBox(nqy: number, nqx: number, cx: number, cy: number, r: number): [number, number, number, number] {
+  return [Math.max(0, Math.floor(cy - r - 1)), Math.min(nqy - 1, Math.ceil(cy + r + 1)), Math.max(0, Math.floor(cx - r - 1)), Math.min(nqx - 1, Math.ceil(cx + r + 1))];
+}
+
 /**
  * Fraction of each pixel's area inside the circle of radius r about (cx, cy), written into `out` (length nqy*nqx)
  * with `sign` (+1 adds, −1 subtracts), touching only pixels that can intersect the circle.
@@ -124,10 +129,7 @@ function addDiskWeights(
 ): void {
   if (r <= 0) return;
   const r2 = r * r;
-  const y0 = Math.max(0, Math.floor(cy - r - 1));
-  const y1 = Math.min(nqy - 1, Math.ceil(cy + r + 1));
-  const x0 = Math.max(0, Math.floor(cx - r - 1));
-  const x1 = Math.min(nqx - 1, Math.ceil(cx + r + 1));
+  const [y0, y1, x0, x1] = diskBox(nqy, nqx, cx, cy, r);
   const step = 1 / SUPERSAMPLE;
   for (let qy = y0; qy <= y1; qy++) {
     const dy = qy - cy;
@@ -144,22 +146,42 @@ function addDiskWeights(
         const fy = Math.abs(dy) + 0.5;
         if (fx * fx + fy * fy <= r2) w = 1;
         else if (nx * nx + ny * ny >= r2) w = 0;
-        else {
-          let inside = 0;
-          for (let sy = 0; sy < SUPERSAMPLE; sy++) {
-            const py = dy - 0.5 + (sy + 0.5) * step;
-            const py2 = py * py;
-            for (let sx = 0; sx < SUPERSAMPLE; sx++) {
-              const px = dx - 0.5 + (sx + 0.5) * step;
-              if (px * px + py2 <= r2) inside++;
-            }
-          }
-          w = inside / (SUPERSAMPLE * SUPERSAMPLE);
-        }
+        else w = edgePixelFraction(dx, dy, r2, step);
       }
       if (w !== 0) out[qy * nqx + qx] += sign * w;
     }
   }
+}
+
+/**
+ * Share of the SUPERSAMPLE² sub-pixel centres of the pixel at offset (dx, dy) from the circle's centre that lie
+ * inside it (px² + py² ≤ r²). Per sub-row the inside sub-pixels are one contiguous run, so its ends are solved for
+ * and then settled with the same test a sub-pixel-by-sub-pixel count makes: the same weights, 16× fewer tests
+ * (a compile per tilt per pass ran on the main thread, time the workers lacked a core for).
+ */
+function edgePixelFraction(dx: number, dy: number, r2: number, step: number): number {
+  const last = SUPERSAMPLE - 1;
+  const inside = (sx: number, py2: number): boolean => {
+    const px = dx - 0.5 + (sx + 0.5) * step;
+    return px * px + py2 <= r2;
+  };
+  let count = 0;
+  for (let sy = 0; sy < SUPERSAMPLE; sy++) {
+    const py = dy - 0.5 + (sy + 0.5) * step;
+    const py2 = py * py;
+    const h2 = r2 - py2;
+    if (h2 < 0) continue;
+    const h = Math.sqrt(h2);
+    // Sub-pixel sx sits at px = dx − 0.5 + (sx + 0.5)·step; inside for px in [−h, h].
+    let lo = Math.min(SUPERSAMPLE, Math.max(0, Math.ceil((-h - dx + 0.5) / step - 0.5)));
+    let hi = Math.max(-1, Math.min(last, Math.floor((h - dx + 0.5) / step - 0.5)));
+    while (lo > 0 && inside(lo - 1, py2)) lo--;
+    while (lo <= last && !inside(lo, py2)) lo++;
+    while (hi < last && inside(hi + 1, py2)) hi++;
+    while (hi >= 0 && !inside(hi, py2)) hi--;
+    if (hi >= lo) count += hi - lo + 1;
+  }
+  return count / (SUPERSAMPLE * SUPERSAMPLE);
 }
 
 function checkShape(shape: readonly [number, number]): [number, number] {
@@ -201,11 +223,15 @@ export function detectorWeights(
       const [cx, cy] = centreOf(spec, index, opts.beamCentre);
       addDiskWeights(out, nqy, nqx, cx, cy, spec.rOut, edge, 1);
       addDiskWeights(out, nqy, nqx, cx, cy, spec.rIn, edge, -1);
-      // Subtracting two sampled disks can leave ±1e-17 crumbs; snap them so they do not become list entries.
-      for (let p = 0; p < out.length; p++) {
-        const v = out[p];
-        if (Math.abs(v) < 1e-12) out[p] = 0;
-        else if (Math.abs(v - 1) < 1e-12) out[p] = 1;
+      // Subtracting two sampled disks can leave ±1e-17 crumbs; snap them so they do not become list entries. Only
+      // the inner disk's pixels were subtracted from.
+      const [y0, y1, x0, x1] = diskBox(nqy, nqx, cx, cy, spec.rIn);
+      for (let qy = y0; qy <= y1; qy++) {
+        for (let p = qy * nqx + x0; p <= qy * nqx + x1; p++) {
+          const v = out[p];
+          if (Math.abs(v) < 1e-12) out[p] = 0;
+          else if (Math.abs(v - 1) < 1e-12) out[p] = 1;
+        }
       }
       return out;
     }
@@ -231,11 +257,17 @@ export function detectorWeights(
 }
 
 /** Compresses a dense weight image into row runs of weight 1 and an index/weight list for the rest. */
+/** Scratch for linearFromWeights' runs (at most one detector image long), grown on demand. */
+let scratchRuns = new Int32Array(0);
+
 function linearFromWeights(weights: Float64Array, nqx: number, output: number): LinearDetector {
-  const runs: number[] = [];
-  const idx: number[] = [];
-  const w: number[] = [];
+  // One walk into a scratch list, then exact-size copies (a compile runs per tilt per pass on the main thread;
+  // growing JS arrays cost more than the walk).
   const n = weights.length;
+  if (scratchRuns.length < n + 1) scratchRuns = new Int32Array(n + 1);
+  const runs = scratchRuns;
+  let nRuns = 0;
+  const other: number[] = [];
   let p = 0;
   while (p < n) {
     const v = weights[p];
@@ -245,17 +277,18 @@ function linearFromWeights(weights: Float64Array, nqx: number, output: number): 
       const rowEnd = (Math.floor(p / nqx) + 1) * nqx;
       let e = p + 1;
       while (e < rowEnd && weights[e] === 1) e++;
-      runs.push(p, e);
+      runs[nRuns++] = p;
+      runs[nRuns++] = e;
       p = e;
     } else {
-      if (v !== 0) {
-        idx.push(p);
-        w.push(v);
-      }
+      if (v !== 0) other.push(p);
       p++;
     }
   }
-  return { output, runs: Int32Array.from(runs), idx: Int32Array.from(idx), w: Float64Array.from(w) };
+  const idx = Int32Array.from(other);
+  const w = new Float64Array(idx.length);
+  for (let k = 0; k < idx.length; k++) w[k] = weights[idx[k]];
+  return { output, runs: runs.slice(0, nRuns), idx, w };
 }
 
 const DEFAULT_NAMES: Record<DetectorKind, string> = {

@@ -32,6 +32,7 @@ export function virtualSummary(sessions: SeriesSessions, id: string): VirtualSum
     seriesId: id,
     outputs: v.outputs.map((o) => ({ name: o.name, kind: o.kind, unit: UNITS[o.kind] ?? '' })),
     beamCentre: v.beamCentre,
+    beamCentreFit: v.beamCentreFit.map((f) => (f ? [f.cx, f.cy] : null)),
     warnings: v.warnings,
     bytesRead: v.bytesRead,
     seconds: v.seconds,

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { ParameterError } from '../../src-shared/errors';
 import { serialiseError, signalFromFlag, transferablesOf, type ReplyMessage, type TaskMessage } from './protocol';
-import { tasks, type TaskContext } from './tasks';
+import { loadTask, type TaskContext } from './tasks';
 
 type AnyTask = (args: unknown, ctx: TaskContext) => unknown;
 
@@ -23,8 +23,8 @@ async function runTask(msg: TaskMessage): Promise<void> {
   let reply: ReplyMessage;
   let transfer: ArrayBuffer[] = [];
   try {
-    const fn = (tasks as Record<string, AnyTask>)[msg.name];
-    if (!fn || !Object.hasOwn(tasks, msg.name)) throw new ParameterError('task', `no task named '${msg.name}'`);
+    const fn = (await loadTask(msg.name)) as AnyTask | undefined;
+    if (!fn) throw new ParameterError('task', `no task named '${msg.name}'`);
     const value = await fn(msg.args, { signal: signalFromFlag(msg.cancel) });
     reply = { id: msg.id, ok: true, value };
     transfer = transferablesOf(value);

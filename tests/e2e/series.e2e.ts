@@ -1,5 +1,5 @@
 // The series view on a real synthetic tilt series (made by trackED's generator, read by its readers):
-// open → virtual images → scrub tilts → click a probe position → drag a detector ring → recompute.
+// open → virtual images → scrub tilts → click a probe position → drag a detector handle → recompute → undo, redo.
 import { describe, expect, it } from 'vitest';
 import { syntheticSeriesFixture } from './fixture';
 import { pageErrors, screenshot } from './harness';
@@ -20,6 +20,17 @@ async function canvasInk(page: import('playwright-core').Page, testid: string): 
       s2 += d[i]! * d[i]!;
     }
     return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
+  }, testid);
+}
+
+/** A digest of what a canvas shows (its pixels), to compare two moments. */
+async function canvasHash(page: import('playwright-core').Page, testid: string): Promise<string> {
+  return page.evaluate(async (id) => {
+    const c = document.querySelector(`[data-testid="${id}"] canvas`) as HTMLCanvasElement | null;
+    if (!c || !c.width) return '';
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const digest = await crypto.subtle.digest('SHA-256', d);
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
   }, testid);
 }
 
@@ -57,21 +68,49 @@ describe('series view', () => {
     await expect(page.getByTestId('probe-pattern').textContent()).resolves.toContain('(20, 20)');
     expect(await canvasInk(page, 'probe-pattern-image')).toBeGreaterThan(1);
 
-    // The mean pattern with the detector rings; drag the outer ADF ring inwards.
+    // The mean pattern with the detector rings. A click on a ring away from its handle changes nothing.
     await page.getByTestId('mean-pattern').locator('canvas').first().waitFor();
     const before = await page.getByTestId('detector-radii').textContent();
+    const imageBefore = await canvasHash(page, 'virtual-image');
     const mp = (await page.locator('[data-testid="mean-pattern"] canvas').first().boundingBox())!;
     const pxPerDetector = mp.width / 96;
-    const cx = mp.x + mp.width / 2;
-    const cy = mp.y + mp.height / 2;
     const outer = Number(/ADF \d+(?:\.\d+)?–(\d+(?:\.\d+)?)/.exec(before ?? '')![1]);
-    await page.mouse.move(cx + outer * pxPerDetector, cy);
+    const centreBox = (await page.getByTestId('handle-centre').boundingBox())!;
+    const [cx, cy] = [centreBox.x + centreBox.width / 2, centreBox.y + centreBox.height / 2];
+    await page.mouse.move(cx, cy + outer * pxPerDetector);
     await page.mouse.down();
-    await page.mouse.move(cx + 30 * pxPerDetector, cy, { steps: 5 });
+    await page.mouse.move(cx, cy + 30 * pxPerDetector, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForTimeout(200);
+    await expect(page.getByTestId('detector-radii').textContent()).resolves.toBe(before);
+    await expect(page.getByTestId('detector-undo').isDisabled()).resolves.toBe(true);
+    // Its handle moves it: drag the outer ADF handle inwards.
+    const h = (await page.getByTestId('handle-adfOuter').boundingBox())!;
+    await page.mouse.move(h.x + h.width / 2, h.y + h.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(cx + (30 * pxPerDetector) / Math.SQRT2, cy - (30 * pxPerDetector) / Math.SQRT2, { steps: 5 });
     await page.mouse.up();
     await expect(page.getByTestId('detector-radii').textContent()).resolves.not.toBe(before);
-    // A second virtual-imaging job ran and finished.
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log"] .line')].filter((l) => /Virtual images.*done/.test(l.textContent ?? '')).length >= 2, undefined, { timeout: 60_000 });
+    // A second virtual-imaging job ran and finished, and the image changed.
+    const passes = (n: number) =>
+      page.waitForFunction((k) => [...document.querySelectorAll('[data-testid="log"] .line')].filter((l) => /Virtual images.*done/.test(l.textContent ?? '')).length >= k, n, { timeout: 60_000 });
+    await passes(2);
+    await page.waitForFunction((b) => document.querySelector('[data-testid="detector-radii"]')?.textContent !== b, before);
+    await page.waitForTimeout(200);
+    const imageAfter = await canvasHash(page, 'virtual-image');
+    expect(imageAfter).not.toBe(imageBefore);
+    // Ctrl+Z on the Series tab undoes the detector change: the radii and the virtual images are the previous ones.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('Control+z');
+    await passes(3);
+    await page.waitForFunction((b) => document.querySelector('[data-testid="detector-radii"]')?.textContent === b, before, { timeout: 30_000 });
+    // The images arrive after the radii: poll until drawn (or the deadline), then compare.
+    for (let i = 0; i < 100 && (await canvasHash(page, 'virtual-image')) !== imageBefore; i++) await page.waitForTimeout(100);
+    expect(await canvasHash(page, 'virtual-image')).toBe(imageBefore);
+    await expect(page.getByTestId('detector-redo').isEnabled()).resolves.toBe(true);
+    await page.keyboard.press('Control+Shift+z');
+    await passes(4);
+    await page.waitForFunction((b) => document.querySelector('[data-testid="detector-radii"]')?.textContent !== b, before, { timeout: 30_000 });
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');

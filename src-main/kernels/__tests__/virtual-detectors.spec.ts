@@ -95,6 +95,26 @@ describe('detector geometry', () => {
     }
   });
 
+  it('fractional weights are the share of 16×16 sub-pixel centres inside the circle, counted one by one', () => {
+    const rand = rng(77);
+    for (let trial = 0; trial < 40; trial++) {
+      // Quarter and sixteenth positions put sub-pixel centres exactly on the circle: the ties must count as inside.
+      const cx = trial % 4 === 0 ? 31.5 : 10 + rand() * 44;
+      const cy = trial % 4 === 0 ? 30.25 : 10 + rand() * 44;
+      const r = trial % 4 === 0 ? 5 + trial / 16 : 0.3 + rand() * 25;
+      const w = detectorWeights({ kind: 'disk', radius: r, cx, cy }, { detectorShape: shape });
+      for (let qy = 0; qy < 64; qy++) for (let qx = 0; qx < 64; qx++) {
+        let inside = 0;
+        for (let sy = 0; sy < 16; sy++) for (let sx = 0; sx < 16; sx++) {
+          const px = qx - cx - 0.5 + (sx + 0.5) / 16;
+          const py = qy - cy - 0.5 + (sy + 0.5) / 16;
+          if (px * px + py * py <= r * r) inside++;
+        }
+        if (w[qy * 64 + qx] !== inside / 256) expect([trial, qx, qy, w[qy * 64 + qx]]).toEqual([trial, qx, qy, inside / 256]);
+      }
+    }
+  });
+
   it('binary disk is exactly the pixels whose centre is inside', () => {
     const w = detectorWeights({ kind: 'disk', radius: 5.5, cx: 20.3, cy: 18.9 }, { detectorShape: shape, edge: 'binary' });
     for (let qy = 0; qy < 64; qy++) for (let qx = 0; qx < 64; qx++) {

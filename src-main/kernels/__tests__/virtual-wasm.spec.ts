@@ -141,6 +141,30 @@ describe('wasm kernel', () => {
     });
   }
 
+  it('a released kernel refuses to run, and the kernels made after it on its instance (other tables, types, sizes) equal the JS reference', () => {
+    const first = compileDetectors([{ kind: 'disk', radius: 2 }], { detectorShape: [NQY, NQX], beamCentre: BEAM });
+    const k0 = new WasmFrameKernel(first, 'uint16', { mean: true, max: true, areaBytes: 3 * NPIX * 2 });
+    k0.area(0).fill(0xff); // leftovers a reused instance must not leak into the next kernel's patterns or sums
+    k0.run(0, 0, 3, NPIX * 2, false);
+    k0.release();
+    expect(() => k0.run(0, 0, 1, NPIX * 2, false)).toThrow(/after release/);
+    for (const [dtype, C, lo, hi] of CASES) {
+      const sp = specs();
+      const data = frames(C, lo, hi, NF, 55 + dtype.length);
+      const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: [BEAM[0] + 1.7, BEAM[1] - 0.4] });
+      const { js, wa } = bothKernels(c, data, NF);
+      expectSame(c, dtype, 'fractional', js, wa, sp);
+      const k = new WasmFrameKernel(c, dtype, { mean: true, max: true, areaBytes: NF * NPIX * data.BYTES_PER_ELEMENT });
+      k.area(0).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      const direct = createAccumulator(c, NF);
+      writeWasmOutputs(c, direct, k.run(0, 0, NF, NPIX * data.BYTES_PER_ELEMENT, false), NF, 0);
+      k.flushPatterns(direct.patternSum, direct.patternMax);
+      direct.frames = NF;
+      k.release();
+      expectSame(c, dtype, 'fractional', js, direct, sp);
+    }
+  });
+
   it('patterns off: no pattern work, outputs unchanged', () => {
     const sp = specs();
     const data = frames(Uint16Array, 0, 4000, NF, 3);

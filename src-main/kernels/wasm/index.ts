@@ -33,6 +33,14 @@ interface KernelExports {
 
 const wasm = lazyWasm(WASM_BASE64);
 
+/**
+ * Instances whose kernels were released, for the next kernel on this thread: their memory is already grown and
+ * paged in (a fresh instance per worker task cost ~1 ms of set-up and page faults). The module keeps no state
+ * outside the memory it is handed pointers into, so a new layout over an old instance is a fresh kernel.
+ */
+const spareInstances: KernelExports[] = [];
+const MAX_SPARE_INSTANCES = 4;
+
 export function wasmAvailable(): boolean {
   return wasm.module() !== null;
 }
@@ -74,9 +82,10 @@ export class WasmFrameKernel extends AreaKernel {
   private readonly pm: number;
   private readonly lin: number;
   private readonly statsPtr: number;
+  private released = false;
 
   constructor(compiled: CompiledDetectors, dtype: WasmDType, opts: WasmKernelOptions) {
-    const ex = wasm.instantiate().exports as unknown as KernelExports;
+    const ex = spareInstances.pop() ?? (wasm.instantiate().exports as unknown as KernelExports);
     const [nqy, nqx] = compiled.detectorShape;
     const frameBytes = nqy * nqx * SIZE[dtype];
     super(ex.memory, alignUp(Math.max(frameBytes, opts.areaBytes), 16), FLUSH_LIMIT[dtype]);
@@ -131,6 +140,7 @@ export class WasmFrameKernel extends AreaKernel {
    * first when `swap`. Returns the stats (a view: read it before the next run).
    */
   run(i: number, byteOffset: number, count: number, stride: number, swap: boolean): Float64Array {
+    if (this.released) throw new Error('wasm kernel: used after release');
     const frameBytes = this.npix * SIZE[this.dtype];
     if (count > this.maxFrames || (count > 0 && byteOffset + (count - 1) * stride + frameBytes > this.areaBytes)) {
       throw new RangeError(`wasm kernel: ${count} frames of stride ${stride} at ${byteOffset} do not fit its area of ${this.areaBytes} bytes`);
@@ -155,6 +165,16 @@ export class WasmFrameKernel extends AreaKernel {
       for (let p = 0; p < n; p++) if (m[p] > max[p]) max[p] = m[p];
     }
     this.resetPatterns();
+  }
+
+  /**
+   * Hands the instance to the next kernel made on this thread. Only when nothing can still write into its areas
+   * (no read in flight); the kernel is unusable afterwards.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (spareInstances.length < MAX_SPARE_INSTANCES) spareInstances.push(this.ex);
   }
 
   private maxView(): Uint8Array | Uint16Array | Uint32Array | Float32Array {

@@ -102,6 +102,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
   let areas: Uint8Array[];
   let sum: (block: number, area: number) => void;
   let finish = (): void => undefined;
+  let release = (): void => undefined;
   if (useWasm) {
     const kernel = new WasmFrameKernel(a.compiled, a.dtype as WasmDType, { mean: acc.patternSum !== null, max: acc.patternMax !== null, areaBytes, areas: WASM_AREAS });
     areas = Array.from({ length: WASM_AREAS }, (_, i) => kernel.area(i));
@@ -111,6 +112,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
       writeWasmOutputs(a.compiled, acc, kernel.run(area, 0, n, stride, swap), n, plan.first[b] - a.start);
     };
     finish = () => kernel.flushPatterns(acc.patternSum, acc.patternMax);
+    release = () => kernel.release();
   } else {
     areas = [new Uint8Array(areaBytes), new Uint8Array(areaBytes)];
     sum = (b, area) => {
@@ -139,6 +141,8 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
       },
     });
     finish();
+    // Every read has landed: the kernel's instance can serve the worker's next task.
+    release();
     // The wasm path counts frames here (writeWasmOutputs writes outputs only); the JS path counted them per block.
     if (useWasm) acc.frames = a.count;
   } finally {

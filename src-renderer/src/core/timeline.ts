@@ -96,17 +96,23 @@ export function nextToCheck(frames: readonly TimelineFrame[], from: number): num
   return null;
 }
 
+/** The median of the finite centres, x and y apart; null with fewer than 3 (no majority to disagree with). */
+export function medianCentre(centres: ReadonlyArray<readonly [number, number] | null>): [number, number] | null {
+  const ok = centres.filter((c): c is readonly [number, number] => c !== null && Number.isFinite(c[0]) && Number.isFinite(c[1]));
+  if (ok.length < 3) return null;
+  const med = (v: number[]): number => v.sort((a, b) => a - b)[v.length >> 1]!;
+  return [med(ok.map((c) => c[0])), med(ok.map((c) => c[1]))];
+}
+
 /**
  * Tilts whose beam centre lies more than `maxPx` from the series' median centre (a fit that landed on a Bragg spot,
  * or a real descan): per tilt, why.
  */
 export function beamCentreOutliers(centres: ReadonlyArray<readonly [number, number] | null>, maxPx = 3): Map<number, string> {
-  const ok = centres.filter((c): c is readonly [number, number] => c !== null && Number.isFinite(c[0]) && Number.isFinite(c[1]));
   const out = new Map<number, string>();
-  if (ok.length < 3) return out;
-  const med = (v: number[]): number => v.sort((a, b) => a - b)[v.length >> 1]!;
-  const mx = med(ok.map((c) => c[0]));
-  const my = med(ok.map((c) => c[1]));
+  const median = medianCentre(centres);
+  if (!median) return out;
+  const [mx, my] = median;
   centres.forEach((c, t) => {
     if (!c) return;
     const d = Math.hypot(c[0] - mx, c[1] - my);

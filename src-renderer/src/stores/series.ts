@@ -15,6 +15,14 @@ export interface DetectorGeometry {
   /** Annular dark-field inner and outer radii, detector pixels. */
   adfInner: number;
   adfOuter: number;
+  /** Where the rings sit on every tilt, detector pixels [cx, cy]; null: on each tilt's fitted beam centre. */
+  centre: [number, number] | null;
+}
+
+/** Detector changes that can be undone and redone (each a whole geometry; a pass recomputes the images). */
+interface DetectorHistory {
+  undo: DetectorGeometry[];
+  redo: DetectorGeometry[];
 }
 
 export interface DisplayState {
@@ -35,6 +43,77 @@ interface SeriesState {
   meanPattern: { tilt: number; pattern: Float32Array; nqy: number; nqx: number; beamCentre: [number, number] | null } | null;
   probe: { rx: number; ry: number; tilt: number; pattern: Float32Array; nqy: number; nqx: number } | null;
   detector: DetectorGeometry;
+  detectorHistory: DetectorHistory;
+}
+
+const sameGeometry = (a: DetectorGeometry, b: DetectorGeometry): boolean =>
+  a.bfRadius === b.bfRadius && a.adfInner === b.adfInner && a.adfOuter === b.adfOuter && a.centre?.[0] === b.centre?.[0] && a.centre?.[1] === b.centre?.[1];
+
+/** The detector in words, for the log: radii and where the rings sit. */
+export function describeDetector(g: DetectorGeometry): string {
+  const at = g.centre ? `centred at (${g.centre[0].toFixed(1)}, ${g.centre[1].toFixed(1)}) on every tilt` : "on each tilt's fitted beam centre";
+  return `BF ${g.bfRadius}, ADF ${g.adfInner}–${g.adfOuter} px, ${at}`;
+}
+
+function defaultDetector(summary: SeriesSummary): DetectorGeometry {
+  // A sensible start before the user drags: BF a little larger than a typical direct-beam disk,
+  // ADF from just outside it to most of the detector.
+  const half = Math.min(...summary.detectorShape) / 2;
+  return { bfRadius: Math.max(2, Math.round(half * 0.12)), adfInner: Math.round(half * 0.18), adfOuter: Math.round(half * 0.9), centre: null };
+}
+
+function detectorRequests(g: DetectorGeometry): DetectorRequest[] {
+  // A plain pair: the geometry is reactive state, and a proxy cannot be cloned into the IPC message.
+  const centre = g.centre ? { centre: [g.centre[0], g.centre[1]] as [number, number] } : {};
+  return [
+    { kind: 'disk', radius: g.bfRadius, name: 'bf', ...centre },
+    { kind: 'annulus', rIn: g.adfInner, rOut: g.adfOuter, name: 'adf', ...centre },
+    { kind: 'com', name: 'com', ...centre },
+    { kind: 'variance', name: 'variance' },
+    { kind: 'sum', name: 'sum' },
+  ];
+}
+
+/** Undoable detector changes of the series in `byId`, each followed by a new pass (`computeVirtual`). */
+function detectorEditing(
+  byId: Record<string, SeriesState>,
+  computeVirtual: (seriesId: string) => Promise<void>,
+  log: ReturnType<typeof useLogStore>,
+): {
+  changeDetector: (seriesId: string, geometry: Partial<DetectorGeometry>) => Promise<void>;
+  stepDetectorHistory: (seriesId: string, direction: 'undo' | 'redo') => Promise<boolean>;
+} {
+  /**
+   * Changes the detector (radii and/or centre) as one undoable step and recomputes the virtual images (and so the
+   * image the tracker follows). A change to the same geometry is no step.
+   */
+  async function changeDetector(seriesId: string, geometry: Partial<DetectorGeometry>): Promise<void> {
+    const s = byId[seriesId];
+    if (!s) return;
+    const next = { ...s.detector, ...geometry };
+    if (sameGeometry(next, s.detector)) return;
+    s.detectorHistory.undo.push({ ...s.detector });
+    s.detectorHistory.redo.splice(0);
+    s.detector = next;
+    log.info(`Detector: ${describeDetector(next)}`, 'series');
+    await computeVirtual(seriesId);
+  }
+
+  /** Undoes (or redoes) the last detector change and recomputes the images; false when there is none. */
+  async function stepDetectorHistory(seriesId: string, direction: 'undo' | 'redo'): Promise<boolean> {
+    const s = byId[seriesId];
+    const from = direction === 'undo' ? s?.detectorHistory.undo : s?.detectorHistory.redo;
+    const to = direction === 'undo' ? s?.detectorHistory.redo : s?.detectorHistory.undo;
+    const g = from?.pop();
+    if (!s || !g || !to) return false;
+    to.push({ ...s.detector });
+    s.detector = g;
+    log.info(`${direction === 'undo' ? 'Undo' : 'Redo'} detector change: ${describeDetector(g)}`, 'series');
+    await computeVirtual(seriesId);
+    return true;
+  }
+
+  return { changeDetector, stepDetectorHistory };
 }
 
 export const useSeriesStore = defineStore('series', () => {
@@ -45,23 +124,6 @@ export const useSeriesStore = defineStore('series', () => {
   const log = useLogStore();
 
   const active = computed(() => (activeId.value ? byId[activeId.value] ?? null : null));
-
-  function defaultDetector(summary: SeriesSummary): DetectorGeometry {
-    // A sensible start before the user drags: BF a little larger than a typical direct-beam disk,
-    // ADF from just outside it to most of the detector.
-    const half = Math.min(...summary.detectorShape) / 2;
-    return { bfRadius: Math.max(2, Math.round(half * 0.12)), adfInner: Math.round(half * 0.18), adfOuter: Math.round(half * 0.9) };
-  }
-
-  function detectorRequests(g: DetectorGeometry): DetectorRequest[] {
-    return [
-      { kind: 'disk', radius: g.bfRadius, name: 'bf' },
-      { kind: 'annulus', rIn: g.adfInner, rOut: g.adfOuter, name: 'adf' },
-      { kind: 'com', name: 'com' },
-      { kind: 'variance', name: 'variance' },
-      { kind: 'sum', name: 'sum' },
-    ];
-  }
 
   async function open(path: string): Promise<SeriesSummary | undefined> {
     try {
@@ -75,12 +137,13 @@ export const useSeriesStore = defineStore('series', () => {
         meanPattern: null,
         probe: null,
         detector: defaultDetector(summary),
+        detectorHistory: { undo: [], redo: [] },
       };
       activeId.value = summary.seriesId;
       useSelectionStore().select({ kind: 'series', seriesId: summary.seriesId });
       try {
         const d = await api().invoke('series.suggestDetectors', { seriesId: summary.seriesId });
-        byId[summary.seriesId]!.detector = { bfRadius: d.bfRadius, adfInner: d.adfInner, adfOuter: d.adfOuter };
+        byId[summary.seriesId]!.detector = { bfRadius: d.bfRadius, adfInner: d.adfInner, adfOuter: d.adfOuter, centre: null };
         if (d.diskRadius !== null) log.info(`Direct beam: disk radius ${d.diskRadius.toFixed(2)} px; BF ${d.bfRadius}, ADF ${d.adfInner}–${d.adfOuter} px`, 'series');
       } catch (e) {
         log.error(e, 'series');
@@ -171,11 +234,7 @@ export const useSeriesStore = defineStore('series', () => {
     }, 1000 / framesPerSecond);
   }
 
-  function setDetector(seriesId: string, geometry: Partial<DetectorGeometry>): void {
-    const s = byId[seriesId];
-    if (!s) return;
-    Object.assign(s.detector, geometry);
-  }
+  const { changeDetector, stepDetectorHistory } = detectorEditing(byId, computeVirtual, log);
 
   /** The current tilt's image of the selected output. */
   function currentImage(s: SeriesState): Float32Array | null {
@@ -185,5 +244,5 @@ export const useSeriesStore = defineStore('series', () => {
     return stack.subarray(s.tilt * ny * nx, (s.tilt + 1) * ny * nx);
   }
 
-  return { byId, activeId, active, display, playing, open, computeVirtual, showPattern, setTilt, step, togglePlay, setDetector, currentImage };
+  return { byId, activeId, active, display, playing, open, computeVirtual, showPattern, setTilt, step, togglePlay, changeDetector, stepDetectorHistory, currentImage };
 });

@@ -89,9 +89,16 @@ export const useUiStore = defineStore('ui', () => {
       case 'series.play':
         return useSeriesStore().togglePlay();
       case 'edit.undo':
-        return useMaskToolsStore().undo();
-      case 'edit.redo':
-        return useMaskToolsStore().redo();
+      case 'edit.redo': {
+        // On the Series tab the detector is what is edited; elsewhere the masks.
+        const direction = command === 'edit.undo' ? 'undo' : 'redo';
+        const s = useSeriesStore().active;
+        if (activeTab.value === 'series' && s) {
+          await useSeriesStore().stepDetectorHistory(s.summary.seriesId, direction);
+          return;
+        }
+        return direction === 'undo' ? useMaskToolsStore().undo() : useMaskToolsStore().redo();
+      }
       case 'view.tab.series':
       case 'view.tab.masks':
       case 'view.tab.patterns':
@@ -135,7 +142,7 @@ export const useUiStore = defineStore('ui', () => {
         const s = useSeriesStore().active;
         const o = useMasksStore().active;
         if (!s || !o) return;
-        const next = nextToCheck(objectTimeline(o, s.virtual?.beamCentre ?? []), s.tilt);
+        const next = nextToCheck(objectTimeline(o, s.virtual?.beamCentreFit ?? []), s.tilt);
         if (next === null) return log.info(`${o.name}: no lost or flagged frame to check`, 'masks');
         useSeriesStore().setTilt(s.summary.seriesId, next);
         return;

@@ -38,15 +38,36 @@ describe('series store', () => {
     await until(() => series.active!.probe?.tilt === TILTS - 1 && series.active!.meanPattern?.tilt === TILTS - 1);
   });
 
-  it('recomputes the virtual images with the detector the user set', async () => {
+  it('recomputes the virtual images with the detector the user set; undo and redo bring back each set of images', async () => {
     const series = useSeriesStore();
     const { seriesId } = (await series.open(fx.manifest()))!;
     const before = series.active!.stacks['bf']!.slice();
-    series.setDetector(seriesId, { bfRadius: 1 });
-    await series.computeVirtual(seriesId);
-    const after = series.active!.stacks['bf']!;
+    const geometry = { ...series.active!.detector };
+    await series.changeDetector(seriesId, { bfRadius: 1 });
+    const after = series.active!.stacks['bf']!.slice();
     expect(after.length).toBe(before.length);
     expect(after.reduce((a, v) => a + v, 0)).toBeLessThan(before.reduce((a, v) => a + v, 0));
+    // The same geometry again is no step.
+    await series.changeDetector(seriesId, { bfRadius: 1 });
+    expect(series.active!.detectorHistory.undo).toHaveLength(1);
+    expect(await series.stepDetectorHistory(seriesId, 'undo')).toBe(true);
+    expect(series.active!.detector).toEqual(geometry);
+    expect(series.active!.stacks['bf']).toEqual(before);
+    expect(await series.stepDetectorHistory(seriesId, 'undo')).toBe(false);
+    expect(await series.stepDetectorHistory(seriesId, 'redo')).toBe(true);
+    expect(series.active!.stacks['bf']).toEqual(after);
+    // A centre of its own, off the direct beam: the BF disk sees far less on every tilt; undone, each tilt's fit again.
+    const c: [number, number] = [geometry.bfRadius + 1, geometry.bfRadius + 2];
+    await series.changeDetector(seriesId, { centre: c });
+    const offBeam = series.active!.stacks['bf']!;
+    const [ny, nx] = series.active!.summary.scanShape;
+    for (let t = 0; t < TILTS; t++) {
+      const total = (a: Float32Array): number => a.subarray(t * ny * nx, (t + 1) * ny * nx).reduce((x, v) => x + v, 0);
+      expect(total(offBeam)).toBeLessThan(0.5 * total(after));
+    }
+    await series.stepDetectorHistory(seriesId, 'undo');
+    expect(series.active!.detector.centre).toBeNull();
+    expect(series.active!.stacks['bf']).toEqual(after);
   });
 
   it('opens a single 4D file as a series of one tilt (angle 0), with its virtual images', async () => {

@@ -1,0 +1,56 @@
+// The build's copy of h5wasm with its WebAssembly binary in a file of its own (scripts/h5wasm-split.mjs): it must
+// read files exactly as the package does, and the CLI must use it.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SHARED_DATA } from '../helpers/paths';
+
+const split = resolve('out/cli/h5wasm');
+const files = [join(SHARED_DATA, 'rosettasciio/emd/py4DSTEM_size2x3x4x5.h5'), join(SHARED_DATA, 'rosettasciio/arina/test_00_master.h5')];
+
+/** Every dataset of `file` (path, shape, dtype and a checksum of its values) as one module reads it, in a child process. */
+function readAll(entry: string, file: string): string {
+  const script = `
+    const h5 = (await import(${JSON.stringify(entry)})).default;
+    await h5.ready;
+    const f = new h5.File(${JSON.stringify(file)}, 'r');
+    const out = [];
+    for (const p of f.paths()) {
+      const e = f.get(p);
+      if (!(e instanceof h5.Dataset) || e.metadata.size * (e.shape ?? []).reduce((a, b) => a * b, 1) > 1e7) continue;
+      const v = e.value;
+      let sum = 0;
+      if (ArrayBuffer.isView(v)) for (let i = 0; i < v.length; i++) sum += Number(v[i]);
+      out.push([p, e.shape, e.dtype, sum, typeof v === 'string' ? v : null]);
+    }
+    f.close();
+    process.stdout.write(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout;
+}
+
+describe('h5wasm with its binary split out (out/cli/h5wasm)', () => {
+  it('is built beside the CLI: a WebAssembly binary, and no embedded copy of it in the JavaScript', () => {
+    expect(existsSync(join(split, 'hdf5_hl.mjs'))).toBe(true);
+    // The WebAssembly magic and version 1 (the reads below show it is the binary the package embeds).
+    expect([...readFileSync(join(split, 'hdf5_util.wasm')).subarray(0, 8)]).toEqual([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    expect(readFileSync(join(split, 'hdf5_util.mjs'), 'utf8')).not.toContain("binaryDecode('");
+  });
+
+  it.each(files)('reads every dataset of %s as the package does', (file) => {
+    const fromPackage = readAll('h5wasm/node', file);
+    expect(JSON.parse(fromPackage).length).toBeGreaterThan(0);
+    expect(readAll(join(split, 'hdf5_hl.mjs'), file)).toBe(fromPackage);
+  });
+
+  it('`tracked info` gives the same description with the copy and with the package (TRACKED_H5WASM=package)', () => {
+    const info = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['bin/tracked.mjs', 'info', files[0]], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const a = info({});
+    const b = info({ TRACKED_H5WASM: 'package' });
+    expect(a.status).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+});
