@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { NODE_ESM_BUNDLE } from './esbuild-node.mjs';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { runIfMain } from './entry.mjs';
 import { writeSplitH5wasm } from './h5wasm-split.mjs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function buildCli({ quiet = false } = {}) {
+  // Chunk names carry content hashes: clear the last build's, so only what the entries import is shipped.
+  rmSync(join(root, 'out', 'cli', 'chunks'), { recursive: true, force: true });
   await build({
     absWorkingDir: root,
     entryPoints: {

@@ -34,7 +34,10 @@ const sink: EventSink = {
 };
 
 // Recent projects live in the user's settings folder, never beside the data.
-const state = createAppState({ recentFile: join(app.getPath('userData'), 'recent-projects.json') });
+const state = createAppState({
+  recentFile: join(app.getPath('userData'), 'recent-projects.json'),
+  settingsFile: join(app.getPath('userData'), 'settings.json'),
+});
 // Paths from the renderer are accepted only inside what the user chose: dialogs, opened series, and the files and
 // folders given on the command line (`electron .` in development puts the app folder first: skipped).
 const paths = new PathGrants();

@@ -461,6 +461,11 @@ export const requests = {
   ),
   /** Copies the project into a new or empty folder and continues there. */
   'project.saveAs': request(z.object({ seriesId: z.string().min(1), dir: filePath }).strict(), returns<{ dir: string }>()),
+  /**
+   * Where projects go, remembered: a folder (this series' project moves there, or is copied there once saved), or
+   * null for beside the series where possible.
+   */
+  'project.chooseLocation': request(z.object({ seriesId: z.string().min(1), folder: filePath.nullable() }).strict(), returns<{ dir: string }>()),
   /** After an unclean exit: keep the recovered changes (saved now) or go back to the last save (the journal is set aside). */
   'project.resolveRecovery': request(z.object({ seriesId: z.string().min(1), action: z.enum(['keep', 'discard']) }).strict(), returns<{ keptAs: string | null }>()),
   /** Projects opened lately, newest first, each checked: missing, or left by a session that did not close. */
@@ -489,6 +494,8 @@ export const jobs = {
         image: z.string().max(64).optional(),
         tracker: z.enum(['classical', 'sam2']).default('classical'),
         modelDir: z.string().max(4096).optional(),
+        /** Other objects' masks are barriers the tracked objects never take (default true). */
+        barriers: z.boolean().default(true),
       })
       .strict(),
     returns<TrackRunResult>(),

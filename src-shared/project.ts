@@ -20,6 +20,12 @@ export interface ProjectRecovery {
 
 export interface ProjectInfo {
   dir: string;
+  /** Why the project is where it is ('beside the series', 'in the folder chosen for projects', …). */
+  locationReason: string;
+  /** The user has said where projects go (else the app asks once the project is written). */
+  locationChosen: boolean;
+  /** The project has been written to its folder (by this session or an earlier one). */
+  written: boolean;
   lastSavedAt: number | null;
   dirty: boolean;
   schemaVersion: number;

@@ -7,7 +7,7 @@ import { InputError, ParameterError } from '../../src-shared/errors';
 import { writeVirtualStackH5 } from '../io/write-virtual';
 import { h5lib } from '../io/h5';
 import { sharedPool } from '../workers/pool';
-import { encodeTiffPages } from '../io/export';
+import { encodeTiffPages } from '../io/export/tiff';
 import { writeFileAtomic } from '../io/atomic';
 import { SeriesSessions } from '../services/series-session';
 import { computeVirtual, virtualStack } from '../services/virtual-job';

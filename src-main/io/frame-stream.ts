@@ -11,9 +11,8 @@
 // What a block is (which frames, headers included or packed) is the caller's business: it hands over, per block,
 // the file reads that fill its area. ./frame-blocks.ts makes those lists for the two layouts the passes use.
 
-import type { FileHandle } from 'node:fs/promises';
 import { throwIfAborted } from '../../src-shared/errors';
-import { readExactly, readExactlySync } from './util';
+import { readExactly, readExactlySync, type ReadableFile } from './util';
 import { SlowReadDetector, type ReadMode } from './read-mode';
 
 /** The file reads that fill one block's area, from byte 0: [offset in the area, length, file position], flattened. */
@@ -28,7 +27,7 @@ export type BlockTiming = [number, number, number, number];
 
 export interface FrameStreamOptions {
   /** The open file (read-only; the stream never closes it) and its path, for error messages. */
-  file: FileHandle;
+  file: ReadableFile;
   path: string;
   blocks: readonly StreamBlock[];
   /** Where blocks are read to, each at least as long as the largest block; at least 2 for pipelined reads. */

@@ -1,8 +1,7 @@
 // Small helpers shared by the readers: byte order, reading exactly, scan-shape inference, units, natural sorting and
 // the non-finite scan. No I/O except `readExactly`.
 
-import { readSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, read, readSync } from 'node:fs';
 import { InputError } from '../../src-shared/errors.js';
 import type { ScanShapeOrigin } from './types.js';
 import type { PixelArray } from '../../src-shared/pixels';
@@ -27,11 +26,31 @@ function truncated(file: string, at: number, end: number): InputError {
   return new InputError(file, `file ends at byte ${at}, but data is expected up to byte ${end} (truncated file?)`, { expectedEnd: end });
 }
 
+/** What the streaming readers need of an open file: its descriptor and a read on libuv's pool (a FileHandle is one). */
+export interface ReadableFile {
+  readonly fd: number;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/**
+ * Opens `path` read-only on this thread (`openSync`), for a worker that streams it: an asynchronous open waits in
+ * libuv's pool behind every other thread's reads (measured 3–5 ms per task during a pass, against 0.15 ms).
+ */
+export function openForStreaming(path: string): ReadableFile & { close(): void } {
+  const fd = openSync(path, 'r');
+  return {
+    fd,
+    read: (buffer, offset, length, position) =>
+      new Promise((done, fail) => read(fd, buffer, offset, length, position, (e, bytesRead) => (e ? fail(e) : done({ bytesRead })))),
+    close: () => closeSync(fd),
+  };
+}
+
 /**
  * Reads exactly `length` bytes at `position` into `buf[offset…]`. A short read means the file ends early (truncated
  * or still being written): an InputError naming the file and the byte range.
  */
-export async function readExactly(fh: FileHandle, file: string, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+export async function readExactly(fh: ReadableFile, file: string, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
   for (let done = 0; done < length; ) {
     const { bytesRead } = await fh.read(buf, offset + done, Math.min(length - done, MAX_READ), position + done);
     if (bytesRead === 0) throw truncated(file, position + done, position + length);

@@ -1,6 +1,8 @@
 // Binds the contract's channels to services. Used unchanged by the Electron main process, the e2e test
 // host and the integration tests; only the host-specific pieces (dialogs) are passed in.
 import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import pkg from '../../package.json';
 import type { AppInfo } from '../../src-shared/contract';
 import { ParameterError, UnsupportedError } from '../../src-shared/errors';
@@ -138,7 +140,11 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
     'process.exportReflections': (args) => exportReflections(sessions, args),
     'project.info': async ({ seriesId }) => {
       const p = await sessions.project(seriesId);
-      return { dir: p.dir, lastSavedAt: p.lastSavedAt, dirty: p.isDirty(), schemaVersion: PROJECT_SCHEMA_VERSION, recovery: p.recovery };
+      const place = sessions.projectPlaceOf(sessions.get(seriesId).series.origin);
+      return {
+        dir: p.dir, locationReason: place.reason, locationChosen: place.chosen, written: existsSync(join(p.dir, 'project.json')),
+        lastSavedAt: p.lastSavedAt, dirty: p.isDirty(), schemaVersion: PROJECT_SCHEMA_VERSION, recovery: p.recovery,
+      };
     },
     'project.history': async ({ seriesId }) => (await sessions.project(seriesId)).historyWire(),
     'project.recordHistory': async ({ seriesId, action, entry }) => {
@@ -147,6 +153,7 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
       return { undo: p.history.undo.length, redo: p.history.redo.length };
     },
     'project.saveAs': ({ seriesId, dir }) => sessions.saveProjectAs(seriesId, dir),
+    'project.chooseLocation': ({ seriesId, folder }) => sessions.chooseProjectLocation(seriesId, folder),
     'project.resolveRecovery': ({ seriesId, action }) => sessions.resolveRecovery(seriesId, action),
     'project.recent': () => sessions.recentProjects(),
     'dialog.open':

@@ -45,6 +45,7 @@ export const PATH_FIELDS: { readonly [C in Channel]?: ReadonlyArray<PathField<C>
   'track.run': [{ field: 'modelDir', mode: 'read' }],
   'extract.run': [{ field: 'outDir', mode: 'write' }],
   'project.saveAs': [{ field: 'dir', mode: 'write' }],
+  'project.chooseLocation': [{ field: 'folder', mode: 'write' }],
 };
 
 /** Results that are trusted paths, and what they grant. */
@@ -211,7 +212,7 @@ export class PathGrants {
     const out = { ...(args as Record<string, unknown>) };
     for (const { field, mode } of fields) {
       const v = out[field];
-      if (v === undefined) continue;
+      if (v === undefined || v === null) continue;
       if (typeof v === 'string') out[field] = this.check(channel, field, v, mode);
       else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[field] = v.map((x: string) => this.check(channel, field, x, mode));
       else throw new SecurityError(`${channel}: ${field} is not a path`, { channel, field, rule: 'not-a-path' });

@@ -13,7 +13,7 @@ import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io
 import type { FourDSource } from '../io/types';
 import { type VirtualResult } from '../stages/virtual/service';
 import type { Project, ResultsKind } from './project';
-import { projectDirFor } from './project-dir';
+import { ProjectLocationSetting, projectPlace, type ProjectPlace } from './project-dir';
 import type { ExtractResult } from '../stages/extraction';
 import type { ObjectProcessing } from './processing-job';
 import { BYTES_PER_PIXEL } from '../../src-shared/pixels';
@@ -42,6 +42,8 @@ export interface SessionOptions {
   checkpointDelayMs?: number;
   /** The recent-projects list (in the user's settings folder); none in the CLI. */
   recentFile?: string;
+  /** The user's settings (where projects go); none in the CLI. */
+  settingsFile?: string;
 }
 
 /** The project folder `path` names (the folder, or its project.json), or null when it is not a project. */
@@ -60,9 +62,11 @@ export class SeriesSessions {
   private counter = 0;
   private readonly projectDirOverride = new Map<string, string>();
   private readonly recent: RecentProjects | null;
+  private readonly location: ProjectLocationSetting;
 
   constructor(private readonly options: SessionOptions = {}) {
     this.recent = options.recentFile ? new RecentProjects(options.recentFile) : null;
+    this.location = new ProjectLocationSetting(options.settingsFile ?? null);
   }
 
   async openSeries(path: string, opts: SeriesOptions = {}): Promise<SeriesSummary> {
@@ -176,7 +180,39 @@ export class SeriesSessions {
   }
 
   private projectDirOf(origin: string): string {
-    return this.projectDirOverride.get(origin) ?? (this.options.projectDir ?? projectDirFor)(origin);
+    return this.projectPlaceOf(origin).dir;
+  }
+
+  /** Where `origin`'s project is, and why: a folder it was opened from or saved to, else the remembered choice. */
+  projectPlaceOf(origin: string): ProjectPlace & { chosen: boolean } {
+    const chosen = this.location.get() !== undefined;
+    const override = this.projectDirOverride.get(origin);
+    if (override) return { dir: override, reason: 'opened from or saved to this folder', chosen };
+    if (this.options.projectDir) return { dir: this.options.projectDir(origin), reason: 'set by this host', chosen };
+    return { ...projectPlace(origin, this.location.get() ?? null), chosen };
+  }
+
+  /**
+   * Remembers where projects go (`folder`, or null: beside the series where possible) and puts this series' project
+   * there: moved when nothing was written yet, else copied by Save As (the old folder stays as it was).
+   */
+  async chooseProjectLocation(id: string, folder: string | null): Promise<{ dir: string }> {
+    const s = this.get(id);
+    if (folder !== null) {
+      const why = existsSync(folder) ? (statSync(folder).isDirectory() ? null : 'is not a folder') : 'does not exist';
+      if (why) throw new ParameterError('folder', `${folder} ${why}`);
+    }
+    this.location.set(folder);
+    const p = await this.project(id);
+    const target = projectPlace(s.series.origin, folder).dir;
+    if (resolve(target) === resolve(p.dir)) return { dir: p.dir };
+    if (p.lastSavedAt === null && !p.isDirty() && !existsSync(join(p.dir, 'project.json'))) {
+      await p.close();
+      this.useProjectDir(s.series.origin, target);
+      s.project = undefined;
+      return { dir: (await this.project(id)).dir };
+    }
+    return this.saveProjectAs(id, target);
   }
 
   /** Opens `origin`'s project from `dir` instead of its default place (Open Project, Save As). */

@@ -18,6 +18,12 @@ export interface TrackRunArgs {
   image?: string;
   tracker: 'classical' | 'sam2';
   modelDir?: string;
+  /**
+   * Other objects' masks are barriers (default true): fixed where they have a mask, so a tracked object never takes
+   * those probe positions on any tilt (and they are not found again as neighbours). false: the other objects are
+   * ignored, and a tracked object may overlap them.
+   */
+  barriers?: boolean;
 }
 
 /** What is tracked in: one or more virtual-image stacks of the last virtual pass. */
@@ -108,10 +114,10 @@ export async function runTracking(sessions: SeriesSessions, args: TrackRunArgs, 
     existing.push({ objectId: id, masks: o.masks.slice(), frameState: states });
     for (const p of o.prompts) prompts.push({ ...p, objectId: id });
   }
-  // The user's other objects are particles too: fixed where they have a mask, so a tracked object cannot take them
-  // (and they are not found again as neighbours). Their results are not used.
-  for (const o of project.objects.values()) {
-    if (args.objectIds.includes(o.id)) continue;
+  // Barriers: the user's other objects are particles too, fixed where they have a mask, so a tracked object cannot
+  // take them (and they are not found again as neighbours). Their results are not used.
+  const barriers = args.barriers !== false ? [...project.objects.values()].filter((o) => !args.objectIds.includes(o.id)) : [];
+  for (const o of barriers) {
     const states = o.frameState.map((_, t): FrameState => (o.masks.subarray(t * n, (t + 1) * n).some((v) => v) ? 'locked' : 'empty'));
     if (states.includes('locked')) existing.push({ objectId: o.id, masks: o.masks, frameState: states });
   }
@@ -136,6 +142,11 @@ export async function runTracking(sessions: SeriesSessions, args: TrackRunArgs, 
     for (const t of allowed) {
       if (o.frameState[t] === 'edited' || o.frameState[t] === 'locked' || o.frameState[t] === 'excluded') continue;
       const next = r.masks.subarray(t * n, (t + 1) * n);
+      // The tracker keeps off the barriers' anchors; this makes it a guarantee for every tilt written.
+      for (const b of barriers) {
+        const theirs = b.masks.subarray(t * n, (t + 1) * n);
+        for (let i = 0; i < n; i++) if (theirs[i]) next[i] = 0;
+      }
       const runs = diffMask(o.masks.subarray(t * n, (t + 1) * n), next);
       const state: FrameState = r.frameState[t] === 'tracked' ? 'tracked' : next.some((v) => v) ? 'tracked' : 'empty';
       const q = r.quality[t] ?? null;

@@ -20,6 +20,10 @@ export interface SeriesFixture {
 export interface FixtureOptions {
   preset?: PresetName;
   size?: SizeSpec;
+  /** Also write Merlin .mib files and open their manifest (series-mib.json). */
+  mib?: boolean;
+  /** Changes the written files before the host starts (e.g. damage some tilts). */
+  alter?: (dir: string) => void;
 }
 
 export function syntheticSeriesFixture(name: string, seed: number, scan = 40, options: FixtureOptions = {}): SeriesFixture {
@@ -33,8 +37,10 @@ export function syntheticSeriesFixture(name: string, seed: number, scan = 40, op
       size: options.size ?? { scanShape: [scan, scan], detectorShape: [96, 96], nTilts: 7, tiltStepDeg: 6 },
       outDir: dir,
       seed,
+      ...(options.mib ? { mib: true } : {}),
     });
-    manifest = join(dir, s.manifest);
+    manifest = join(dir, options.mib ? 'series-mib.json' : s.manifest);
+    options.alter?.(dir);
     // The host accepts paths inside the series' folder only (its outputs go there too).
     h = await startHarness({ grantRoots: [dir] });
   }, 180_000);

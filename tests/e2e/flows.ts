@@ -2,6 +2,7 @@
 // the first auto-detected candidate.
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { STATUS_COLOURS, type TimelineStatus } from '../../src-renderer/src/core/timeline';
 
 /** Opens the series and waits for its virtual image (scanWidth probe positions wide), then shows the Masks tab. */
 export async function openSeriesInMasksTab(page: Page, manifest: string, scanWidth: number): Promise<void> {
@@ -70,4 +71,33 @@ export async function extractIncludingFlagged(page: Page, button: 'extract-only'
   await Promise.race([ask.waitFor({ timeout: 60_000 }), result.waitFor({ timeout: 60_000 })]);
   if (await ask.isVisible()) await page.getByTestId('export-include-flagged').click();
   await result.waitFor({ timeout: 60_000 });
+}
+
+const hex = (c: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) as [number, number, number];
+
+/** The status each pixel column of an object's timeline strip shows (read back from the canvas), and the statuses it was given. */
+export async function timelineDrawn(page: Page, id: number): Promise<{ columns: Array<TimelineStatus | null>; statuses: TimelineStatus[]; width: number }> {
+  const { pixels, statuses, width } = await page.evaluate((oid) => {
+    const c = document.querySelector(`[data-testid="timeline-${oid}"]`) as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, Math.round(c.height * 0.7), c.width, 1).data;
+    const dpr = c.width / c.clientWidth;
+    const px: number[][] = [];
+    for (let x = 0; x < Math.floor(c.clientWidth); x++) {
+      const i = 4 * Math.floor((x + 0.5) * dpr);
+      px.push([d[i]!, d[i + 1]!, d[i + 2]!]);
+    }
+    return { pixels: px, statuses: (c.dataset['statuses'] ?? '').split(','), width: Math.floor(c.clientWidth) };
+  }, id);
+  const byColour = Object.entries(STATUS_COLOURS).map(([s, c]) => [s as TimelineStatus, hex(c)] as const);
+  const columns = pixels.map((p) => byColour.find(([, c]) => c.every((v, k) => Math.abs(v - p[k]!) <= 2))?.[0] ?? null);
+  return { columns, statuses: statuses as TimelineStatus[], width };
+}
+
+/** The counts under an object's timeline strip, by status. */
+export async function timelineCounts(page: Page, id: number): Promise<Map<string, number>> {
+  const counts = await page
+    .getByTestId(`timeline-counts-${id}`)
+    .locator('[data-status]')
+    .evaluateAll((els) => els.map((e) => [e.getAttribute('data-status'), Number.parseInt(e.textContent ?? '', 10)]));
+  return new Map(counts as Array<[string, number]>);
 }

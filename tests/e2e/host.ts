@@ -60,7 +60,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       for (const ws of clients) if (ws.readyState === ws.OPEN) ws.send(frame);
     },
   };
-  const state = createAppState(options.settingsDir ? { recentFile: join(options.settingsDir, 'recent-projects.json') } : {});
+  const state = createAppState(
+    options.settingsDir ? { recentFile: join(options.settingsDir, 'recent-projects.json'), settingsFile: join(options.settingsDir, 'settings.json') } : {},
+  );
   const paths = new PathGrants();
   for (const root of options.grantRoots ?? []) paths.grant(resolve(root), { mode: 'write', scope: 'tree', origin: 'cli' });
   const registry = new IpcRegistry(createRequestHandlers({ host: 'test-host' }, state), createJobHandlers(state), sink, { paths });

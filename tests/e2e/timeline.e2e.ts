@@ -3,34 +3,14 @@
 // every frame to check. Saves docs/images/timeline-121.png and timeline-361.png.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { STATUS_COLOURS, type TimelineStatus } from '../../src-renderer/src/core/timeline';
+import type { TimelineStatus } from '../../src-renderer/src/core/timeline';
 import { syntheticSeriesFixture } from './fixture';
 import { pageErrors } from './harness';
-import { mainObjects, openSeriesInMasksTab, trackFirstCandidate } from './flows';
+import { mainObjects, openSeriesInMasksTab, timelineCounts, timelineDrawn, trackFirstCandidate } from './flows';
 
 const SCAN = 24;
 const fx121 = syntheticSeriesFixture('timeline-121', 9, SCAN, { preset: 'single-isolated', size: { scanShape: [SCAN, SCAN], detectorShape: [32, 32], nTilts: 121, tiltStepDeg: 0.5 } });
 const fx361 = syntheticSeriesFixture('timeline-361', 10, SCAN, { preset: 'single-isolated', size: { scanShape: [SCAN, SCAN], detectorShape: [32, 32], nTilts: 361, tiltStepDeg: 0.25 } });
-
-const hex = (c: string): [number, number, number] => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)) as [number, number, number];
-
-/** The status each pixel column of the strip shows (read back from the canvas), and the statuses it was given. */
-async function drawn(page: Page, id: number): Promise<{ columns: Array<TimelineStatus | null>; statuses: TimelineStatus[]; width: number }> {
-  const { pixels, statuses, width } = await page.evaluate((oid) => {
-    const c = document.querySelector(`[data-testid="timeline-${oid}"]`) as HTMLCanvasElement;
-    const d = c.getContext('2d')!.getImageData(0, Math.round(c.height * 0.7), c.width, 1).data;
-    const dpr = c.width / c.clientWidth;
-    const px: number[][] = [];
-    for (let x = 0; x < Math.floor(c.clientWidth); x++) {
-      const i = 4 * Math.floor((x + 0.5) * dpr);
-      px.push([d[i]!, d[i + 1]!, d[i + 2]!]);
-    }
-    return { pixels: px, statuses: (c.dataset['statuses'] ?? '').split(','), width: Math.floor(c.clientWidth) };
-  }, id);
-  const byColour = Object.entries(STATUS_COLOURS).map(([s, c]) => [s as TimelineStatus, hex(c)] as const);
-  const columns = pixels.map((p) => byColour.find(([, c]) => c.every((v, k) => Math.abs(v - p[k]!) <= 2))?.[0] ?? null);
-  return { columns, statuses: statuses as TimelineStatus[], width };
-}
 
 async function check(page: Page, n: number, shot: string): Promise<void> {
   await openSeriesInMasksTab(page, shot === 'timeline-121' ? fx121.manifest() : fx361.manifest(), SCAN);
@@ -44,7 +24,7 @@ async function check(page: Page, n: number, shot: string): Promise<void> {
   await page.reload();
   await openSeriesInMasksTab(page, shot === 'timeline-121' ? fx121.manifest() : fx361.manifest(), SCAN);
   await page.getByTestId(`object-${o.id}`).locator('.name').click();
-  const { columns, statuses, width } = await drawn(page, o.id);
+  const { columns, statuses, width } = await timelineDrawn(page, o.id);
   expect(statuses).toHaveLength(n);
   expect(columns.every((c) => c !== null), 'every column shows a status colour (nothing clipped or blank)').toBe(true);
   if (width >= n) {
@@ -57,10 +37,9 @@ async function check(page: Page, n: number, shot: string): Promise<void> {
     for (const s of ['lost', 'check'] as const) expect(columns.includes(s)).toBe(statuses.includes(s));
   }
   // The counts under the strip are the statuses it draws.
-  const counts = await page.getByTestId(`timeline-counts-${o.id}`).locator('[data-status]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-status'), Number.parseInt(e.textContent ?? '', 10)]));
   const expected = new Map<string, number>();
   for (const s of statuses) expected.set(s, (expected.get(s) ?? 0) + 1);
-  expect(new Map(counts as Array<[string, number]>)).toEqual(expected);
+  expect(await timelineCounts(page, o.id)).toEqual(expected);
   await expect(page.getByTestId(`timeline-counts-${o.id}`).textContent()).resolves.toContain(`${n} tilts`);
   // "C" visits every frame to check, in order, wrapping round.
   const toCheck = statuses.flatMap((s, t) => (s === 'check' || s === 'lost' ? [t] : []));

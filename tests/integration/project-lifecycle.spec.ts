@@ -2,7 +2,7 @@
 // history, extraction and processing results back), Save As to a new folder, the recent list, recovery after an
 // unclean exit — and `tracked run --project` extracting the curated masks headless without touching the project.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
@@ -98,6 +98,47 @@ describe('project lifecycle', () => {
     expect(JSON.parse(readFileSync(join(projects, 'series.tracked', 'project.json'), 'utf8')).objects[0].name).toBe('crystal 1');
     expect((await app().api.invoke('project.recent', {})).map((r) => r.dir).slice(0, 2)).toEqual([copy, join(projects, 'series.tracked')]);
   }, 180_000);
+
+  it('projects go where the user chose, asked after the first save and remembered; an unsaved project moves, a saved one is copied', async () => {
+    const place = join(root, 'own-data');
+    await synthesize({ preset: 'single-isolated', size: { scanShape: [16, 16], detectorShape: [32, 32], nTilts: 3, tiltStepDeg: 2 }, outDir: join(place, 'a'), seed: 3 });
+    await synthesize({ preset: 'single-isolated', size: { scanShape: [16, 16], detectorShape: [32, 32], nTilts: 3, tiltStepDeg: 2 }, outDir: join(place, 'b'), seed: 4 });
+    const settingsFile = join(root, 'settings', 'settings.json');
+    const chosen = join(root, 'my-projects');
+    mkdirSync(chosen);
+    const located = () => inProcessApi({ checkpointDelayMs: -1, recentFile, settingsFile });
+    // Never asked: beside the series (this account's own local folder), saved on close.
+    const a = located();
+    const { seriesId } = await a.api.invoke('series.open', { path: join(place, 'a', 'series.json') });
+    expect(await a.api.invoke('project.info', { seriesId })).toMatchObject({ dir: join(place, 'a', 'series.tracked'), locationReason: 'beside the series', locationChosen: false, written: false });
+    await a.api.invoke('objects.create', { seriesId, name: 'kept' });
+    await a.close();
+    // Saved once and still not asked: the app asks now. Choosing a folder copies the saved project there.
+    const b = located();
+    const again = await b.api.invoke('series.open', { path: join(place, 'a', 'series.json') });
+    const info = await b.api.invoke('project.info', { seriesId: again.seriesId });
+    expect(info).toMatchObject({ locationChosen: false, written: true });
+    await expect(b.api.invoke('project.chooseLocation', { seriesId: again.seriesId, folder: join(root, 'missing') })).rejects.toThrow(/does not exist/);
+    const { dir } = await b.api.invoke('project.chooseLocation', { seriesId: again.seriesId, folder: chosen });
+    expect(dir.startsWith(join(chosen, 'series-'))).toBe(true);
+    expect(await b.api.invoke('project.info', { seriesId: again.seriesId })).toMatchObject({ dir, locationChosen: true });
+    expect((await b.api.invoke('objects.list', { seriesId: again.seriesId })).map((o) => o.name)).toEqual(['kept']);
+    expect(existsSync(join(place, 'a', 'series.tracked', 'project.json'))).toBe(true);
+    await b.close();
+    expect(JSON.parse(readFileSync(settingsFile, 'utf8'))).toEqual({ projectsFolder: chosen });
+    // Remembered: another series' project goes to the chosen folder from the start; not yet written, it moves.
+    const c = located();
+    const other = await c.api.invoke('series.open', { path: join(place, 'b', 'series.json') });
+    const otherInfo = await c.api.invoke('project.info', { seriesId: other.seriesId });
+    expect(otherInfo).toMatchObject({ locationReason: 'in the folder chosen for projects', locationChosen: true });
+    expect(otherInfo.dir.startsWith(join(chosen, 'series-'))).toBe(true);
+    expect(otherInfo.dir).not.toBe(dir);
+    const back = await c.api.invoke('project.chooseLocation', { seriesId: other.seriesId, folder: null });
+    expect(back.dir).toBe(join(place, 'b', 'series.tracked'));
+    expect(existsSync(otherInfo.dir)).toBe(false);
+    await c.close();
+    expect(JSON.parse(readFileSync(settingsFile, 'utf8'))).toEqual({ projectsFolder: null });
+  }, 120_000);
 
   it('after an unclean exit: the recent list says so, opening replays the journal, and discarding goes back to the last save', async () => {
     const a = app();

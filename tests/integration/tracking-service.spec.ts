@@ -67,6 +67,28 @@ describe('tracking service', () => {
     expect(second.some((v) => v)).toBe(true);
     for (let i = 0; i < second.length; i++) if (second[i]) expect(firstMasks[i]).toBe(0);
   });
+
+  it("barriers are an option: off, an object prompted on another object's particle takes it; on (the default), never", async () => {
+    const { seriesId } = await sessions.openSeries(manifest);
+    const [c] = await findCandidates(sessions, seriesId, 3);
+    const project = await sessions.project(seriesId);
+    const a = project.create('owner');
+    project.setPrompt(a.id, { tilt: 3, points: [{ x: c!.x, y: c!.y, positive: true }] });
+    await runTracking(sessions, { seriesId, objectIds: [a.id], fromTilt: 3, direction: 'both', tracker: 'classical' });
+    const owned = project.get(a.id).masks.slice();
+    const overlap = (m: Uint8Array): number => m.reduce((k, v, i) => k + (v && owned[i] ? 1 : 0), 0);
+    const prompt = { tilt: 3, points: [{ x: c!.x, y: c!.y, positive: true }] };
+    const free = project.create('without barriers');
+    project.setPrompt(free.id, prompt);
+    await runTracking(sessions, { seriesId, objectIds: [free.id], fromTilt: 3, direction: 'both', tracker: 'classical', barriers: false });
+    expect(overlap(project.get(free.id).masks)).toBeGreaterThan(0);
+    const fenced = project.create('with barriers');
+    project.setPrompt(fenced.id, prompt);
+    await runTracking(sessions, { seriesId, objectIds: [fenced.id], fromTilt: 3, direction: 'both', tracker: 'classical' });
+    expect(overlap(project.get(fenced.id).masks)).toBe(0);
+    // Neither run touched the owner.
+    expect(Array.from(project.get(a.id).masks)).toEqual(Array.from(owned));
+  });
 });
 
 describe('tracking service with SAM2 (stand-in ONNX models, real onnxruntime sessions in the SAM2 worker)', () => {

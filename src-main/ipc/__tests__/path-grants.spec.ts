@@ -21,6 +21,7 @@ const BASE_ARGS: Record<string, Record<string, unknown>> = {
   'extract.run': { seriesId: 's' },
   'process.exportReflections': { seriesId: 's', objectId: 1, name: 'x' },
   'project.saveAs': { seriesId: 's' },
+  'project.chooseLocation': { seriesId: 's' },
 };
 
 let root = '';

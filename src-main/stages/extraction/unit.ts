@@ -10,14 +10,13 @@
 //   - js (other dtypes, or forced): kernels/extract.ts accumulateFramesInto over two buffers, swapped in place. The
 //     reference.
 
-import { open } from 'node:fs/promises';
 import { InputError, throwIfAborted } from '../../../src-shared/errors';
 import { BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, dtypeOf, viewPixels, type PixelArray, type PixelDType } from '../../../src-shared/pixels';
 import { packedBlocks } from '../../io/frame-blocks';
 import { streamBlocks } from '../../io/frame-stream';
 import { readModeFromEnv, type ReadMode } from '../../io/read-mode';
 import type { DirectLayout, FourDSource } from '../../io/types';
-import { swapBytesInPlace } from '../../io/util';
+import { openForStreaming, swapBytesInPlace } from '../../io/util';
 import {
   accumulateFramesInto,
   createAccumulators,
@@ -97,7 +96,7 @@ export async function runDirectUnit(args: DirectUnitArgs, signal?: AbortSignal):
     };
   }
   let framesRead = 0;
-  const fh = await open(args.path, 'r');
+  const fh = openForStreaming(args.path);
   try {
     await streamBlocks({
       file: fh,
@@ -114,7 +113,7 @@ export async function runDirectUnit(args: DirectUnitArgs, signal?: AbortSignal):
     });
     finish();
   } finally {
-    await fh.close();
+    fh.close();
   }
   return { acc, framesRead, bytesRead: framesRead * frameBytes };
 }

@@ -10,7 +10,6 @@
 // virtualBlock: the fallback for sources without a direct layout: the main thread reads frames with readFrames and
 // transfers them here.
 
-import { open } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { InputError, ParameterError } from '../../../src-shared/errors';
 import { BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, viewPixels, type PixelArray, type PixelDType } from '../../../src-shared/pixels';
@@ -18,7 +17,7 @@ import { packedBlocks, stridedBlocks } from '../../io/frame-blocks';
 import { streamBlocks, type BlockTiming } from '../../io/frame-stream';
 import type { ReadMode } from '../../io/read-mode';
 import type { DirectLayout } from '../../io/types';
-import { swapBytesInPlace } from '../../io/util';
+import { openForStreaming, swapBytesInPlace } from '../../io/util';
 import {
   accumulateFrames,
   createAccumulator,
@@ -122,7 +121,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
       accumulateFrames(a.compiled, acc, { data, count: plan.count[b], position: plan.first[b] - a.start, stride: span / bpe }, { signal, kernel: 'js' });
     };
   }
-  const fh = await open(a.path, 'r');
+  const fh = openForStreaming(a.path);
   let bytesRead: number;
   try {
     if (trace) trace.ready = now();
@@ -146,7 +145,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
     // The wasm path counts frames here (writeWasmOutputs writes outputs only); the JS path counted them per block.
     if (useWasm) acc.frames = a.count;
   } finally {
-    await fh.close();
+    fh.close();
   }
   const part: VirtualPartial = { ...acc, bytesRead };
   if (trace) {

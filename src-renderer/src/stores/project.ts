@@ -14,6 +14,8 @@ export const useProjectStore = defineStore('project', () => {
   const recent = ref<RecentProject[]>([]);
   /** The inline Save As folder field is shown (where no native dialog exists, or it was cancelled). */
   const saveAsOpen = ref(false);
+  /** The inline field for the projects folder is shown (where no native dialog exists). */
+  const locationOpen = ref(false);
 
   async function refresh(): Promise<void> {
     const id = series.active?.summary.seriesId;
@@ -67,6 +69,39 @@ export const useProjectStore = defineStore('project', () => {
     }
   }
 
+  /**
+   * Where projects go, remembered for the next series: `folder`, or null to keep them beside the series where
+   * possible. Without an argument, the native folder dialog (or the inline field where there is none).
+   */
+  async function chooseLocation(folder?: string | null): Promise<boolean> {
+    const id = series.active?.summary.seriesId;
+    if (!id) return false;
+    let target = typeof folder === 'string' ? folder.trim() || undefined : folder;
+    if (target === undefined) {
+      try {
+        const picked = await api().invoke('dialog.open', { title: 'Choose the folder for trackED projects', directory: true });
+        target = picked.canceled ? undefined : picked.paths[0];
+      } catch {
+        // No native dialog here (the test host): type the folder instead.
+      }
+      if (target === undefined) {
+        locationOpen.value = true;
+        return false;
+      }
+    }
+    try {
+      const r = await api().invoke('project.chooseLocation', { seriesId: id, folder: target });
+      locationOpen.value = false;
+      log.info(target === null ? `Projects stay beside their series where possible; this one is in ${r.dir}` : `Projects go to ${target}; this one is now in ${r.dir}`, 'project');
+      await refresh();
+      await loadRecent();
+      return true;
+    } catch (e) {
+      log.error(e, 'project');
+      return false;
+    }
+  }
+
   async function resolveRecovery(action: 'keep' | 'discard'): Promise<void> {
     const id = series.active?.summary.seriesId;
     if (!id) return;
@@ -85,5 +120,5 @@ export const useProjectStore = defineStore('project', () => {
     () => void refresh(),
   );
 
-  return { info, recent, saveAsOpen, refresh, loadRecent, saveAs, resolveRecovery };
+  return { info, recent, saveAsOpen, locationOpen, refresh, loadRecent, saveAs, chooseLocation, resolveRecovery };
 });

@@ -21,6 +21,8 @@ export const useTrackingStore = defineStore('tracking', () => {
   const candidatesTilt = ref<number | null>(null);
   /** The virtual image to track in; '' = bright field and dark field together (the default). */
   const image = ref('');
+  /** Other objects' masks are barriers a re-track never takes (on by default). */
+  const barriers = ref(true);
   const log = useLogStore();
 
   async function retrack(direction: 'forward' | 'backward' | 'both', objectIds?: number[]): Promise<void> {
@@ -42,6 +44,7 @@ export const useTrackingStore = defineStore('tracking', () => {
           ...(image.value ? { image: image.value } : {}),
           tracker: tracker.value,
           ...(tracker.value === 'sam2' && modelDir.value ? { modelDir: modelDir.value } : {}),
+          barriers: barriers.value,
         },
         `Track ${direction} from tilt ${s.tilt + 1}`,
       );
@@ -82,5 +85,5 @@ export const useTrackingStore = defineStore('tracking', () => {
     await retrack('both', [o.id]);
   }
 
-  return { maxFrames, tracker, modelDir, image, candidates, candidatesTilt, retrack, detect, objectFromPoint };
+  return { maxFrames, tracker, modelDir, image, barriers, candidates, candidatesTilt, retrack, detect, objectFromPoint };
 });
