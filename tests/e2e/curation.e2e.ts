@@ -1,13 +1,13 @@
 // Curation as a crystallographer meets it, on a synthetic series damaged the way real data goes wrong
 // (./alter-mib.ts): tilt 5 lost (the particle gone), tilt 15 merged (the particle twice its size), tilt 18 with
-// its direct beam 6 px off (the fitted beam centre an outlier). Each shows on the timeline in its status colour,
+// its direct beam 6 px off (the fitted beam centre an outlier). Each shows on the timeline in its own colour,
 // "C" visits all three, the counts match; Properties shows the series and the object; the Series tab warns about the
 // beam centre; a re-track with barriers leaves another object's probe positions alone; Export asks before
 // extracting the frames to check; once the project is written, the app asks where projects go.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { STATUS_COLOURS } from '../../src-renderer/src/core/timeline';
+import { NEEDS_A_LOOK, STATUS_COLOURS } from '../../src-renderer/src/core/timeline';
 import { growParticle, removeParticle, shiftBeam } from './alter-mib';
 import { syntheticSeriesFixture } from './fixture';
 import { openSeriesInMasksTab, timelineCounts, timelineDrawn, trackFirstCandidate } from './flows';
@@ -52,10 +52,11 @@ describe('curation on a series with a lost tilt, a merged tilt and a beam-centre
     const { columns, statuses, width } = await timelineDrawn(page, o.id);
     expect(statuses[LOST]).toBe('lost');
     expect(statuses[MERGED]).toBe('check');
-    expect(statuses[OFF_BEAM]).toBe('check');
-    expect(statuses.filter((s) => s === 'lost' || s === 'check')).toHaveLength(3);
+    expect(statuses[OFF_BEAM]).toBe('centre');
+    expect(statuses.filter((s) => NEEDS_A_LOOK.has(s))).toHaveLength(3);
+    // Each in its own colour, none of them the tracked colour.
     for (const t of [LOST, MERGED, OFF_BEAM]) expect(columns[Math.ceil((t * width) / N)], `tilt ${t + 1}`).toBe(statuses[t]);
-    expect(STATUS_COLOURS.lost).not.toBe(STATUS_COLOURS.check);
+    expect(new Set([STATUS_COLOURS.lost, STATUS_COLOURS.check, STATUS_COLOURS.centre, STATUS_COLOURS.tracked]).size).toBe(4);
     // The counts under the strip are the statuses drawn.
     const expected = new Map<string, number>();
     for (const s of statuses) expected.set(s, (expected.get(s) ?? 0) + 1);
@@ -71,7 +72,7 @@ describe('curation on a series with a lost tilt, a merged tilt and a beam-centre
     await screenshot(page, '30-curation-timeline');
 
     // Properties: the object (its tilts by status, areas), then the series (format, shapes, tilts, range, axis).
-    await expect(page.getByTestId('prop-states').textContent()).resolves.toMatch(/1 lost.*2 to check|2 to check.*1 lost/);
+    await expect(page.getByTestId('prop-states').textContent()).resolves.toMatch(/^1 lost, 1 to check, 1 beam centre off, 18 tracked$/);
     await expect(page.getByTestId('prop-flagged').textContent()).resolves.toBe('3');
     await expect(page.getByTestId('prop-area').textContent()).resolves.toMatch(/probe positions/);
     await page.getByTestId('series-list').locator('li').first().click();

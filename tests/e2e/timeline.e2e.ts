@@ -3,7 +3,7 @@
 // every frame to check. Saves docs/images/timeline-121.png and timeline-361.png.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import type { TimelineStatus } from '../../src-renderer/src/core/timeline';
+import { NEEDS_A_LOOK, type TimelineStatus } from '../../src-renderer/src/core/timeline';
 import { syntheticSeriesFixture } from './fixture';
 import { pageErrors } from './harness';
 import { mainObjects, openSeriesInMasksTab, timelineCounts, timelineDrawn, trackFirstCandidate } from './flows';
@@ -34,7 +34,7 @@ async function check(page: Page, n: number, shot: string): Promise<void> {
     // Several tilts per column: the most urgent of them shows — the locked run over the tracked tilts around it, and
     // every lost or flagged tilt.
     expect(columns).toContain('locked');
-    for (const s of ['lost', 'check'] as const) expect(columns.includes(s)).toBe(statuses.includes(s));
+    for (const s of NEEDS_A_LOOK) expect(columns.includes(s)).toBe(statuses.includes(s));
   }
   // The counts under the strip are the statuses it draws.
   const expected = new Map<string, number>();
@@ -42,7 +42,7 @@ async function check(page: Page, n: number, shot: string): Promise<void> {
   expect(await timelineCounts(page, o.id)).toEqual(expected);
   await expect(page.getByTestId(`timeline-counts-${o.id}`).textContent()).resolves.toContain(`${n} tilts`);
   // "C" visits every frame to check, in order, wrapping round.
-  const toCheck = statuses.flatMap((s, t) => (s === 'check' || s === 'lost' ? [t] : []));
+  const toCheck = statuses.flatMap((s, t) => (NEEDS_A_LOOK.has(s) ? [t] : []));
   await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   for (const t of toCheck.slice(0, 5)) {
     await page.keyboard.press('c');
@@ -56,7 +56,7 @@ async function check(page: Page, n: number, shot: string): Promise<void> {
 
 /** The Export tab lists the frames to check and asks before extracting them; "Leave them out" excludes them. */
 async function exportAsks(page: Page, id: number, statuses: TimelineStatus[]): Promise<void> {
-  const toCheck = statuses.flatMap((s, t) => (s === 'check' || s === 'lost' ? [t] : []));
+  const toCheck = statuses.flatMap((s, t) => (NEEDS_A_LOOK.has(s) ? [t] : []));
   expect(toCheck.length, 'this series has frames to check').toBeGreaterThan(0);
   await page.keyboard.press('6');
   await page.getByTestId('export-tab').waitFor();

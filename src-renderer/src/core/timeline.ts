@@ -1,14 +1,18 @@
 // What an object's timeline shows per tilt: its state as the user set or the tracker left it, and "check" where a
 // tracker signal says the frame deserves a look — flagged by the tracker (low overlap with the prediction, an area
 // jump, low contrast, the image edge), an area far from its neighbours' even when the tracker did not flag it, or a
-// beam centre that disagrees with the other tilts'. "lost": the tracker had the object and did not find it. A
-// person's edited, locked or excluded frames are theirs: never "check".
+// beam centre that disagrees with the other tilts'. "centre": a tilt whose only signal is its beam centre (the
+// detector, not the tracking, needs a look: the fit may sit on a Bragg spot). "lost": the tracker had the object
+// and did not find it. A person's edited, locked or excluded frames are theirs: never "check".
 import type { FrameQuality, FrameState } from '../../../src-shared/domain';
 
-export type TimelineStatus = FrameState | 'lost' | 'check';
+export type TimelineStatus = FrameState | 'lost' | 'check' | 'centre';
 
 /** Drawing order when several tilts share a pixel: the one that most needs a look wins. */
-export const STATUS_PRIORITY: readonly TimelineStatus[] = ['lost', 'check', 'edited', 'locked', 'tracked', 'excluded', 'empty'];
+export const STATUS_PRIORITY: readonly TimelineStatus[] = ['lost', 'check', 'centre', 'edited', 'locked', 'tracked', 'excluded', 'empty'];
+
+/** The statuses that need a person's look: "C" visits them, the Export tab lists them. */
+export const NEEDS_A_LOOK: ReadonlySet<TimelineStatus> = new Set<TimelineStatus>(['lost', 'check', 'centre']);
 
 export const STATUS_COLOURS: Readonly<Record<TimelineStatus, string>> = {
   empty: '#2d3340',
@@ -18,6 +22,7 @@ export const STATUS_COLOURS: Readonly<Record<TimelineStatus, string>> = {
   excluded: '#4a4f5c',
   lost: '#e53935',
   check: '#fdd835',
+  centre: '#b388ff',
 };
 
 export const STATUS_LABELS: Readonly<Record<TimelineStatus, string>> = {
@@ -28,6 +33,7 @@ export const STATUS_LABELS: Readonly<Record<TimelineStatus, string>> = {
   excluded: 'excluded',
   lost: 'lost',
   check: 'to check',
+  centre: 'beam centre off',
 };
 
 export interface TimelineFrame {
@@ -75,7 +81,7 @@ export function timelineFrames(o: TimelineObject, beamCentreOutliers: ReadonlyMa
     }
     if (area === 0) reasons.push('tracked with an empty mask');
     const centre = beamCentreOutliers.get(t);
-    if (centre) reasons.push(centre);
+    if (centre) return { status: reasons.length ? 'check' : 'centre', reasons: [...reasons, centre] };
     return reasons.length ? { status: 'check', reasons } : { status: 'tracked', reasons: [] };
   });
 }
@@ -86,12 +92,12 @@ export function timelineCounts(frames: readonly TimelineFrame[]): Record<Timelin
   return counts;
 }
 
-/** The next tilt after `from` (wrapping round) that is lost or to check; null when none is. */
+/** The next tilt after `from` (wrapping round) that needs a look (NEEDS_A_LOOK); null when none does. */
 export function nextToCheck(frames: readonly TimelineFrame[], from: number): number | null {
   const n = frames.length;
   for (let k = 1; k <= n; k++) {
     const t = (((from + k) % n) + n) % n;
-    if (frames[t]!.status === 'check' || frames[t]!.status === 'lost') return t;
+    if (NEEDS_A_LOOK.has(frames[t]!.status)) return t;
   }
   return null;
 }

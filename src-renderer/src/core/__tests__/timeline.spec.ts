@@ -12,12 +12,14 @@ describe('timeline', () => {
   const o = { frameState: states, areaPx: areas, quality };
 
   it('gives every tilt one status, with why', () => {
-    const f = timelineFrames(o, new Map([[8, 'beam centre 9 px off']]));
-    expect(f.map((x) => x.status)).toEqual(['tracked', 'tracked', 'lost', 'check', 'check', 'tracked', 'edited', 'locked', 'check', 'excluded']);
+    const f = timelineFrames(o, new Map([[8, 'beam centre 9 px off'], [3, 'beam centre 5 px off']]));
+    expect(f.map((x) => x.status)).toEqual(['tracked', 'tracked', 'lost', 'check', 'check', 'tracked', 'edited', 'locked', 'centre', 'excluded']);
     expect(f[2]!.reasons).toEqual(['no candidate within the gate']);
     expect(f[4]!.reasons[0]).toMatch(/area 104 px against 5\d px/);
+    // The beam centre alone: its own status; with a tracker signal too: to check, both reasons given.
     expect(f[8]!.reasons).toEqual(['beam centre 9 px off']);
-    expect(timelineCounts(f)).toEqual({ lost: 1, check: 3, edited: 1, locked: 1, tracked: 3, excluded: 1, empty: 0 });
+    expect(f[3]!.reasons).toEqual(['low overlap with prediction (IoU 0.31)', 'beam centre 5 px off']);
+    expect(timelineCounts(f)).toEqual({ lost: 1, check: 2, centre: 1, edited: 1, locked: 1, tracked: 3, excluded: 1, empty: 0 });
   });
 
   it('visits every lost and flagged tilt in turn, wrapping round', () => {
