@@ -111,6 +111,17 @@ describe('series view', () => {
     await page.keyboard.press('Control+Shift+z');
     await passes(4);
     await page.waitForFunction((b) => document.querySelector('[data-testid="detector-radii"]')?.textContent !== b, before, { timeout: 30_000 });
+    // The centre handle moves the rings: one centre for every tilt, undone back to each tilt's fitted centre.
+    await expect(page.getByTestId('detector-centre').textContent()).resolves.toBe('fitted centres');
+    const c = (await page.getByTestId('handle-centre').boundingBox())!;
+    await page.mouse.move(c.x + c.width / 2, c.y + c.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(c.x + c.width / 2 + 6 * pxPerDetector, c.y + c.height / 2 + 3 * pxPerDetector, { steps: 4 });
+    await page.mouse.up();
+    await expect.poll(() => page.getByTestId('detector-centre').textContent()).toMatch(/^centre \([\d.]+, [\d.]+\)$/);
+    await passes(5);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.getByTestId('detector-centre').textContent()).toBe('fitted centres');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');

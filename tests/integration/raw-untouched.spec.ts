@@ -11,9 +11,11 @@
 // them unchanged.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, sep } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { sampleDescriptors } from '../helpers/fd-sample.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffMask } from '../../src-shared/mask-runs';
 import { synthesize } from '../../src-main/synth/index';
@@ -67,11 +69,16 @@ function differences(before: Snapshot, after: Snapshot): string[] {
 /** O_WRONLY | O_RDWR in the octal `flags:` line of /proc/PID/fdinfo/N. */
 const WRITE_ACCESS = 0o3;
 
-/** Samples the descriptors a process holds on files under a folder, with the flags each was opened with. */
+/**
+ * Samples the descriptors a process holds on files under a folder, with the flags each was opened with: another
+ * process from a timer here; this process from a worker thread (./helpers/fd-watch-worker.mjs), which keeps sampling
+ * while the main thread opens, reads and closes a file in one synchronous stretch.
+ */
 class DescriptorWatch {
   /** Path (relative to the folder) → every flags value seen on a descriptor of it. */
   readonly seen = new Map<string, Set<number>>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  private thread: { worker: Worker; stop: Int32Array; done: Promise<Array<[string, number[]]>> } | undefined;
   private readonly root: string;
 
   constructor(
@@ -82,37 +89,43 @@ class DescriptorWatch {
   }
 
   sample(): void {
-    const fdDir = `/proc/${this.pid}/fd`;
-    let fds: string[];
-    try {
-      fds = readdirSync(fdDir);
-    } catch {
-      return; // the process has gone
-    }
-    for (const fd of fds) {
-      try {
-        const target = readlinkSync(join(fdDir, fd));
-        if (!target.startsWith(this.root)) continue;
-        const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/${this.pid}/fdinfo/${fd}`, 'utf8'))?.[1];
-        // The same file still behind that number: not closed and reused between the two reads.
-        if (flags === undefined || readlinkSync(join(fdDir, fd)) !== target) continue;
-        const rel = target.slice(this.root.length);
-        if (!this.seen.has(rel)) this.seen.set(rel, new Set());
-        this.seen.get(rel)!.add(parseInt(flags, 8));
-      } catch {
-        /* closed while being read */
-      }
-    }
+    sampleDescriptors(this.pid, this.root, this.seen);
   }
 
-  start(everyMs = 10): this {
+  async start(everyMs = 10): Promise<this> {
     this.sample();
-    this.timer = setInterval(() => this.sample(), everyMs);
+    if (this.pid !== 'self') {
+      this.timer = setInterval(() => this.sample(), everyMs);
+      return this;
+    }
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(new URL('../helpers/fd-watch-worker.mjs', import.meta.url), { workerData: { root: this.root, stop } });
+    const messages: unknown[] = [];
+    let notify = (): void => undefined;
+    worker.on('message', (m: unknown) => {
+      messages.push(m);
+      notify();
+    });
+    const next = (): Promise<unknown> => new Promise((res) => {
+      if (messages.length) return res(messages.shift());
+      notify = () => res(messages.shift());
+    });
+    await next(); // 'started': it is looking before anything runs
+    this.thread = { worker, stop, done: next() as Promise<Array<[string, number[]]>> };
     return this;
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    if (this.thread) {
+      Atomics.store(this.thread.stop, 0, 1);
+      Atomics.notify(this.thread.stop, 0);
+      for (const [rel, flags] of await this.thread.done) {
+        if (!this.seen.has(rel)) this.seen.set(rel, new Set());
+        for (const f of flags) this.seen.get(rel)!.add(f);
+      }
+      await this.thread.worker.terminate();
+    }
     this.sample();
   }
 
@@ -160,11 +173,11 @@ function expectReadOnly(watch: DescriptorWatch, ...exts: string[]): void {
 /** `tracked run` as a user runs it, its descriptors on the raw folder watched while it runs. */
 async function trackedRun(args: string[]): Promise<{ code: number | null; stderr: string; watch: DescriptorWatch }> {
   const child = spawn(process.execPath, ['bin/tracked.mjs', 'run', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  const watch = new DescriptorWatch(child.pid!, raw).start();
+  const watch = await new DescriptorWatch(child.pid!, raw).start();
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((res) => child.on('close', res));
-  watch.stop();
+  await watch.stop();
   return { code, stderr, watch };
 }
 
@@ -231,13 +244,13 @@ describe('raw data are never written', () => {
   it('an app session that tracks, edits, locks, re-tracks, extracts, integrates and writes reflection files leaves it as it was', async () => {
     const app = inProcessApi({ projectDir: (origin) => join(out, 'projects', basename(origin)), checkpointDelayMs: 50 });
     const { api } = app;
-    const watch = new DescriptorWatch('self', raw).start();
+    const watch = await new DescriptorWatch('self', raw).start();
     try {
       await appSession(api, join(raw, 'series.json'), join(out, 'app', 'h5'), true);
       await appSession(api, join(raw, 'series-mib.json'), join(out, 'app', 'mib'), false);
     } finally {
       await app.close();
-      watch.stop();
+      await watch.stop();
     }
     expect(existsSync(join(out, 'projects', 'series.json', 'masks.h5'))).toBe(true);
     expect(readdirSync(join(out, 'app', 'h5', 'reflections')).sort()).toEqual(['target.cif', 'target.cif_pets', 'target.hkl', 'target.ins']);
