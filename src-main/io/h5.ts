@@ -84,7 +84,14 @@ export function h5lib(): Promise<H5Lib> {
     if (hadNavigator) Object.defineProperty(g, 'navigator', { value: undefined, configurable: true, writable: true });
     try {
       const split = splitH5wasm();
-      const h5 = (split ? ((await import(split)) as typeof import('h5wasm/node')) : await import('h5wasm/node')).default;
+      // The copy is an optimisation: where it cannot be loaded (a packaging that cannot import it), the package can.
+      const fromSplit = split
+        ? await (import(split) as Promise<typeof import('h5wasm/node')>).catch((e: unknown) => {
+            process.emitWarning(`the h5wasm copy at ${split} could not be loaded (${firstLine(e)}); using the package`);
+            return null;
+          })
+        : null;
+      const h5 = (fromSplit ?? (await import('h5wasm/node'))).default;
       const Module = await h5.ready;
       // Without this, a failed read (e.g. a missing filter) prints HDF5-DIAG and returns
       // uninitialised memory; with it the read throws.

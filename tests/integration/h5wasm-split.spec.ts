@@ -52,5 +52,7 @@ describe('h5wasm with its binary split out (out/cli/h5wasm)', () => {
     const b = info({ TRACKED_H5WASM: 'package' });
     expect(a.status).toBe(0);
     expect(a.stdout).toBe(b.stdout);
+    // The copy was the one loaded (a copy that fails to load says so and falls back to the package).
+    expect(a.stderr).not.toMatch(/h5wasm copy/);
   });
 });

@@ -417,7 +417,11 @@ class VirtualPass {
       const area = kernel.area(0);
       const fh = await open(s.path, 'r');
       try {
-        await Promise.all(starts.map((start, i) => readExactly(fh, s.path, area, i * perRun * stride, runBytes, s.direct.offset + start * stride)));
+        // Every read settles before the kernel can go back to the idle list (a read still in flight would write
+        // into the next sample's frames).
+        const reads = await Promise.allSettled(starts.map((start, i) => readExactly(fh, s.path, area, i * perRun * stride, runBytes, s.direct.offset + start * stride)));
+        const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       } finally {
         await fh.close();
       }
