@@ -34,27 +34,33 @@ export function labelNear(labels: Int32Array, nx: number, ny: number, x: number,
   return best;
 }
 
+/**
+ * A tilt as people read it (1-based, as the app's slider and timeline number tilts) with the index the prompt
+ * carries (0-based, as `--target X,Y@TILT` takes it), so a message reads right from either side.
+ */
+export const tiltName = (t: number): string => `tilt ${t + 1} (index ${t})`;
+
 /** Checks a prompt's geometry against the image; returns a user-facing reason when it cannot be used. */
 export function promptProblem(p: ObjectPrompt, nTilts: number, nx: number, ny: number): string | undefined {
   if (!Number.isInteger(p.tilt) || p.tilt < 0 || p.tilt >= nTilts) {
-    return `prompt tilt ${p.tilt} is not a tilt index (0..${nTilts - 1})`;
+    return `prompt index ${p.tilt} is not a tilt index (0..${nTilts - 1}: tilts 1..${nTilts})`;
   }
   for (const q of p.points) {
     if (!Number.isFinite(q.x) || !Number.isFinite(q.y) || Math.round(q.x) < 0 || Math.round(q.y) < 0 || Math.round(q.x) >= nx || Math.round(q.y) >= ny) {
-      return `prompt point (${q.x}, ${q.y}) on tilt ${p.tilt} is outside the ${nx}×${ny} image`;
+      return `prompt point (${q.x}, ${q.y}) on ${tiltName(p.tilt)} is outside the ${nx}×${ny} image`;
     }
   }
   if (p.box) {
     const [x0, y0, x1, y1] = p.box;
     if (![x0, y0, x1, y1].every(Number.isFinite) || x1 < x0 || y1 < y0) {
-      return `prompt box on tilt ${p.tilt} is not a box (x0 ≤ x1, y0 ≤ y1)`;
+      return `prompt box on ${tiltName(p.tilt)} is not a box (x0 ≤ x1, y0 ≤ y1)`;
     }
     if (x1 < 0 || y1 < 0 || x0 > nx - 1 || y0 > ny - 1) {
-      return `prompt box on tilt ${p.tilt} is outside the ${nx}×${ny} image`;
+      return `prompt box on ${tiltName(p.tilt)} is outside the ${nx}×${ny} image`;
     }
   }
   if (!p.points.some((q) => q.positive) && !p.box) {
-    return `prompt on tilt ${p.tilt} has neither a positive point nor a box`;
+    return `prompt on ${tiltName(p.tilt)} has neither a positive point nor a box`;
   }
   return undefined;
 }
@@ -65,13 +71,13 @@ export function promptProblem(p: ObjectPrompt, nTilts: number, nx: number, ny: n
  */
 export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: ObjectPrompt): PromptMask {
   const { nx, ny } = a;
-  if (!a.hasContent) return { error: `tilt ${p.tilt} has no particles (empty or constant virtual image)` };
+  if (!a.hasContent) return { error: `${tiltName(p.tilt)} has no particles (empty or constant virtual image)` };
   const positives = p.points.filter((q) => q.positive);
   const negatives = p.points.filter((q) => !q.positive);
   const selected = new Set<number>();
   for (const q of positives) {
     const l = labelNear(labels, nx, ny, q.x, q.y);
-    if (!l) return { error: `no particle under or within ${SNAP_RADIUS} px of prompt point (${q.x}, ${q.y}) on tilt ${p.tilt}` };
+    if (!l) return { error: `no particle under or within ${SNAP_RADIUS} px of prompt point (${q.x}, ${q.y}) on ${tiltName(p.tilt)}` };
     selected.add(l);
   }
   const box = p.box
@@ -108,14 +114,14 @@ export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: ObjectPr
       }
     }
     if (selected.size === 0 && best) selected.add(best);
-    if (selected.size === 0) return { error: `no particle inside the prompt box on tilt ${p.tilt}` };
+    if (selected.size === 0) return { error: `no particle inside the prompt box on ${tiltName(p.tilt)}` };
   }
   let mask = new Uint8Array(nx * ny);
   for (let i = 0; i < labels.length; i++) if (selected.has(labels[i]) && inBox(i)) mask[i] = 1;
   // Negative clicks inside the selection: split it between the positive and negative clicks.
   const inside = negatives.filter((q) => mask[Math.round(q.y) * nx + Math.round(q.x)]);
   if (inside.length) {
-    if (positives.length === 0) return { error: `negative prompt points on tilt ${p.tilt} need a positive point in the same particle` };
+    if (positives.length === 0) return { error: `negative prompt points on ${tiltName(p.tilt)} need a positive point in the same particle` };
     const markers = new Int32Array(nx * ny);
     for (const q of positives) markers[Math.round(q.y) * nx + Math.round(q.x)] = 1;
     for (const q of inside) markers[Math.round(q.y) * nx + Math.round(q.x)] = 2;
@@ -124,6 +130,6 @@ export function maskFromPrompt(a: FrameAnalysis, labels: Int32Array, p: ObjectPr
   }
   let area = 0;
   for (let i = 0; i < mask.length; i++) area += mask[i];
-  if (area === 0) return { error: `the prompt on tilt ${p.tilt} selects no pixels` };
+  if (area === 0) return { error: `the prompt on ${tiltName(p.tilt)} selects no pixels` };
   return { mask };
 }

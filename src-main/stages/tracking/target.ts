@@ -2,7 +2,7 @@
 // `--target X,Y@TILT` (the particle under a probe position on a given tilt). Both return a one-click prompt, so
 // the tracker treats them exactly like a user's click.
 import { ParameterError, InputError } from '../../../src-shared/errors';
-import { labelNear, SNAP_RADIUS } from './prompt';
+import { labelNear, SNAP_RADIUS, tiltName } from './prompt';
 import { detectCandidates, type Candidate, type ChannelFrame } from './segment';
 import type { ObjectPrompt, SegmentationOptions, TrackChannel } from './types';
 
@@ -74,7 +74,7 @@ export function pickAutoTarget(ref: StackRef, options: Partial<SegmentationOptio
     const pool = det.candidates.filter(ok);
     if (!pool.length) continue;
     const best = pool.reduce((a, b) => (rank(b) > rank(a) ? b : a));
-    return { tilt, candidate: best, prompt: promptFor(best, tilt), note: `${note} on tilt ${tilt} (area ${best.area} px)` };
+    return { tilt, candidate: best, prompt: promptFor(best, tilt), note: `${note} on ${tiltName(tilt)} (area ${best.area} px)` };
   }
   throw new InputError('virtual image', 'no particle found'); // unreachable: the last tier accepts all
 }
@@ -97,7 +97,7 @@ export function pickAllTargets(ref: StackRef, options: Partial<SegmentationOptio
     tilt,
     candidate: c,
     prompt: { ...promptFor(c, tilt), objectId: k + 1 },
-    note: `particle ${k + 1} of ${pool.length} on tilt ${tilt} (area ${c.area} px${c.isolated ? '' : ', touching a neighbour'})`,
+    note: `particle ${k + 1} of ${pool.length} on ${tiltName(tilt)} (area ${c.area} px${c.isolated ? '' : ', touching a neighbour'})`,
   }));
 }
 
@@ -110,7 +110,7 @@ export function targetFromProbe(
   options: Partial<SegmentationOptions> = {},
 ): TargetChoice {
   if (!Number.isInteger(tilt) || tilt < 0 || tilt >= ref.nTilts) {
-    throw new ParameterError('target', `tilt ${tilt} is not a tilt index (0..${ref.nTilts - 1})`);
+    throw new ParameterError('target', `index ${tilt} is not a tilt index (0..${ref.nTilts - 1}: tilts 1..${ref.nTilts})`);
   }
   if (!Number.isFinite(x) || !Number.isFinite(y) || Math.round(x) < 0 || Math.round(y) < 0 || Math.round(x) >= ref.nx || Math.round(y) >= ref.ny) {
     throw new ParameterError('target', `probe position (${x}, ${y}) is outside the ${ref.nx}×${ref.ny} scan`);
@@ -119,12 +119,12 @@ export function targetFromProbe(
   const l = labelNear(det.labels, ref.nx, ref.ny, x, y);
   const c = det.candidates.find((k) => k.id === l);
   if (!c) {
-    throw new ParameterError('target', `no particle under or within ${SNAP_RADIUS} px of probe position (${x}, ${y}) on tilt ${tilt} (${det.candidates.length} candidates on that tilt)`);
+    throw new ParameterError('target', `no particle under or within ${SNAP_RADIUS} px of probe position (${x}, ${y}) on ${tiltName(tilt)} (${det.candidates.length} candidates on that tilt)`);
   }
   return {
     tilt,
     candidate: c,
     prompt: { objectId: 1, tilt, points: [{ x: Math.round(x), y: Math.round(y), positive: true }] },
-    note: `particle under (${x}, ${y}) on tilt ${tilt} (area ${c.area} px)`,
+    note: `particle under (${x}, ${y}) on ${tiltName(tilt)} (area ${c.area} px)`,
   };
 }

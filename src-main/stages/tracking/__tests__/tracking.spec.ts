@@ -252,7 +252,8 @@ describe('trackObjects on a synthetic tilt series', () => {
       { objectId: 3, tilt: 99, points: [{ x: 3, y: 3, positive: true }] },
       { objectId: 4, tilt: MID, points: [{ x: 2, y: 120, positive: true }] }, // background, no particle near
     ]);
-    expect(res.objects[0].error).toMatch(/outside the 128×128 image/);
+    // Tilts as the app numbers them (1-based), with the 0-based index the prompt carried.
+    expect(res.objects[0].error).toMatch(new RegExp(`on tilt ${MID + 1} \\(index ${MID}\\) is outside the 128×128 image`));
     expect(res.objects[2].error).toMatch(/not a tilt index/);
     expect(res.objects[3].error).toMatch(/no particle under or within/);
     expect(iouStats(res.objects[1].masks, scene.truth[0], N, ALL).mean).toBeGreaterThanOrEqual(0.85);
