@@ -1,8 +1,6 @@
 // Binds the contract's channels to services. Used unchanged by the Electron main process, the e2e test
 // host and the integration tests; only the host-specific pieces (dialogs) are passed in.
 import os from 'node:os';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import pkg from '../../package.json';
 import type { AppInfo } from '../../src-shared/contract';
 import { ParameterError, UnsupportedError } from '../../src-shared/errors';
@@ -142,7 +140,7 @@ export function createRequestHandlers(hooks: HostHooks, state: AppState = create
       const p = await sessions.project(seriesId);
       const place = sessions.projectPlaceOf(sessions.get(seriesId).series.origin);
       return {
-        dir: p.dir, locationReason: place.reason, locationChosen: place.chosen, written: existsSync(join(p.dir, 'project.json')),
+        dir: p.dir, locationReason: place.reason, locationChosen: place.chosen, written: p.written,
         lastSavedAt: p.lastSavedAt, dirty: p.isDirty(), schemaVersion: PROJECT_SCHEMA_VERSION, recovery: p.recovery,
       };
     },

@@ -611,6 +611,11 @@ export class Project {
     this.dirty = false;
   }
 
+  /** The project has been written to its folder (by this session or an earlier one). */
+  get written(): boolean {
+    return existsSync(join(this.dir, 'project.json'));
+  }
+
   /** The files that make the project (for Save As), those present. */
   files(): string[] {
     return ['project.json', 'masks.h5', 'particles.h5', 'extraction.trk', 'processing.trk'].filter((f) => existsSync(join(this.dir, f)));

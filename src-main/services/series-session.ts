@@ -206,7 +206,7 @@ export class SeriesSessions {
     const p = await this.project(id);
     const target = projectPlace(s.series.origin, folder).dir;
     if (resolve(target) === resolve(p.dir)) return { dir: p.dir };
-    if (p.lastSavedAt === null && !p.isDirty() && !existsSync(join(p.dir, 'project.json'))) {
+    if (p.lastSavedAt === null && !p.isDirty() && !p.written) {
       await p.close();
       this.useProjectDir(s.series.origin, target);
       s.project = undefined;

@@ -129,8 +129,6 @@ const DEFAULT_BLOCK_BYTES = 4 << 20;
  */
 const DEFAULT_DIRECT_BLOCK_BYTES = 1 << 20;
 const DTYPES = new Set(PIXEL_DTYPES);
-/** Kernels of the centre pre-pass (sampleDirect) not in use, by shape, type, stride and frame count. */
-const idleSamplers: Array<{ key: string; kernel: WasmFrameKernel }> = [];
 
 const clock = (): number => performance.timeOrigin + performance.now();
 
@@ -404,21 +402,17 @@ class VirtualPass {
     const frameBytes = s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_PIXEL[s.dtype];
     const runBytes = (perRun - 1) * stride + frameBytes;
     const frames = starts.length * perRun;
-    const key = `${s.detectorShape.join('x')} ${s.dtype} ${stride} ${frames}`;
-    // Tilts are sampled side by side (CENTRE_LOOKAHEAD): each sample holds a kernel of its own while its reads land.
-    let kernel = idleSamplers.find((k) => k.key === key)?.kernel;
-    if (kernel) idleSamplers.splice(idleSamplers.findIndex((k) => k.kernel === kernel), 1);
-    else {
-      const compiled = compileDetectors([{ kind: 'sum' }], { detectorShape: s.detectorShape });
-      kernel = new WasmFrameKernel(compiled, s.dtype as WasmDType, { mean: true, max: false, areaBytes: (frames - 1) * stride + frameBytes });
-    }
+    // A kernel per sample (tilts are sampled side by side); its WebAssembly instance is a released one where there
+    // is one (kernels/wasm: memory already grown and paged in), and goes back once every read has landed.
+    const compiled = compileDetectors([{ kind: 'sum' }], { detectorShape: s.detectorShape });
+    const kernel = new WasmFrameKernel(compiled, s.dtype as WasmDType, { mean: true, max: false, areaBytes: (frames - 1) * stride + frameBytes });
     try {
       // Runs are perRun × stride apart in the area, so all the sampled frames are `stride` apart.
       const area = kernel.area(0);
       const fh = await open(s.path, 'r');
       try {
-        // Every read settles before the kernel can go back to the idle list (a read still in flight would write
-        // into the next sample's frames).
+        // Every read settles before the kernel is released (a read still in flight would write into the next
+        // kernel's frames).
         const reads = await Promise.allSettled(starts.map((start, i) => readExactly(fh, s.path, area, i * perRun * stride, runBytes, s.direct.offset + start * stride)));
         const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
@@ -426,15 +420,13 @@ class VirtualPass {
         await fh.close();
       }
       throwIfAborted(this.pass.signal);
-      kernel.flushPatterns(null, null);
       const swap = BYTES_PER_PIXEL[s.dtype] > 1 && s.direct.littleEndian !== NATIVE_LITTLE_ENDIAN;
       kernel.run(0, 0, frames, stride, swap);
       const sum = new Float64Array(frameBytes / BYTES_PER_PIXEL[s.dtype]);
       kernel.flushPatterns(sum, null);
       return { sum, bytes: starts.length * runBytes };
     } finally {
-      // Kept for the next pass (a kernel's memory takes ~1 ms to set up); as many as sample at once.
-      if (idleSamplers.length <= CENTRE_LOOKAHEAD) idleSamplers.push({ key, kernel });
+      kernel.release();
     }
   }
 

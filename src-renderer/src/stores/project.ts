@@ -39,27 +39,20 @@ export const useProjectStore = defineStore('project', () => {
     }
   }
 
-  /** Save As into `dir`; without one, the native folder dialog (or the inline field where there is none). */
-  async function saveAs(dir?: string): Promise<boolean> {
-    const id = series.active?.summary.seriesId;
-    if (!id) return false;
-    let target = dir?.trim();
-    if (!target) {
-      try {
-        const picked = await api().invoke('dialog.open', { title: 'Save the project into a new folder', directory: true });
-        target = picked.canceled ? undefined : picked.paths[0];
-      } catch {
-        // No native dialog here (the test host): type the folder instead.
-      }
-      if (!target) {
-        saveAsOpen.value = true;
-        return false;
-      }
-    }
+  /** The folder picked in the native dialog; undefined when cancelled, or where there is no dialog (the test host). */
+  async function pickFolder(title: string): Promise<string | undefined> {
     try {
-      const r = await api().invoke('project.saveAs', { seriesId: id, dir: target });
-      saveAsOpen.value = false;
-      log.info(`Project saved as ${r.dir}; work continues there`, 'project');
+      const picked = await api().invoke('dialog.open', { title, directory: true });
+      return picked.canceled ? undefined : picked.paths[0] || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs a move of the project (its log line as result); then the bar and the recent list follow it. */
+  async function relocate(move: () => Promise<string>): Promise<boolean> {
+    try {
+      log.info(await move(), 'project');
       await refresh();
       await loadRecent();
       return true;
@@ -69,6 +62,22 @@ export const useProjectStore = defineStore('project', () => {
     }
   }
 
+  /** Save As into `dir`; without one, the native folder dialog (or the inline field where there is none). */
+  async function saveAs(dir?: string): Promise<boolean> {
+    const id = series.active?.summary.seriesId;
+    if (!id) return false;
+    const target = dir?.trim() || (await pickFolder('Save the project into a new folder'));
+    if (!target) {
+      saveAsOpen.value = true;
+      return false;
+    }
+    return relocate(async () => {
+      const r = await api().invoke('project.saveAs', { seriesId: id, dir: target });
+      saveAsOpen.value = false;
+      return `Project saved as ${r.dir}; work continues there`;
+    });
+  }
+
   /**
    * Where projects go, remembered for the next series: `folder`, or null to keep them beside the series where
    * possible. Without an argument, the native folder dialog (or the inline field where there is none).
@@ -76,30 +85,16 @@ export const useProjectStore = defineStore('project', () => {
   async function chooseLocation(folder?: string | null): Promise<boolean> {
     const id = series.active?.summary.seriesId;
     if (!id) return false;
-    let target = typeof folder === 'string' ? folder.trim() || undefined : folder;
+    const target = folder === null ? null : folder?.trim() || (await pickFolder('Choose the folder for trackED projects'));
     if (target === undefined) {
-      try {
-        const picked = await api().invoke('dialog.open', { title: 'Choose the folder for trackED projects', directory: true });
-        target = picked.canceled ? undefined : picked.paths[0];
-      } catch {
-        // No native dialog here (the test host): type the folder instead.
-      }
-      if (target === undefined) {
-        locationOpen.value = true;
-        return false;
-      }
-    }
-    try {
-      const r = await api().invoke('project.chooseLocation', { seriesId: id, folder: target });
-      locationOpen.value = false;
-      log.info(target === null ? `Projects stay beside their series where possible; this one is in ${r.dir}` : `Projects go to ${target}; this one is now in ${r.dir}`, 'project');
-      await refresh();
-      await loadRecent();
-      return true;
-    } catch (e) {
-      log.error(e, 'project');
+      locationOpen.value = true;
       return false;
     }
+    return relocate(async () => {
+      const r = await api().invoke('project.chooseLocation', { seriesId: id, folder: target });
+      locationOpen.value = false;
+      return target === null ? `Projects stay beside their series where possible; this one is in ${r.dir}` : `Projects go to ${target}; this one is now in ${r.dir}`;
+    });
   }
 
   async function resolveRecovery(action: 'keep' | 'discard'): Promise<void> {
