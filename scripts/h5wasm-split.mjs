@@ -11,6 +11,18 @@ import { join } from 'node:path';
 
 const MARK = "findWasmBinary(){return binaryDecode('";
 
+/**
+ * The copy's module factory call: where the process registered the compiled binary under H5WASM_MODULE_KEY
+ * (src-main/io/h5wasm-module.ts: compiled once, handed to every worker), it is instantiated through emscripten's
+ * `instantiateWasm` hook instead of being compiled again on this thread.
+ */
+export const H5WASM_MODULE_KEY = 'tracked.h5wasm.module';
+// Instantiated synchronously: a failure then rejects the factory's promise (an async one would leave it pending).
+const SHARED_FACTORY =
+  `ModuleFactory({ noInitialRun: true, ...((m) => m ? { instantiateWasm: (imports, done) => ` +
+  `{ done(new WebAssembly.Instance(m, imports), m); return {}; } } : {})` +
+  `(globalThis[Symbol.for('${H5WASM_MODULE_KEY}')]) })`;
+
 /** Writes the split copy into `outDir`/h5wasm; returns a reason when it cannot (and leaves nothing there). */
 export function writeSplitH5wasm(outDir) {
   const target = join(outDir, 'h5wasm');
@@ -43,12 +55,14 @@ export function writeSplitH5wasm(outDir) {
       util.slice(end + 3);
     const from = "from './hdf5_util.js'";
     if (!hl.includes(from)) return "hdf5_hl.js does not import './hdf5_util.js'";
+    const factory = 'ModuleFactory({ noInitialRun: true })';
+    if (hl.split(factory).length !== 2) return `hdf5_hl.js does not call ${factory} once`;
     const tmp = `${target}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     writeFileSync(join(tmp, 'hdf5_util.wasm'), bytes);
     writeFileSync(join(tmp, 'hdf5_util.mjs'), split);
-    writeFileSync(join(tmp, 'hdf5_hl.mjs'), hl.replace(from, "from './hdf5_util.mjs'"));
+    writeFileSync(join(tmp, 'hdf5_hl.mjs'), hl.replace(from, "from './hdf5_util.mjs'").replace(factory, SHARED_FACTORY));
     renameSync(tmp, target);
     return null;
   } catch (e) {

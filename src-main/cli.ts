@@ -101,6 +101,8 @@ export function buildProgram(): Command {
     .option('--step <deg>', 'folder of tilts: angle step', parseNumber('--step'))
     .option('--angle <deg>', 'a single 4D file (a series of one tilt): its tilt angle (default 0)', parseNumber('--angle'))
     .action(async (series: string, o: { detector: string[]; out: string; dataset?: string; scan?: [number, number] } & AngleFlags) => {
+      // The workers start while the command's code loads.
+      void (await import('./cli/pass-start')).startPassWorkers(series).catch(() => undefined);
       printJson(
         await (await guarded(() => import('./cli/virtual'))).runVirtualCommand(series, {
           detector: o.detector,

@@ -1,12 +1,10 @@
 // `tracked virtual SERIES --detector … --out FILE`: virtual images of every tilt, headless.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
-import { INLINE_MAX_BYTES } from '../stages/virtual/service';
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { DetectorRequest } from '../../src-shared/contract';
 import { InputError, ParameterError } from '../../src-shared/errors';
 import { writeVirtualStackH5 } from '../io/write-virtual';
-import { h5lib } from '../io/h5';
-import { sharedPool } from '../workers/pool';
+import { startPassWorkers } from './pass-start';
 import { encodeTiffPages } from '../io/export/tiff';
 import { writeFileAtomic } from '../io/atomic';
 import { SeriesSessions } from '../services/series-session';
@@ -104,24 +102,6 @@ export interface VirtualCommandOptions {
   stepDeg?: number;
 }
 
-/** More bytes than a pass runs on this thread (a quick look at the input's size: a file, or a manifest's folder). */
-function isLargeInput(path: string): boolean {
-  try {
-    const st = statSync(path);
-    if (st.isFile() && !/\.(json|csv)$/i.test(path)) return st.size > INLINE_MAX_BYTES;
-    const dir = st.isDirectory() ? path : dirname(path);
-    let total = 0;
-    for (const f of readdirSync(dir)) {
-      if (!/\.(h5|hdf5|emd|hspy|nxs|mib)$/i.test(f)) continue;
-      total += statSync(join(dir, f)).size;
-      if (total > INLINE_MAX_BYTES) return true;
-    }
-    return false;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs the virtual-imaging pass over a series and writes every output; returns a summary for stdout. */
 export async function runVirtualCommand(seriesPath: string, opts: VirtualCommandOptions): Promise<Record<string, unknown>> {
   const detectors = (opts.detector.length ? opts.detector : ['bf:8', 'adf:12,60']).map(parseDetector);
@@ -129,10 +109,8 @@ export async function runVirtualCommand(seriesPath: string, opts: VirtualCommand
   if (!['.h5', '.hdf5', '.tif', '.tiff'].includes(ext)) {
     throw new ParameterError('--out', `${opts.out}: write .h5 (one dataset [tilt, ry, rx] per output) or .tif (one page per tilt; one file per output)`);
   }
-  // The HDF5 writer's library loads (WebAssembly compiled off this thread) while the series opens and the pass runs.
-  if (ext === '.h5' || ext === '.hdf5') void h5lib().catch(() => undefined);
-  // The pass's workers start while the series opens (a tiny series runs on this thread and never asks for them).
-  if (isLargeInput(seriesPath)) sharedPool().prestart();
+  // Started by the command line before it loaded this module; here for other callers.
+  await startPassWorkers(seriesPath);
   const sessions = new SeriesSessions();
   const summary = await sessions.openSeries(seriesPath, {
     ...(opts.scanShape ? { scanShape: opts.scanShape } : {}),
@@ -141,7 +119,7 @@ export async function runVirtualCommand(seriesPath: string, opts: VirtualCommand
   });
   const progress = createProgress('virtual');
   try {
-    const v = await computeVirtual(sessions, summary.seriesId, detectors, { progress: (d, t, s) => progress.update(d, t, s) });
+    const v = await computeVirtual(sessions, summary.seriesId, detectors, { progress: (d, t, s) => progress.update(d, t, s) }, { imagesOnly: true });
     progress.stop();
     const stacks: Record<string, Float32Array> = {};
     for (const o of v.outputs) stacks[o.name] = virtualStack(sessions, summary.seriesId, o.name).stack;

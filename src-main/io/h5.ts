@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as H5 from 'h5wasm';
 import { InputError, UnsupportedError } from '../../src-shared/errors.js';
+import { prepareH5wasmModule } from './h5wasm-module';
 
 export type H5Lib = typeof import('h5wasm').default;
 export type H5File = H5.File;
@@ -62,14 +63,37 @@ export const FILTER_NAMES: Record<number, string> = {
 };
 
 /** The split copy of h5wasm beside this bundle (out/cli, out/cli/chunks, out/main), else null: the package. */
-function splitH5wasm(): string | null {
+function splitH5wasm(): { entry: string; wasm: string } | null {
   if (process.env['TRACKED_H5WASM'] === 'package') return null;
   const here = dirname(fileURLToPath(import.meta.url));
   for (const dir of [here, dirname(here)]) {
     const entry = join(dir, 'h5wasm', 'hdf5_hl.mjs');
-    if (existsSync(entry) && existsSync(join(dir, 'h5wasm', 'hdf5_util.wasm'))) return pathToFileURL(entry).href;
+    const wasm = join(dir, 'h5wasm', 'hdf5_util.wasm');
+    if (existsSync(entry) && existsSync(wasm)) return { entry: pathToFileURL(entry).href, wasm };
   }
   return null;
+}
+
+/**
+ * Compiles the split copy's binary now (~10 ms) so that workers started after this get it compiled
+ * (io/h5wasm-module.ts); nothing where the package is used.
+ */
+export async function prepareH5wasm(): Promise<void> {
+  const split = splitH5wasm();
+  if (split) await prepareH5wasmModule(split.wasm);
+}
+
+/** The split copy loaded and initialised; null (with a process warning) where it cannot be. */
+async function loadSplit(split: { entry: string; wasm: string }): Promise<H5Lib | null> {
+  try {
+    await prepareH5wasmModule(split.wasm);
+    const h5 = ((await import(split.entry)) as typeof import('h5wasm/node')).default;
+    await h5.ready;
+    return h5;
+  } catch (e) {
+    process.emitWarning(`the h5wasm copy at ${split.entry} could not be loaded (${firstLine(e)}); using the package`);
+    return null;
+  }
 }
 
 /** Loads h5wasm once: throwing error handler on, plugins installed if available. */
@@ -85,13 +109,7 @@ export function h5lib(): Promise<H5Lib> {
     try {
       const split = splitH5wasm();
       // The copy is an optimisation: where it cannot be loaded (a packaging that cannot import it), the package can.
-      const fromSplit = split
-        ? await (import(split) as Promise<typeof import('h5wasm/node')>).catch((e: unknown) => {
-            process.emitWarning(`the h5wasm copy at ${split} could not be loaded (${firstLine(e)}); using the package`);
-            return null;
-          })
-        : null;
-      const h5 = (fromSplit ?? (await import('h5wasm/node'))).default;
+      const h5 = (split ? await loadSplit(split) : null) ?? (await import('h5wasm/node')).default;
       const Module = await h5.ready;
       // Without this, a failed read (e.g. a missing filter) prints HDF5-DIAG and returns
       // uninitialised memory; with it the read throws.

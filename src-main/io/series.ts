@@ -52,6 +52,11 @@ export interface SeriesOptions {
   /** Folder / 5D file: angle of the first tilt and the step between tilts, degrees (a 4D file: its angle). */
   startDeg?: number;
   stepDeg?: number;
+  /**
+   * Called with each tilt's source once it passed the checks; return true to keep it open (the callee then owns and
+   * closes it, also when a later tilt fails), false to let the series close it. Saves opening every tilt twice.
+   */
+  keepSource?(index: number, source: FourDSource): boolean;
 }
 
 interface RawTilt {
@@ -111,12 +116,10 @@ async function assemble(origin: string, raw: RawTilt[], calibration: Calibration
       if (e instanceof Error) e.message = `tilt ${i} (${t.angleDeg}°): ${e.message}`;
       throw e;
     }
+    let kept = false;
     try {
       for (const w of src.warnings ?? []) warnings.push(`${basename(t.file)}: ${w}`);
-      if (!ref) {
-        ref = { scan: src.scanShape, det: src.detectorShape, dtype: src.dtype, file: t.file, cal: src.calibration };
-        continue;
-      }
+      ref ??= { scan: src.scanShape, det: src.detectorShape, dtype: src.dtype, file: t.file, cal: src.calibration };
       const what = `than ${basename(ref.file)} (tilt 0)`;
       if (src.scanShape[0] !== ref.scan[0] || src.scanShape[1] !== ref.scan[1]) {
         throw new InputError(t.file, `tilt ${i} has scan shape [${src.scanShape.join(', ')}], a different one ${what}: [${ref.scan.join(', ')}]`, { tilt: i });
@@ -127,8 +130,9 @@ async function assemble(origin: string, raw: RawTilt[], calibration: Calibration
       if (src.dtype !== ref.dtype) {
         throw new InputError(t.file, `tilt ${i} has pixel type ${src.dtype}, a different one ${what}: ${ref.dtype}`, { tilt: i });
       }
+      kept = opts.keepSource?.(i, src) ?? false;
     } finally {
-      src.close();
+      if (!kept) src.close();
     }
   }
   const r = ref!;
@@ -356,6 +360,11 @@ export async function openTilt(series: TiltSeries, index: number): Promise<FourD
     ...(t.tiltIndex !== undefined ? { tiltIndex: t.tiltIndex } : {}),
     scanShape: series.scanShape,
   });
+  return asSeriesTilt(series, src);
+}
+
+/** A tilt's source as openTilt gives it: the file's calibration overridden by the series'. */
+export function asSeriesTilt(series: TiltSeries, src: FourDSource): FourDSource {
   const calibration: Calibration = { ...src.calibration, ...series.calibration };
   // A view of the source with the merged calibration; everything else (methods, direct layout) is the source's own.
   return new Proxy(src, {

@@ -256,33 +256,46 @@ export function detectorWeights(
   }
 }
 
-/** Compresses a dense weight image into row runs of weight 1 and an index/weight list for the rest. */
 /** Scratch for linearFromWeights' runs (at most one detector image long), grown on demand. */
 let scratchRuns = new Int32Array(0);
 
-function linearFromWeights(weights: Float64Array, nqx: number, output: number): LinearDetector {
-  // One walk into a scratch list, then exact-size copies (a compile runs per tilt per pass on the main thread;
-  // growing JS arrays cost more than the walk).
-  const n = weights.length;
-  if (scratchRuns.length < n + 1) scratchRuns = new Int32Array(n + 1);
+/**
+ * Rows y0..y1 and columns x0..x1 outside which a linear detector's weights are all zero: the box its outer circle
+ * can touch (addDiskWeights writes nothing outside it), the whole detector for a mask.
+ */
+function linearBox(spec: DetectorSpec, opts: CompileOptions, index: number, nqy: number, nqx: number): [number, number, number, number] {
+  if (spec.kind !== 'disk' && spec.kind !== 'annulus') return [0, nqy - 1, 0, nqx - 1];
+  const [cx, cy] = centreOf(spec, index, opts.beamCentre);
+  return diskBox(nqy, nqx, cx, cy, spec.kind === 'disk' ? spec.radius : spec.rOut);
+}
+
+/**
+ * Compresses a dense weight image into row runs of weight 1 and an index/weight list for the rest, walking only
+ * `box` (all weights outside it are zero). Runs never cross a row end: rows are where detector geometry changes.
+ */
+function linearFromWeights(weights: Float64Array, nqx: number, output: number, box: [number, number, number, number]): LinearDetector {
+  // One walk into a scratch list, then exact-size copies (a compile runs per tilt per pass on the main thread, cold
+  // for the first tilts: the walk covers the detector's box, not the whole detector).
+  const [y0, y1, x0, x1] = box;
+  if (scratchRuns.length < weights.length + 1) scratchRuns = new Int32Array(weights.length + 1);
   const runs = scratchRuns;
   let nRuns = 0;
   const other: number[] = [];
-  let p = 0;
-  while (p < n) {
-    const v = weights[p];
-    if (v === 1) {
-      // A run never crosses a row end: rows are where detector geometry changes, and keeping runs per row keeps
-      // the structure obvious when debugging the overlay.
-      const rowEnd = (Math.floor(p / nqx) + 1) * nqx;
-      let e = p + 1;
-      while (e < rowEnd && weights[e] === 1) e++;
-      runs[nRuns++] = p;
-      runs[nRuns++] = e;
-      p = e;
-    } else {
-      if (v !== 0) other.push(p);
-      p++;
+  for (let qy = y0; qy <= y1; qy++) {
+    const rowEnd = qy * nqx + x1 + 1;
+    let p = qy * nqx + x0;
+    while (p < rowEnd) {
+      const v = weights[p];
+      if (v === 1) {
+        let e = p + 1;
+        while (e < rowEnd && weights[e] === 1) e++;
+        runs[nRuns++] = p;
+        runs[nRuns++] = e;
+        p = e;
+      } else {
+        if (v !== 0) other.push(p);
+        p++;
+      }
     }
   }
   const idx = Int32Array.from(other);
@@ -325,7 +338,7 @@ export function compileDetectors(specs: readonly DetectorSpec[], opts: CompileOp
       case 'annulus':
       case 'mask': {
         const out = compiled.outputs.push({ name: unique(base), kind: spec.kind, detector: i }) - 1;
-        compiled.linear.push(linearFromWeights(detectorWeights(spec, opts, i), nqx, out));
+        compiled.linear.push(linearFromWeights(detectorWeights(spec, opts, i), nqx, out, linearBox(spec, opts, i, nqy, nqx)));
         break;
       }
       case 'com': {

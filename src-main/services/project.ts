@@ -562,8 +562,6 @@ export class Project {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.dirty) return;
-    // h5wasm first: from the snapshot below to the journal's truncation nothing then waits, so no change comes in between.
-    await h5lib();
     const changes = this.changes;
     mkdirSync(this.dir, { recursive: true });
     const refs: Record<ResultsKind, { file: string; id: string } | null> = { extraction: null, processing: null };

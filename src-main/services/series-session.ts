@@ -9,7 +9,7 @@ import { assertWritableOutput } from '../io/protected-inputs';
 import { quotedLine } from '../io/util';
 import { RecentProjects, type RecentProjectStatus } from './recent-projects';
 
-import { openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io/series';
+import { asSeriesTilt, openSeries, openTilt, type SeriesOptions, type TiltSeries } from '../io/series';
 import type { FourDSource } from '../io/types';
 import { type VirtualResult } from '../stages/virtual/service';
 import type { Project, ResultsKind } from './project';
@@ -72,11 +72,24 @@ export class SeriesSessions {
   async openSeries(path: string, opts: SeriesOptions = {}): Promise<SeriesSummary> {
     const projectDir = projectFolderOf(path);
     if (projectDir) return this.openProject(projectDir, opts);
-    const series = await openSeries(path, opts);
+    // The sources the series' checks opened stay open for the session (each tilt is then opened once).
+    const opened: FourDSource[] = [];
+    let series: TiltSeries;
+    try {
+      series = await openSeries(path, { ...opts, keepSource: (i, src) => ((opened[i] = src), true) });
+    } catch (e) {
+      for (const src of opened) src?.close();
+      throw e;
+    }
     // One session per series: a second window or a second "Open" shares the same project and results.
-    for (const [openId, o] of this.open) if (o.series.origin === series.origin) return this.summary(openId);
+    for (const [openId, o] of this.open) {
+      if (o.series.origin !== series.origin) continue;
+      for (const src of opened) src?.close();
+      return this.summary(openId);
+    }
     const id = `series-${++this.counter}`;
-    this.open.set(id, { id, series, sources: new Array(series.tilts.length), warnings: [] });
+    const sources = Array.from({ length: series.tilts.length }, (_, t) => (opened[t] ? asSeriesTilt(series, opened[t]) : undefined));
+    this.open.set(id, { id, series, sources, warnings: [] });
     // An existing project is loaded at once, so its results are there when the series is; a damaged one is named
     // in the warnings (the series still opens; the project's files are left as they are).
     if (existsSync(join(this.projectDirOf(series.origin), 'project.json')) || existsSync(join(this.projectDirOf(series.origin), 'journal.jsonl'))) {

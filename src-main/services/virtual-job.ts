@@ -11,14 +11,25 @@ import type { SeriesSessions } from './series-session';
 
 const UNITS: Record<string, string> = { disk: 'counts', annulus: 'counts', mask: 'counts', com: 'px', variance: 'counts²', sum: 'counts' };
 
-/** Runs every detector over every tilt of the series and keeps the result in its session. */
-export async function computeVirtual(sessions: SeriesSessions, id: string, detectors: DetectorRequest[], ctx: StageContext = {}): Promise<VirtualSummary> {
+/**
+ * Runs every detector over every tilt of the series and keeps the result in its session. `imagesOnly`: no mean
+ * pattern and no beam-centre fit on it (the command line writes the images alone), so the pass reads only what
+ * the detectors need.
+ */
+export async function computeVirtual(
+  sessions: SeriesSessions,
+  id: string,
+  detectors: DetectorRequest[],
+  ctx: StageContext = {},
+  opts: { imagesOnly?: boolean } = {},
+): Promise<VirtualSummary> {
   const s = sessions.get(id);
   const sources: FourDSource[] = [];
   for (let t = 0; t < s.series.tilts.length; t++) sources.push(await sessions.source(id, t));
   s.virtual = await computeVirtualImages(sources, detectors.map(toSpec), {
     // The app shows (and fits the beam on) the mean pattern; the max pattern would cost ~10 % of the pass for nothing.
     maxPattern: false,
+    ...(opts.imagesOnly ? { meanPattern: false, beamCentreFit: false } : {}),
     signal: ctx.signal,
     onProgress: (done, total, stage) => ctx.progress?.(done, total, stage),
   });

@@ -15,7 +15,9 @@ export type DiagnosticArgs =
   /** Ends the worker thread abruptly, as a native crash would. */
   | { op: 'crash' }
   /** The worker's thread id after an optional busy wait, to see how work spreads. */
-  | { op: 'threadId'; busyMs?: number };
+  | { op: 'threadId'; busyMs?: number }
+  /** The keys of the worker's start data (setWorkerStartData in ./pool.ts). */
+  | { op: 'workerData' };
 
 function busy(ms: number, signal: AbortSignal | undefined): void {
   const end = performance.now() + ms;
@@ -48,6 +50,10 @@ export async function diagnostics(a: DiagnosticArgs, signal?: AbortSignal): Prom
       if (a.busyMs) busy(a.busyMs, signal);
       const { threadId } = await import('node:worker_threads');
       return threadId;
+    }
+    case 'workerData': {
+      const { workerData } = await import('node:worker_threads');
+      return Object.keys((workerData as object | null) ?? {});
     }
   }
 }

@@ -29,6 +29,17 @@ export class WorkerCrashError extends TrackedError {
   }
 }
 
+let workerStartData: (() => object | undefined) | null = null;
+
+/**
+ * What every worker started from now on gets as its `workerData` (structured-cloned; a compiled WebAssembly.Module
+ * travels as the module itself): set by whoever owns that state (the HDF5 guard hands over the HDF5 library's
+ * compiled binary, io/h5wasm-module.ts).
+ */
+export function setWorkerStartData(provide: () => object | undefined): void {
+  workerStartData = provide;
+}
+
 export interface PoolOptions {
   /** Number of worker threads (default os.availableParallelism(), at least 1). */
   size?: number;
@@ -167,9 +178,9 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.workerPath);
+    const workerData = workerStartData?.();
+    const worker = new Worker(this.workerPath, workerData ? { workerData } : {});
     const slot: Slot = { worker, jobs: [] };
-    worker.unref();
     worker.on('message', (reply: ReplyMessage) => {
       const i = slot.jobs.findIndex((j) => j.id === reply.id);
       if (i < 0) return; // a late reply for a job already given up on
@@ -200,6 +211,9 @@ export class WorkerPool {
       if (!this.closed) this.dispatch();
     });
     this.slots.push(slot);
+    // After the listeners: adding a 'message' listener refs the worker's port again, and an idle worker that was
+    // started but never given a task (prestart, then an error) would keep the process from exiting.
+    worker.unref();
     return slot;
   }
 

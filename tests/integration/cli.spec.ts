@@ -1,6 +1,6 @@
 // The real `tracked` command, spawned as a user would run it.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
@@ -11,6 +11,8 @@ import { parseSmvHeader } from '../../src-main/io/export';
 import { synthesize } from '../../src-main/synth/index';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracked-cli-'));
+/** Creates an empty file; returns its path. */
+const openAndClose = (p: string): string => (closeSync(openSync(p, 'w')), p);
 const run = (...args: string[]) => spawnSync(process.execPath, ['bin/tracked.mjs', ...args], { encoding: 'utf8' });
 
 beforeAll(async () => {
@@ -59,6 +61,21 @@ describe('tracked CLI', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('notes.txt');
+  });
+
+  it('a mistake found after the workers started (a large series) still ends the process at once, with status 1', () => {
+    // Tilts the size of a real pass (sparse files: only their size is looked at before the detector is checked),
+    // so `virtual` starts its worker pool first; an idle, never-used pool must not keep the process alive.
+    const big = join(dir, 'big-series');
+    mkdirSync(big);
+    for (let i = 0; i < 2; i++) truncateSync(openAndClose(join(big, `tilt_00${i}.mib`)), 40 << 20);
+    writeFileSync(join(big, 'series.json'), JSON.stringify({ version: 1, tilts: [0, 1].map((i) => ({ file: `tilt_00${i}.mib`, angleDeg: i })) }));
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, ['bin/tracked.mjs', 'virtual', join(big, 'series.json'), '-d', 'adf:60,10', '-o', join(dir, 'never.h5')], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/adf:60,10: give adf:RIN,ROUT/);
+    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 
   it('never writes over an input file, names a missing output folder, and fails `info` on a file with no 4D data', async () => {

@@ -9,9 +9,23 @@ import { SHARED_DATA } from '../helpers/paths';
 const split = resolve('out/cli/h5wasm');
 const files = [join(SHARED_DATA, 'rosettasciio/emd/py4DSTEM_size2x3x4x5.h5'), join(SHARED_DATA, 'rosettasciio/arina/test_00_master.h5')];
 
-/** Every dataset of `file` (path, shape, dtype and a checksum of its values) as one module reads it, in a child process. */
-function readAll(entry: string, file: string): string {
+/**
+ * Every dataset of `file` (path, shape, dtype and a checksum of its values) as one module reads it, in a child
+ * process. `compiled`: the binary is compiled first and registered, as a worker given it by the pool has it; the
+ * copy must then instantiate that module and compile nothing of its own.
+ */
+function readAll(entry: string, file: string, compiled = false): string {
   const script = `
+    let registered = null;
+    let instantiatedRegistered = false;
+    if (${compiled}) {
+      const { readFileSync } = await import('node:fs');
+      registered = await WebAssembly.compile(readFileSync(${JSON.stringify(join(split, 'hdf5_util.wasm'))}));
+      globalThis[Symbol.for('tracked.h5wasm.module')] = registered;
+      const Instance = WebAssembly.Instance;
+      WebAssembly.Instance = function (m, imports) { if (m === registered) instantiatedRegistered = true; return new Instance(m, imports); };
+      WebAssembly.instantiate = () => { throw new Error('compiled its own'); };
+    }
     const h5 = (await import(${JSON.stringify(entry)})).default;
     await h5.ready;
     const f = new h5.File(${JSON.stringify(file)}, 'r');
@@ -25,6 +39,7 @@ function readAll(entry: string, file: string): string {
       out.push([p, e.shape, e.dtype, sum, typeof v === 'string' ? v : null]);
     }
     f.close();
+    if (${compiled} && !instantiatedRegistered) throw new Error('the registered module was not used');
     process.stdout.write(JSON.stringify(out));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -43,6 +58,29 @@ describe('h5wasm with its binary split out (out/cli/h5wasm)', () => {
     const fromPackage = readAll('h5wasm/node', file);
     expect(JSON.parse(fromPackage).length).toBeGreaterThan(0);
     expect(readAll(join(split, 'hdf5_hl.mjs'), file)).toBe(fromPackage);
+  });
+
+  it.each(files)('reads %s the same from a binary compiled elsewhere (a worker given the module), instantiating that module', (file) => {
+    expect(readAll(join(split, 'hdf5_hl.mjs'), file, true)).toBe(readAll('h5wasm/node', file));
+  });
+
+  it('the pool hands its workers the binary this thread compiled, and they check HDF5 files with it', async () => {
+    const { prepareH5wasmModule } = await import('../../src-main/io/h5wasm-module');
+    const { WorkerPool } = await import('../../src-main/workers/pool');
+    (await import('../../src-main/stages/hdf5-guard')).installHdf5Guard();
+    const before = new WorkerPool({ size: 1 });
+    before.prestart();
+    expect(await prepareH5wasmModule(join(split, 'hdf5_util.wasm'))).not.toBeNull();
+    const after = new WorkerPool({ size: 1 });
+    try {
+      expect(await after.run('diagnostics', { op: 'workerData' })).toEqual(['h5wasmModule']);
+      expect(await before.run('diagnostics', { op: 'workerData' })).toEqual([]);
+      // Both read the file's structure, the one with the module given and the one that compiled its own.
+      for (const pool of [after, before]) await expect(pool.run('walkHdf5', { path: files[0]! })).resolves.toMatchObject({ objects: expect.any(Number) });
+    } finally {
+      await before.close();
+      await after.close();
+    }
   });
 
   it('`tracked info` gives the same description with the copy and with the package (TRACKED_H5WASM=package)', () => {

@@ -4,7 +4,8 @@ import { copyFileSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspect } from '../inspect.js';
-import { loadSeriesManifest, loadTiltsCsv, openSeries, openTilt, seriesFromFolder } from '../series.js';
+import { asSeriesTilt, loadSeriesManifest, loadTiltsCsv, openSeries, openTilt, seriesFromFolder } from '../series.js';
+import type { FourDSource } from '../types';
 
 import { QD, RSC, pattern, scratchDir, sum, writeH5 } from './helpers.js';
 import { electronWavelengthA } from '../../crystallography/wavelength';
@@ -88,6 +89,33 @@ describe('series.json', () => {
       detail: { file: join(d, 'odd.mib') },
       message: expect.stringContaining('detector shape [64, 256], a different one than tilt_000.mib (tilt 0): [256, 256]'),
     });
+  });
+
+  it('hands each checked tilt to keepSource: kept sources stay open for the caller, the rest are closed', async () => {
+    const kept: Array<{ index: number; src: FourDSource }> = [];
+    const s = await loadSeriesManifest(manifest([0, 1, 2].map((i) => ({ file: `tilt_00${i}.mib`, angleDeg: i }))), {
+      keepSource: (index, src) => (kept.push({ index, src }), index !== 1),
+    });
+    expect(kept.map((k) => k.index)).toEqual([0, 1, 2]);
+    // A kept source reads (it is open); asSeriesTilt gives it the series' calibration as openTilt would.
+    const tilt2 = asSeriesTilt(s, kept[2]!.src);
+    expect(sum(await tilt2.readFrames(0, 1))).toBe(sum(await (await openTilt(s, 2)).readFrames(0, 1)));
+    expect(tilt2.calibration).toEqual((await openTilt(s, 2)).calibration);
+    expect(tilt2.calibration.voltageKV).toBe(200);
+    // The one it declined was closed by the series.
+    await expect(kept[1]!.src.readFrames(0, 1)).rejects.toThrow();
+    kept[0]!.src.close();
+    kept[2]!.src.close();
+    // A later tilt that fails its check: the ones before it were handed over (the caller closes them), and the error names the file.
+    copyFileSync(join(QD, '003_merlin_test_roi_sig256x64_nav4x2_hot_pixel_52x_39y.mib'), join(d, 'odd.mib'));
+    copyFileSync(join(QD, '003_merlin_test_roi_sig256x64_nav4x2_hot_pixel_52x_39y.hdr'), join(d, 'odd.hdr'));
+    const before: number[] = [];
+    await expect(
+      loadSeriesManifest(manifest([{ file: 'tilt_000.mib', angleDeg: 0 }, { file: 'odd.mib', angleDeg: 1 }]), {
+        keepSource: (index, src) => (before.push(index), src.close(), true),
+      }),
+    ).rejects.toMatchObject({ name: 'InputError', detail: { file: join(d, 'odd.mib') } });
+    expect(before).toEqual([0]);
   });
 });
 

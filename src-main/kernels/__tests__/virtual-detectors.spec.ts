@@ -145,6 +145,27 @@ describe('detector geometry', () => {
     });
   });
 
+  it('compiled tables reproduce the dense weights for disks and annuli anywhere: inside, across an edge, off the detector', () => {
+    // The compile walks only the box a detector's outer circle can touch: nothing outside it may be lost.
+    const shape: [number, number] = [48, 40];
+    const centres: Array<[number, number]> = [[20.3, 23.7], [0.2, 0.6], [39.5, 47.9], [-3.2, 12.5], [44.1, -2.7], [19.5, 24], [-30, -30]];
+    for (const [cx, cy] of centres) {
+      for (const spec of [
+        { kind: 'disk', radius: 6.3, cx, cy },
+        { kind: 'disk', radius: 30, cx, cy },
+        { kind: 'annulus', rIn: 2.5, rOut: 9.75, cx, cy },
+        { kind: 'annulus', rIn: 0, rOut: 60, cx, cy },
+      ] as DetectorSpec[]) {
+        const opts = { detectorShape: shape };
+        const d = compileDetectors([spec], opts).linear[0];
+        const dense = new Float64Array(shape[0] * shape[1]);
+        for (let r = 0; r < d.runs.length; r += 2) for (let p = d.runs[r]; p < d.runs[r + 1]; p++) dense[p] += 1;
+        d.idx.forEach((p, k) => (dense[p] += d.w[k]));
+        expect(Array.from(dense), JSON.stringify(spec)).toEqual(Array.from(detectorWeights(spec, opts)));
+      }
+    }
+  });
+
   it('rejects absurd geometry with ParameterError', () => {
     const o = { detectorShape: [NQY, NQX] as [number, number], beamCentre: BEAM };
     expect(() => compileDetectors([{ kind: 'disk', radius: -1 }], o)).toThrow(ParameterError);

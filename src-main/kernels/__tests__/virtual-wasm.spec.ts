@@ -6,7 +6,7 @@ import type { PixelArray } from '../../../src-shared/pixels';
 import * as generated from '../wasm/virtual-kernel.generated';
 import { describeCommittedWasm } from '../../../tests/helpers/wasm-artefact';
 import { rng } from '../../../tests/helpers/rng';
-import { accumulateFrames, createAccumulator, resolveKernel, writeWasmOutputs, type VirtualAccumulator } from '../virtual-accumulate';
+import { accumulateFrames, createAccumulator, frameStatsNeeded, resolveKernel, writeWasmOutputs, type VirtualAccumulator } from '../virtual-accumulate';
 
 // The WebAssembly SIMD kernel against the JS reference kernel, output by output, on random data.
 // Shapes: 13×37 has SIMD bodies (8 / 16 / 4 lanes) and scalar row tails for every dtype; NF odd exercises the
@@ -271,3 +271,39 @@ describe('wasm kernel: pattern overflow and non-finite values', () => {
 });
 
 describeCommittedWasm('src-main/kernels/wasm/virtual-kernel.ts', generated);
+
+describe('wasm kernel without per-frame stats', () => {
+  it('disks, annuli and masks alone with no pattern (integer frames): only their pixels are read, the same values', () => {
+    // No sum, variance or COM and no pattern: frameStatsNeeded is false and the kernel skips its dense pass.
+    const sp = specs().filter((d) => d.kind === 'disk' || d.kind === 'annulus' || d.kind === 'mask');
+    for (const [dtype, C, lo, hi] of CASES) {
+      const data = frames(C, lo, hi, NF, 77 + dtype.length);
+      const c = compileDetectors(sp, { detectorShape: [NQY, NQX], beamCentre: BEAM });
+      expect(frameStatsNeeded(c, dtype)).toBe(dtype === 'float32');
+      const js = createAccumulator(c, NF, { mean: false, max: false });
+      accumulateFrames(c, js, { data, count: NF, position: 0 }, { kernel: 'js' });
+      // Big-endian with headers, as MIB frames are read, and native, through both the worker's and the block path.
+      const { bytes, stride } = bigEndianWithHeaders(data, 3);
+      const k = new WasmFrameKernel(c, dtype, { mean: false, max: false, stats: false, areaBytes: bytes.length });
+      k.area(0).set(bytes);
+      const stats = k.run(0, 3, NF, stride, dtype !== 'uint8');
+      for (let f = 0; f < NF; f++) expect(Array.from(stats.subarray(f * k.statsPerFrame, f * k.statsPerFrame + 5))).toEqual([0, 0, 0, 0, 0]);
+      const wa = createAccumulator(c, NF, { mean: false, max: false });
+      writeWasmOutputs(c, wa, stats, NF, 0);
+      k.release();
+      const block = createAccumulator(c, NF, { mean: false, max: false });
+      accumulateFrames(c, block, { data, count: NF, position: 0 }, { kernel: 'wasm' });
+      for (const got of [wa, block]) {
+        c.outputs.forEach((o, out) => {
+          const d = sp[o.detector];
+          const exact = dtype !== 'float32' && d.kind === 'mask' && d.mask instanceof Uint8Array;
+          for (let f = 0; f < NF; f++) {
+            const want = js.outputs[out][f];
+            if (exact) expect(got.outputs[out][f], `${dtype} ${o.name}[${f}]`).toBe(want);
+            else expect(Math.abs(got.outputs[out][f] - want), `${dtype} ${o.name}[${f}]`).toBeLessThanOrEqual(3e-7 * Math.max(1, Math.abs(want)));
+          }
+        });
+      }
+    }
+  });
+});

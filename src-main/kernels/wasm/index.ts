@@ -21,6 +21,7 @@ export const WASM_STATS = 5;
 const FLUSH_LIMIT: Record<WasmDType, number> = { uint8: 16_843_009, uint16: 65_537, uint32: Infinity, float32: Infinity };
 const F_MEAN = 1;
 const F_MAX = 2;
+const F_STATS = 4;
 
 interface KernelExports {
   memory: WasmMemory;
@@ -58,6 +59,11 @@ export interface WasmKernelOptions {
   mean: boolean;
   /** Accumulate the max per pixel. */
   max: boolean;
+  /**
+   * Compute the per-frame stats S, Q, SX, SY, K (default true). false, with no pattern asked for, reads a frame only
+   * where a linear detector has pixels; the stats are then zeros (see frameStatsNeeded).
+   */
+  stats?: boolean;
   /** Bytes of each frame area (at least one frame). */
   areaBytes: number;
   /** Number of frame areas (e.g. 2 for double-buffered reads; default 1). */
@@ -97,7 +103,7 @@ export class WasmFrameKernel extends AreaKernel {
     this.maxFrames = Math.floor((this.areaBytes - frameBytes) / frameBytes) + 1;
     this.nLin = compiled.linear.length;
     this.statsPerFrame = WASM_STATS + this.nLin;
-    this.flags = (opts.mean ? F_MEAN : 0) | (opts.max ? F_MAX : 0);
+    this.flags = (opts.mean ? F_MEAN : 0) | (opts.max ? F_MAX : 0) | (opts.stats === false ? 0 : F_STATS);
 
     // Layout: detector table, its arrays, column scratch, patterns, stats, frame areas (each 16-byte aligned).
     const heap = new HeapLayout(this.ex.memory, this.ex.heapBase());

@@ -5,7 +5,8 @@
 // WebAssembly SIMD inner loops of the virtual detectors (the reference is the JS kernel in ../virtual-detectors.ts).
 // Raw pointers into this module's memory, all laid out by the JS side (./index.ts); no allocator, no runtime.
 //
-// For every frame of a block, `processFrames` writes STATS + nLinear float64 into the stats area:
+// For every frame of a block, `processFrames` writes STATS + nLinear float64 into the stats area (the first STATS
+// zero when neither F_STATS nor a pattern is asked for: then only the linear detectors' pixels are read):
 //   [0] S   Σv
 //   [1] Q   Σ(v − K)²          (K = the frame's first pixel, exactly as the JS kernel)
 //   [2] SX  Σ x·v
@@ -24,6 +25,9 @@
 const STATS: i32 = 5;
 const F_MEAN: i32 = 1;
 const F_MAX: i32 = 2;
+// The per-frame stats S, Q, SX, SY, K (sum, variance, COM, the NaN check of float frames). Without it and without
+// a pattern there is no dense pass: the frame is read only where a linear detector has pixels.
+const F_STATS: i32 = 4;
 
 // dtype codes (must match index.ts)
 const U8: i32 = 0;
@@ -633,12 +637,15 @@ export function processFrames(
 ): void {
   const perFrame = <usize>(STATS + nLin) << 3;
   const sw = swap != 0;
+  const dense = (flags & (F_STATS | F_MEAN | F_MAX)) != 0;
   let f = 0;
   while (f < count) {
     const fp = ptr + <usize>f * stride;
     const st = stats + <usize>f * perFrame;
     let n = 1;
-    if (dtype == U16 && f + 1 < count) {
+    if (!dense) {
+      memory.fill(st, 0, <usize>STATS << 3);
+    } else if (dtype == U16 && f + 1 < count) {
       denseU16x2(fp, fp + stride, nqy, nqx, flags, sw, st, st + perFrame, ps, pm);
       n = 2;
     } else if (dtype == U16) denseU16(fp, nqy, nqx, flags, sw, st, ps, pm);

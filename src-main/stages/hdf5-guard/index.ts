@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { CancelledError, InputError } from '../../../src-shared/errors';
 import { getEntity, h5lib, setHdf5OpenGuard } from '../../io/h5';
-import { sharedPool, WorkerCrashError } from '../../workers/pool';
+import { compiledH5wasmModule } from '../../io/h5wasm-module';
+import { setWorkerStartData, sharedPool, WorkerCrashError } from '../../workers/pool';
 
 /** Every object of the file visited as the readers visit them; returns how many. Runs in a worker (see above). */
 export async function walkHdf5(path: string): Promise<{ objects: number }> {
@@ -78,7 +79,15 @@ export function assertWalkable(path: string): Promise<void> {
   return check;
 }
 
-/** Makes every HDF5 open in this process wait for its walk (../../io/h5.ts openH5 and guardHdf5Open). */
+/**
+ * Makes every HDF5 open in this process wait for its walk (../../io/h5.ts openH5 and guardHdf5Open), and hands the
+ * workers started from then on the HDF5 library's binary once this thread compiled it (io/h5wasm-module.ts): the
+ * walks and the readers in workers then instantiate it instead of compiling their own.
+ */
 export function installHdf5Guard(): void {
   setHdf5OpenGuard(assertWalkable);
+  setWorkerStartData(() => {
+    const h5wasmModule = compiledH5wasmModule();
+    return h5wasmModule ? { h5wasmModule } : undefined;
+  });
 }

@@ -26,6 +26,7 @@ import { BYTES_PER_PIXEL, NATIVE_LITTLE_ENDIAN, PIXEL_DTYPES } from '../../../sr
 import { readExactly } from '../../io/util';
 import { WasmFrameKernel, type WasmDType } from '../../kernels/wasm';
 import { readModeFromEnv, type ReadMode } from '../../io/read-mode';
+import { INLINE_MAX_BYTES } from './inline-limit';
 import type { FourDSource } from '../../io/types';
 import { BeamCentreScratch, fitBeamCentre, type BeamCentreFit } from '../../kernels/beam-centre';
 import {
@@ -78,6 +79,12 @@ export interface VirtualContext {
   kernel?: KernelChoice;
   /** Accumulate the max diffraction pattern (default true; false leaves `maxPattern` all zeros). */
   maxPattern?: boolean;
+  /**
+   * Accumulate the mean diffraction pattern (default true). false leaves `meanPattern` all zeros and skips the
+   * full-mean fits (`beamCentreFit` all null): a pass that only needs images (the command line's `virtual`) then
+   * reads each frame only where its detectors have pixels, when they need no per-frame stats (frameStatsNeeded).
+   */
+  meanPattern?: boolean;
   /**
    * Fit the beam centre on each tilt's full mean pattern (default true: `beamCentreFit`). false skips those fits
    * (~1 ms per tilt): `beamCentreFit` is then all null, and `beamCentre` is null for tilts where no detector needed
@@ -203,9 +210,6 @@ interface TiltPlan {
   units: Array<{ start: number; count: number; slot: number }>;
 }
 
-/** Up to this many bytes a pass runs on this thread (workers/inline.ts); above, on the shared pool. */
-export const INLINE_MAX_BYTES = 32 << 20;
-
 /** The state of one computeVirtualImages call. */
 class VirtualPass {
   private readonly t0 = performance.now();
@@ -242,11 +246,11 @@ class VirtualPass {
     // A small pass runs on this thread: starting the workers would cost more than the work.
     const bytes = list.reduce((a, s) => a + s.scanShape[0] * s.scanShape[1] * s.detectorShape[0] * s.detectorShape[1] * BYTES_PER_PIXEL[s.dtype], 0);
     this.pool = ctx.pool ?? (bytes <= INLINE_MAX_BYTES ? inlineRunner(virtualTasks) : sharedPool());
-    this.patterns = { mean: true, max: ctx.maxPattern !== false };
+    this.patterns = { mean: ctx.meanPattern !== false, max: ctx.maxPattern !== false };
     this.kernel = ctx.kernel ?? kernelFromEnv();
     this.reads = ctx.reads ?? readModeFromEnv() ?? 'auto';
     this.needCentre = detectors.some(needsBeamCentre);
-    this.fitFull = ctx.beamCentreFit !== false;
+    this.fitFull = ctx.beamCentreFit !== false && ctx.meanPattern !== false;
     this.plans = this.planTilts();
     this.totalBytes = this.plans.reduce((a, p) => a + p.ny * p.nx * p.frameBytes, 0);
     this.sampleBytes = this.needCentre && !ctx.beamCentre

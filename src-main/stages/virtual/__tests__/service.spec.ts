@@ -317,6 +317,31 @@ describe('computeVirtualImages on files', () => {
 
 });
 
+
+describe('computeVirtualImages, images only', () => {
+  const fx = filesFixture();
+
+  it('images only (no mean pattern, disks and annuli alone): the same images from a pass that reads only their pixels', async () => {
+    const frameBytes = NPIX * 2;
+    const sources = tiltFrames.map((fr, t) => {
+      const p = join(fx.dir(), `io${t}.raw`);
+      writeRaw(p, fr, 'uint16', 512, frameBytes, true);
+      return rawSource(p, 'uint16', 512, frameBytes, true, true);
+    });
+    const linear = SPECS.filter((d) => d.kind === 'disk' || d.kind === 'annulus');
+    const full = await computeVirtualImages(sources, linear, { pool: fx.pool(), unitBytes: 3 * NX * frameBytes });
+    const only = await computeVirtualImages(sources, linear, { pool: fx.pool(), unitBytes: 3 * NX * frameBytes, meanPattern: false, maxPattern: false });
+    expect(only.outputs).toEqual(full.outputs);
+    // The same centres (sampled before the pass), so the same images, bit for bit.
+    expect(only.beamCentre).toEqual(full.beamCentre);
+    only.images.forEach((perTilt, t) => perTilt.forEach((img, k) => expect(img).toEqual(full.images[t]![k])));
+    // What was not asked for is not there: zero mean patterns, no full-mean fits.
+    expect(only.meanPattern.every((m) => m.every((v) => v === 0))).toBe(true);
+    expect(only.beamCentreFit).toEqual([null, null, null]);
+    expect(full.beamCentreFit.every((f) => f !== null)).toBe(true);
+  });
+});
+
 describe('computeVirtualImages: the shared pool, bad input, cancel', () => {
   const fx = filesFixture();
 
