@@ -15,6 +15,7 @@ const DRY_RUNS: Record<string, { cmd: string; args: string[]; expect: RegExp }> 
   bench: { cmd: 'node', args: ['scripts/bench.mjs', '--help'], expect: /Available: .*virtual/ },
   'build:wasm': { cmd: 'node', args: ['scripts/build-wasm.mjs', '--help'], expect: /AssemblyScript/ },
   'build:cli': { cmd: 'node', args: ['scripts/build-cli.mjs', '--help'], expect: /out\/cli/ },
+  'build:cli-app': { cmd: 'node', args: ['scripts/build-cli-app.mjs', '--help'], expect: /out\/cli-app/ },
   demo: { cmd: 'node', args: ['bin/tracked.mjs', 'demo', '--help'], expect: /Usage: tracked demo/ },
   typecheck: { cmd: npx, args: ['tsc', '-p', 'tsconfig.node.json', '--showConfig'], expect: /"strict": true/ },
   lint: { cmd: npx, args: ['eslint', '--print-config', 'src-main/io/util.ts'], expect: /boundaries\/dependencies/ },
