@@ -10,6 +10,7 @@
 // the caller's arrays (nothing is copied on little-endian hosts), so a large stack costs no second copy.
 
 import { NATIVE_LITTLE_ENDIAN } from '../../src-shared/pixels';
+import { swapBytesInPlace } from './util';
 
 export type H5AttrValue = string | number | Float64Array;
 
@@ -143,16 +144,17 @@ interface Message {
   body: Uint8Array;
 }
 
+/** `b`'s bytes followed by their lookup3 checksum (little-endian), as every version-2 structure ends. */
+function withChecksum(b: Bytes): Uint8Array {
+  return b.u32(lookup3(b.bytes())).bytes();
+}
+
 function objectHeader(messages: readonly Message[]): Uint8Array {
   const size = messages.reduce((a, m) => a + 4 + m.body.length, 0);
   // Flags 2: the size of chunk 0 is a 4-byte field; no times, no attribute creation order.
   const b = new Bytes().raw(utf8('OHDR')).u8(2).u8(2).u32(size);
   for (const m of messages) b.u8(m.type).u16(m.body.length).u8(0).raw(m.body);
-  const head = b.bytes();
-  const out = new Uint8Array(head.length + 4);
-  out.set(head);
-  new DataView(out.buffer).setUint32(head.length, lookup3(head), true);
-  return out;
+  return withChecksum(b);
 }
 
 // ── The tree of groups and datasets.
@@ -297,8 +299,7 @@ function littleEndianBytes(a: H5Array['data']): Uint8Array {
   const view = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (NATIVE_LITTLE_ENDIAN || a.BYTES_PER_ELEMENT === 1) return view;
   const out = new Uint8Array(view);
-  const w = a.BYTES_PER_ELEMENT;
-  for (let i = 0; i < out.length; i += w) out.subarray(i, i + w).reverse();
+  swapBytesInPlace(out, a.BYTES_PER_ELEMENT);
   return out;
 }
 
@@ -332,10 +333,7 @@ export function encodeH5(arrays: readonly H5Array[], fileAttrs: Record<string, H
     n.dataAddress = at;
     at = pad8(at + n.array.data.byteLength);
   }
-  const superblock = new Bytes().raw(SIGNATURE).u8(2).u8(8).u8(8).u8(0).u64(0).u64(UNDEF).u64(at).u64(root.address).bytes();
-  const checksum = new Uint8Array(4);
-  new DataView(checksum.buffer).setUint32(0, lookup3(superblock), true);
-  const chunks: Uint8Array[] = [superblock, checksum];
+  const chunks = [withChecksum(new Bytes().raw(SIGNATURE).u8(2).u8(8).u8(8).u8(0).u64(0).u64(UNDEF).u64(at).u64(root.address))];
   if (heap.size > 0) chunks.push(heap.encode());
   for (const n of nodes) chunks.push(encode(n));
   let written = chunks.reduce((a, c) => a + c.length, 0);

@@ -1,8 +1,9 @@
 // The compiled h5wasm binary, shared by every thread of the process. Compiling the 3.5 MB module is ~15 ms per
-// thread and every thread that opens HDF5 (this one, the structure-check and reader workers) used to pay it; a
+// thread and every thread that opens HDF5 (this one, the structure-check and reader workers) would pay it; a
 // compiled WebAssembly.Module can be handed to a worker (workerData), which then only instantiates it — V8 shares
-// the machine code too (the HDF5 guard, stages/hdf5-guard, gives it to the pool's workers). The split copy of h5wasm (scripts/h5wasm-split.mjs) instantiates the module registered
-// here under H5WASM_MODULE_KEY; the package (no copy beside the bundle) compiles its own.
+// the machine code too (the HDF5 guard, stages/hdf5-guard, gives it to the pool's workers). The split copy of h5wasm
+// (scripts/h5wasm-split.mjs) instantiates the module registered here under H5WASM_MODULE_KEY; the package (no copy
+// beside the bundle) compiles its own.
 
 import { readFile } from 'node:fs/promises';
 import { isMainThread, workerData } from 'node:worker_threads';
@@ -25,7 +26,7 @@ let compiling: Promise<WasmModule | null> | null = null;
 function fromWorkerData(): WasmModule | null {
   if (isMainThread) return null;
   const m = (workerData as { h5wasmModule?: unknown } | null)?.h5wasmModule;
-  return typeof m === 'object' && m !== null && m instanceof WA.Module ? m : null;
+  return m instanceof WA.Module ? m : null;
 }
 
 /**

@@ -93,15 +93,6 @@ export function resolveKernel(choice: KernelChoice | undefined, dtype: PixelDTyp
 const WASM_CHUNK_BYTES = 4 << 20;
 
 /**
- * Whether a pass over these detectors needs each frame's stats (S, Q, SX, SY): for the sum, variance and COM
- * outputs, and for float frames, whose NaN check is a finite Σ. Without them (integer frames, only disks, annuli
- * and masks, no pattern) the kernel reads just the detectors' pixels.
- */
-export function frameStatsNeeded(compiled: CompiledDetectors, dtype: PixelDType): boolean {
-  return compiled.sum.length > 0 || compiled.variance.length > 0 || compiled.com.length > 0 || dtype === 'float32' || dtype === 'float64';
-}
-
-/**
  * One wasm kernel kept for repeated accumulateFrames calls with the same detectors (a worker's blocks, a pass's
  * beam-centre samples): building one costs an instance and its memory. Owned by the caller, never shared between
  * concurrent calls (accumulateFrames is synchronous, so one owner at a time is all it needs).
@@ -113,7 +104,7 @@ export class AccumulateScratch {
   kernelFor(compiled: CompiledDetectors, dtype: WasmDType, mean: boolean, max: boolean): WasmFrameKernel {
     const h = this.held;
     if (!h || h.dtype !== dtype || h.mean !== mean || h.max !== max || !sameTables(h.compiled, compiled)) {
-      this.held = { compiled, dtype, mean, max, kernel: new WasmFrameKernel(compiled, dtype, { mean, max, stats: frameStatsNeeded(compiled, dtype), areaBytes: WASM_CHUNK_BYTES }) };
+      this.held = { compiled, dtype, mean, max, kernel: new WasmFrameKernel(compiled, dtype, { mean, max, areaBytes: WASM_CHUNK_BYTES }) };
     }
     // A previous call that threw (cancel) may have left frames in the patterns: drop them.
     this.held!.kernel.flushPatterns(null, null);
@@ -426,7 +417,7 @@ function accumulateWasm(compiled: CompiledDetectors, acc: VirtualAccumulator, bl
   const frameBytes = nqy * nqx * bpe;
   const k = opts.scratch
     ? opts.scratch.kernelFor(compiled, dtype, mean, max)
-    : new WasmFrameKernel(compiled, dtype, { mean, max, stats: frameStatsNeeded(compiled, dtype), areaBytes: Math.min(WASM_CHUNK_BYTES, Math.max(1, count) * frameBytes) });
+    : new WasmFrameKernel(compiled, dtype, { mean, max, areaBytes: Math.min(WASM_CHUNK_BYTES, Math.max(1, count) * frameBytes) });
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const area = k.area(0);
   const per = Math.min(k.maxFrames, CHECK_EVERY);

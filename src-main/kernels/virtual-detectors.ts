@@ -364,6 +364,15 @@ export function compileDetectors(specs: readonly DetectorSpec[], opts: CompileOp
   return compiled;
 }
 
+/**
+ * Whether a pass over these detectors needs each frame's stats (S, Q, SX, SY): for the sum, variance and COM
+ * outputs, and for float frames, whose NaN check is a finite Σ. Without them (integer frames, only disks, annuli
+ * and masks, no pattern) the kernel reads just the detectors' pixels.
+ */
+export function frameStatsNeeded(compiled: CompiledDetectors, dtype: string): boolean {
+  return compiled.sum.length > 0 || compiled.variance.length > 0 || compiled.com.length > 0 || dtype === 'float32' || dtype === 'float64';
+}
+
 /** True when a spec needs a centre it does not carry itself (disk, annulus or com without cx/cy). */
 export function needsBeamCentre(spec: DetectorSpec): boolean {
   return (spec.kind === 'disk' || spec.kind === 'annulus' || spec.kind === 'com') &&

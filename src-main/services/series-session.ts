@@ -74,17 +74,18 @@ export class SeriesSessions {
     if (projectDir) return this.openProject(projectDir, opts);
     // The sources the series' checks opened stay open for the session (each tilt is then opened once).
     const opened: FourDSource[] = [];
+    const closeOpened = (): void => opened.forEach((src) => src.close());
     let series: TiltSeries;
     try {
       series = await openSeries(path, { ...opts, keepSource: (i, src) => ((opened[i] = src), true) });
     } catch (e) {
-      for (const src of opened) src?.close();
+      closeOpened();
       throw e;
     }
     // One session per series: a second window or a second "Open" shares the same project and results.
     for (const [openId, o] of this.open) {
       if (o.series.origin !== series.origin) continue;
-      for (const src of opened) src?.close();
+      closeOpened();
       return this.summary(openId);
     }
     const id = `series-${++this.counter}`;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ParameterError } from '../../../src-shared/errors';
-import { compileDetectors, type CompiledDetectors, type DetectorSpec } from '../virtual-detectors';
+import { compileDetectors, frameStatsNeeded, type CompiledDetectors, type DetectorSpec } from '../virtual-detectors';
 import { WasmFrameKernel, wasmAvailable, type WasmDType } from '../wasm';
 import type { PixelArray } from '../../../src-shared/pixels';
 import * as generated from '../wasm/virtual-kernel.generated';
 import { describeCommittedWasm } from '../../../tests/helpers/wasm-artefact';
 import { rng } from '../../../tests/helpers/rng';
-import { accumulateFrames, createAccumulator, frameStatsNeeded, resolveKernel, writeWasmOutputs, type VirtualAccumulator } from '../virtual-accumulate';
+import { accumulateFrames, createAccumulator, resolveKernel, writeWasmOutputs, type VirtualAccumulator } from '../virtual-accumulate';
 
 // The WebAssembly SIMD kernel against the JS reference kernel, output by output, on random data.
 // Shapes: 13×37 has SIMD bodies (8 / 16 / 4 lanes) and scalar row tails for every dtype; NF odd exercises the

@@ -6,7 +6,7 @@
 // valid for the kernel's life. Callers put frames into `area(i)` (copy, or read a file straight into it), call
 // `run`, read the per-frame stats, and `flushPatterns` into float64 pattern arrays now and then.
 
-import type { CompiledDetectors } from '../virtual-detectors';
+import { frameStatsNeeded, type CompiledDetectors } from '../virtual-detectors';
 import { WASM_BASE64 } from './virtual-kernel.generated';
 import { AreaKernel, HeapLayout, addKernelSums, alignUp, lazyWasm, type WasmMemory } from './loader';
 
@@ -60,8 +60,9 @@ export interface WasmKernelOptions {
   /** Accumulate the max per pixel. */
   max: boolean;
   /**
-   * Compute the per-frame stats S, Q, SX, SY, K (default true). false, with no pattern asked for, reads a frame only
-   * where a linear detector has pixels; the stats are then zeros (see frameStatsNeeded).
+   * Compute the per-frame stats S, Q, SX, SY, K (default: when the detectors or the pixel type need them,
+   * frameStatsNeeded). false, with no pattern asked for, reads a frame only where a linear detector has pixels; the
+   * stats are then zeros.
    */
   stats?: boolean;
   /** Bytes of each frame area (at least one frame). */
@@ -103,7 +104,7 @@ export class WasmFrameKernel extends AreaKernel {
     this.maxFrames = Math.floor((this.areaBytes - frameBytes) / frameBytes) + 1;
     this.nLin = compiled.linear.length;
     this.statsPerFrame = WASM_STATS + this.nLin;
-    this.flags = (opts.mean ? F_MEAN : 0) | (opts.max ? F_MAX : 0) | (opts.stats === false ? 0 : F_STATS);
+    this.flags = (opts.mean ? F_MEAN : 0) | (opts.max ? F_MAX : 0) | ((opts.stats ?? frameStatsNeeded(compiled, dtype)) ? F_STATS : 0);
 
     // Layout: detector table, its arrays, column scratch, patterns, stats, frame areas (each 16-byte aligned).
     const heap = new HeapLayout(this.ex.memory, this.ex.heapBase());

@@ -21,7 +21,6 @@ import { openForStreaming, swapBytesInPlace } from '../../io/util';
 import {
   accumulateFrames,
   createAccumulator,
-  frameStatsNeeded,
   resolveKernel,
   writeWasmOutputs,
   type KernelChoice,
@@ -104,13 +103,7 @@ export async function virtualDirect(a: VirtualDirectArgs, signal?: AbortSignal):
   let finish = (): void => undefined;
   let release = (): void => undefined;
   if (useWasm) {
-    const kernel = new WasmFrameKernel(a.compiled, a.dtype as WasmDType, {
-      mean: acc.patternSum !== null,
-      max: acc.patternMax !== null,
-      stats: frameStatsNeeded(a.compiled, a.dtype),
-      areaBytes,
-      areas: WASM_AREAS,
-    });
+    const kernel = new WasmFrameKernel(a.compiled, a.dtype as WasmDType, { mean: acc.patternSum !== null, max: acc.patternMax !== null, areaBytes, areas: WASM_AREAS });
     areas = Array.from({ length: WASM_AREAS }, (_, i) => kernel.area(i));
     sum = (b, area) => {
       const n = plan.count[b];

@@ -158,6 +158,16 @@ function filesFixture(): { dir: () => string; pool: () => WorkerPool } {
 const truth: Array<[number, number]> = [[16.3, 14.6], [17.05, 15.2], [15.7, 13.9]];
 const tiltFrames = truth.map(([cx, cy], t) => makeFrames(cx, cy, 100 + t, true));
 
+/** Every tilt of tiltFrames as a little-endian uint16 file with `offset` bytes before its packed frames, read directly. */
+function contiguousTilts(dir: string, name: string, offset: number): Array<ReturnType<typeof rawSource>> {
+  const frameBytes = NPIX * 2;
+  return tiltFrames.map((fr, t) => {
+    const p = join(dir, `${name}${t}.raw`);
+    writeRaw(p, fr, 'uint16', offset, frameBytes, true);
+    return rawSource(p, 'uint16', offset, frameBytes, true, true);
+  });
+}
+
 /** Opens /data of an HDF5 file holding tiltFrames[1], checks the source, and expects the reference images. */
 async function expectFileLikeReference(path: string, pool: WorkerPool, check: (src: FourDSource) => void): Promise<void> {
   const src = await openSource(path, { dataset: '/data' });
@@ -176,11 +186,7 @@ describe('computeVirtualImages on files', () => {
 
   it('direct contiguous uint16 (HDF5-like offset), several units and blocks per tilt: matches the reference', async () => {
     const frameBytes = NPIX * 2;
-    const sources = tiltFrames.map((fr, t) => {
-      const p = join(fx.dir(), `c${t}.raw`);
-      writeRaw(p, fr, 'uint16', 2048, frameBytes, true);
-      return rawSource(p, 'uint16', 2048, frameBytes, true, true);
-    });
+    const sources = contiguousTilts(fx.dir(), 'c', 2048);
     const progress: Array<[number, number, string]> = [];
     const r = await computeVirtualImages(sources, SPECS, {
       pool: fx.pool(),
@@ -317,17 +323,12 @@ describe('computeVirtualImages on files', () => {
 
 });
 
-
 describe('computeVirtualImages, images only', () => {
   const fx = filesFixture();
 
   it('images only (no mean pattern, disks and annuli alone): the same images from a pass that reads only their pixels', async () => {
     const frameBytes = NPIX * 2;
-    const sources = tiltFrames.map((fr, t) => {
-      const p = join(fx.dir(), `io${t}.raw`);
-      writeRaw(p, fr, 'uint16', 512, frameBytes, true);
-      return rawSource(p, 'uint16', 512, frameBytes, true, true);
-    });
+    const sources = contiguousTilts(fx.dir(), 'io', 512);
     const linear = SPECS.filter((d) => d.kind === 'disk' || d.kind === 'annulus');
     const full = await computeVirtualImages(sources, linear, { pool: fx.pool(), unitBytes: 3 * NX * frameBytes });
     const only = await computeVirtualImages(sources, linear, { pool: fx.pool(), unitBytes: 3 * NX * frameBytes, meanPattern: false, maxPattern: false });
